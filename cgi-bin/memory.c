@@ -1,0 +1,40 @@
+/*
+ * memory.c - GET /api/v1/profiling/memory: the target's memory statistics
+ * as JSON (fields in docs/API.md).
+ */
+#include "lynx_endpoint.h"
+#include "lynx_report.h"
+
+static const lynx_param_spec_t params[] = {
+    {"target", LYNX_PARAM_NAME, NULL, 0, 0},
+    {NULL, 0, NULL, 0, 0},
+};
+
+static void handle_memory(lynx_req_t *req)
+{
+    lynx_target_t *t = lynx_req_target(req);
+    lynx_memstats_t ms;
+    int rc;
+
+    if (t == NULL) {
+        return;
+    }
+    rc = lynx_target_memstats(t, &ms, lynx_req_config(req)->agent_timeout_ns);
+    if (rc != 0) {
+        lynx_reply_code(req, rc, lynx_target_name(t));
+    } else {
+        lynx_reply_json(req, 200,
+                        lynx_memstats_json(&ms, lynx_target_name(t),
+                                           lynx_target_started_unix_ns(t)));
+    }
+    lynx_target_close(t);
+}
+
+static const lynx_endpoint_t endpoint = {
+    "memory", LYNX_EP_ADVANCED, params, handle_memory,
+};
+
+int main(int argc, char **argv)
+{
+    return lynx_endpoint_main(&endpoint, argc, argv);
+}

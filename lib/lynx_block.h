@@ -1,0 +1,180 @@
+/*
+ * lynx_block.h - layout of the shared-memory control block.
+ *
+ * The control block is the only channel between the endpoints and a profiled
+ * process.  The agent inside the target creates it as the POSIX shared-memory
+ * object "/lynxprof.<name>" (a file /dev/shm/lynxprof.<name>); endpoint
+ * processes map it and talk to the agent through the mailbox.
+ *
+ * Layout: a fixed header, then regions located through the header's region
+ * table (offset and size of each), so that sizes can be tuned per target and
+ * readers never rely on compile-time offsets beyond the header.  Every field
+ * that one side writes is untrusted input to the other side: readers validate
+ * magic, version, sizes and every offset, index and length before use.
+ *
+ * All shared words that are waited on are 32-bit (futex words).  Fields that
+ * are written by one side while the other reads them are _Atomic; plain
+ * fields are written once before the block is published (magic is stored
+ * last, with release order) or only inside a mailbox slot while its owner
+ * holds it.
+ */
+#ifndef LYNX_BLOCK_H
+#define LYNX_BLOCK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_module.h"
+#include "lynxprof.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LYNX_BLOCK_MAGIC 0x464f5250584e594cULL /* "LYNXPROF", little end. */
+#define LYNX_BLOCK_VERSION 1u
+#define LYNX_BLOCK_PREFIX "lynxprof." /* file name prefix in /dev/shm */
+#define LYNX_SHM_DIR "/dev/shm"
+#define LYNX_NAME_MAX 64              /* bytes of a target name, NUL included */
+#define LYNX_BLOCK_MAX_BYTES (4ULL << 30) /* readers refuse larger blocks */
+#define LYNX_MAX_REGIONS 16
+
+/* Heartbeat: the agent refreshes it every period; a reader calls the agent
+ * stale when it is older than LYNX_STALE_NS. */
+#define LYNX_HEARTBEAT_PERIOD_MS 200u
+#define LYNX_STALE_NS (3LL * 1000 * 1000 * 1000)
+
+enum lynx_region_kind {
+    LYNX_REGION_MAILBOX = 1,  /* lynx_mailbox_t + per-slot bulk areas */
+    LYNX_REGION_SESSIONS = 2, /* lynx_sessions_t: CPU session records */
+    LYNX_REGION_MODULES = 3,  /* lynx_modules_t: loaded-module snapshot */
+    LYNX_REGION_CPU = 4,      /* lynx_cpu_table_t: CPU samples by stack */
+};
+
+typedef struct lynx_region {
+    uint32_t kind;       /* enum lynx_region_kind */
+    uint32_t reserved;
+    uint64_t offset;     /* bytes from the block start, 64-byte aligned */
+    uint64_t size_bytes; /* offset + size_bytes <= total_size_bytes */
+} lynx_region_t;
+
+enum lynx_agent_state {
+    LYNX_AGENT_STARTING = 0,
+    LYNX_AGENT_RUNNING = 1,
+    LYNX_AGENT_STOPPED = 2, /* agent shut down cleanly (process exiting) */
+};
+
+typedef struct lynx_block_header {
+    _Atomic uint64_t magic;      /* LYNX_BLOCK_MAGIC; stored last at creation */
+    uint32_t version;            /* LYNX_BLOCK_VERSION */
+    uint32_t header_size_bytes;  /* sizeof(lynx_block_header_t) */
+    uint64_t total_size_bytes;   /* equals the object's file size */
+    int32_t pid;                 /* the target process */
+    uint32_t nregions;           /* entries used in regions[], <= 16 */
+    uint64_t start_ticks;        /* field 22 of /proc/<pid>/stat: tells a
+                                    reused pid from the target */
+    int64_t started_unix_ns;     /* process start, CLOCK_REALTIME */
+    int64_t agent_started_unix_ns;
+    _Atomic int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the last beat */
+    _Atomic uint32_t agent_state; /* enum lynx_agent_state */
+    uint32_t heartbeat_period_ms;
+    char name[LYNX_NAME_MAX];    /* target name, NUL-terminated */
+    char exe[256];               /* /proc/self/exe at start, NUL-terminated */
+    char cmdline[1024];          /* argv joined by NUL bytes */
+    uint32_t cmdline_len;        /* bytes used in cmdline */
+    uint32_t reserved0;
+    lynx_region_t regions[LYNX_MAX_REGIONS];
+} lynx_block_header_t;
+
+/* ---- mailbox ---------------------------------------------------------- */
+
+#define LYNX_MAILBOX_SLOTS 8
+#define LYNX_ARG_MAX 1024     /* bytes of command arguments */
+#define LYNX_REPLY_MAX 4096   /* bytes of an inline reply */
+#define LYNX_MSG_MAX 256      /* bytes of an error message */
+
+/* Slot states.  FREE -> CLAIMED (client, CAS) -> REQUEST (client) -> BUSY
+ * (agent, CAS) -> DONE (agent, CAS) -> FREE (client).  A client that gives up
+ * moves REQUEST or BUSY to ABANDONED by CAS; the agent frees abandoned slots
+ * and slots whose client process has died. */
+enum lynx_slot_state {
+    LYNX_SLOT_FREE = 0,
+    LYNX_SLOT_CLAIMED = 1,
+    LYNX_SLOT_REQUEST = 2,
+    LYNX_SLOT_BUSY = 3,
+    LYNX_SLOT_DONE = 4,
+    LYNX_SLOT_ABANDONED = 5,
+};
+
+enum lynx_command {
+    LYNX_CMD_PING = 1,     /* reply: lynx_ping_reply_t */
+    LYNX_CMD_MEMSTATS = 2, /* reply: lynx_memstats_t */
+    /* Commands of later layers take the next numbers; an agent answers an
+     * unknown command with LYNX_EBADCMD. */
+    LYNX_CMD_CPU_START = 3,
+    LYNX_CMD_CPU_STOP = 4,
+};
+
+typedef struct lynx_slot {
+    _Atomic uint32_t state;  /* enum lynx_slot_state; futex word */
+    int32_t client_pid;      /* who claimed it */
+    uint32_t command;        /* enum lynx_command */
+    int32_t result;          /* 0 or a negative lynx/errno code */
+    uint32_t arg_len;        /* bytes used in arg, <= LYNX_ARG_MAX */
+    uint32_t reply_len;      /* bytes used in reply, <= LYNX_REPLY_MAX */
+    uint64_t bulk_len;       /* bytes used in the slot's bulk area */
+    uint64_t seq;            /* bumped at every claim */
+    char message[LYNX_MSG_MAX];  /* detail for result != 0 */
+    uint8_t arg[LYNX_ARG_MAX];
+    uint8_t reply[LYNX_REPLY_MAX];
+} lynx_slot_t;
+
+typedef struct lynx_mailbox {
+    _Atomic uint32_t doorbell; /* futex word the agent waits on */
+    uint32_t nslots;           /* LYNX_MAILBOX_SLOTS */
+    uint64_t bulk_offset;      /* from the block start: slot i's bulk area is
+                                  at bulk_offset + i * bulk_size_bytes */
+    uint64_t bulk_size_bytes;  /* per slot, page-aligned */
+    _Atomic uint64_t served;   /* commands answered, for tests and stats */
+    lynx_slot_t slots[LYNX_MAILBOX_SLOTS];
+} lynx_mailbox_t;
+
+/* ---- command payloads ------------------------------------------------- */
+
+typedef struct lynx_ping_reply {
+    int32_t pid;
+    uint32_t version;
+    int64_t now_unix_ns;
+} lynx_ping_reply_t;
+
+
+/* ---- regions of later layers (CPU sessions, modules, samples) ---------- */
+
+#define LYNX_MAX_MODULES 512
+
+typedef struct lynx_modules {
+    _Atomic uint32_t generation; /* odd while the agent writes (seqlock) */
+    uint32_t nmodules;           /* <= capacity */
+    uint32_t capacity;           /* entries in modules[] */
+    uint32_t reserved;
+    lynx_module_t modules[];     /* capacity entries */
+} lynx_modules_t;
+
+/* Find a region of the given kind in a validated header; NULL if absent. */
+static inline const lynx_region_t *
+lynx_block_region(const lynx_block_header_t *h, uint32_t kind)
+{
+    for (uint32_t i = 0; i < h->nregions && i < LYNX_MAX_REGIONS; i++) {
+        if (h->regions[i].kind == kind) {
+            return &h->regions[i];
+        }
+    }
+    return NULL;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

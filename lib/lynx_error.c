@@ -1,0 +1,41 @@
+/*
+ * lynx_error.c - messages for lynxprof error codes (see lynx_error.h).
+ */
+#include <string.h>
+
+#include "lynxprof.h"
+
+const char *lynx_strerror(int code)
+{
+    switch (code) {
+#define LYNX_ERR_MSG(name, value, msg)                                         \
+    case value:                                                                \
+        return msg;
+        LYNX_ERRNO_MAP(LYNX_ERR_MSG)
+#undef LYNX_ERR_MSG
+    case 0:
+        return "success";
+    default:
+        break;
+    }
+    if (code < 0 && code > -4096) {
+        /* strerror() of glibc returns static strings for known values. */
+        return strerror(-code);
+    }
+    return "unknown error";
+}
+
+const char *lynx_err_name(int code)
+{
+    switch (code) {
+#define LYNX_ERR_NAME(name, value, msg)                                        \
+    case value:                                                                \
+        return #name;
+        LYNX_ERRNO_MAP(LYNX_ERR_NAME)
+#undef LYNX_ERR_NAME
+    case 0:
+        return "OK";
+    default:
+        return "ERRNO";
+    }
+}

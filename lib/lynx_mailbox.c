@@ -1,0 +1,173 @@
+/*
+ * lynx_mailbox.c - the command mailbox, endpoint side, and futex helpers.
+ *
+ * Protocol (see lynx_block.h for the slot states): the endpoint claims a free
+ * slot by CAS, writes its command, publishes REQUEST, rings the doorbell and
+ * sleeps on the slot's state word.  The agent's thread answers in agent.c.
+ * An endpoint that gives up marks the slot ABANDONED, so an answer that comes
+ * late is thrown away by the agent instead of being read by the next user of
+ * the slot.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lynx_block_io.h"
+#include "lynxprof.h"
+#include "lynx_time.h"
+
+int lynx_futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                    int64_t timeout_ns)
+{
+    struct timespec ts;
+    struct timespec *tsp = NULL;
+    long rc;
+
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000LL;
+        ts.tv_nsec = timeout_ns % 1000000000LL;
+        tsp = &ts;
+    }
+    /* Not FUTEX_PRIVATE: the word is in memory shared between processes. */
+    rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tsp, NULL,
+                 0);
+    if (rc == 0) {
+        return 0;
+    }
+    if (errno == EAGAIN) {
+        return 0;
+    }
+    return -errno;
+}
+
+void lynx_futex_wake(_Atomic uint32_t *word, int n)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+/* Claim a free slot, waiting for one until the deadline. */
+static int claim_slot(lynx_block_t *b, int64_t deadline, lynx_slot_t **out)
+{
+    lynx_mailbox_t *mb = b->mailbox;
+    unsigned start = (unsigned)getpid();
+
+    for (;;) {
+        for (unsigned k = 0; k < LYNX_MAILBOX_SLOTS; k++) {
+            lynx_slot_t *s = &mb->slots[(start + k) % LYNX_MAILBOX_SLOTS];
+            uint32_t expected = LYNX_SLOT_FREE;
+            if (atomic_compare_exchange_strong(&s->state, &expected,
+                                               LYNX_SLOT_CLAIMED)) {
+                *out = s;
+                return 0;
+            }
+        }
+        if (lynx_mono_ns() >= deadline) {
+            return LYNX_EBUSY;
+        }
+        struct timespec pause = {0, 2 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
+                      size_t arg_len, void *reply, size_t reply_cap,
+                      void **bulk, lynx_call_t *call, int64_t timeout_ns)
+{
+    lynx_mailbox_t *mb = b->mailbox;
+    int64_t deadline = lynx_mono_ns() + timeout_ns;
+    lynx_slot_t *s;
+    uint32_t state;
+    int rc;
+
+    memset(call, 0, sizeof(*call));
+    if (bulk != NULL) {
+        *bulk = NULL;
+    }
+    if (arg_len > LYNX_ARG_MAX) {
+        return LYNX_EBADARG;
+    }
+    rc = lynx_block_check_alive(b);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = claim_slot(b, deadline, &s);
+    if (rc != 0) {
+        return rc;
+    }
+    s->client_pid = getpid();
+    s->seq++;
+    s->command = command;
+    s->result = 0;
+    s->arg_len = (uint32_t)arg_len;
+    s->reply_len = 0;
+    s->bulk_len = 0;
+    s->message[0] = '\0';
+    if (arg_len > 0) {
+        memcpy(s->arg, arg, arg_len);
+    }
+    atomic_store_explicit(&s->state, LYNX_SLOT_REQUEST, memory_order_release);
+    atomic_fetch_add(&mb->doorbell, 1);
+    lynx_futex_wake(&mb->doorbell, 1);
+
+    for (;;) {
+        int64_t left;
+        state = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (state == LYNX_SLOT_DONE) {
+            break;
+        }
+        left = deadline - lynx_mono_ns();
+        if (left <= 0 || (state != LYNX_SLOT_REQUEST &&
+                          state != LYNX_SLOT_BUSY)) {
+            /* Give the slot up; if the agent finished meanwhile, the CAS
+             * fails and the loop reads the answer after all. */
+            if (atomic_compare_exchange_strong(&s->state, &state,
+                                               LYNX_SLOT_ABANDONED)) {
+                rc = lynx_block_check_alive(b);
+                return rc != 0 ? rc : LYNX_ETIMEOUT;
+            }
+            continue;
+        }
+        /* Wake up at least every 100 ms to notice a dead target. */
+        if (left > 100 * 1000 * 1000) {
+            left = 100 * 1000 * 1000;
+        }
+        lynx_futex_wait(&s->state, state, left);
+        if (lynx_block_check_alive(b) != 0) {
+            deadline = 0;
+        }
+    }
+
+    /* The agent is untrusted: check lengths before copying. */
+    rc = 0;
+    if (s->reply_len > LYNX_REPLY_MAX || s->reply_len > reply_cap ||
+        s->bulk_len > mb->bulk_size_bytes) {
+        rc = LYNX_EPROTO;
+        goto release;
+    }
+    call->result = s->result;
+    memcpy(call->message, s->message, sizeof(call->message));
+    call->message[sizeof(call->message) - 1] = '\0';
+    call->reply_len = s->reply_len;
+    if (s->reply_len > 0) {
+        memcpy(reply, s->reply, s->reply_len);
+    }
+    if (bulk != NULL && s->bulk_len > 0) {
+        size_t idx = (size_t)(s - mb->slots);
+        const char *src = (const char *)b->base + mb->bulk_offset +
+                          idx * mb->bulk_size_bytes;
+        *bulk = malloc(s->bulk_len);
+        if (*bulk == NULL) {
+            rc = -ENOMEM;
+            goto release;
+        }
+        memcpy(*bulk, src, s->bulk_len);
+        call->bulk_len = s->bulk_len;
+    }
+release:
+    atomic_store_explicit(&s->state, LYNX_SLOT_FREE, memory_order_release);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * lynx_time.h - clock helpers (nanoseconds as int64_t).
+ * clock_gettime() is async-signal-safe, so these are too.
+ */
+#ifndef LYNX_TIME_H
+#define LYNX_TIME_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t lynx_clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline int64_t lynx_mono_ns(void)
+{
+    return lynx_clock_ns(CLOCK_MONOTONIC);
+}
+
+static inline int64_t lynx_real_ns(void)
+{
+    return lynx_clock_ns(CLOCK_REALTIME);
+}
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * test_block.c - attaching to control blocks: every fault a reader must
+ * refuse gets its own code, and nothing crashes or hangs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fake_block.h"
+#include "lynx_block_io.h"
+#include "lynx_time.h"
+
+static int attach_rc(const char *name, unsigned flags)
+{
+    lynx_block_t *b = NULL;
+    int rc = lynx_block_attach(name, flags, &b);
+
+    if (rc == 0) {
+        assert_non_null(b);
+        lynx_block_detach(b);
+    } else {
+        assert_null(b);
+    }
+    return rc;
+}
+
+static void test_names(void **state)
+{
+    char out[LYNX_NAME_MAX];
+    char path[128];
+    (void)state;
+    assert_true(lynx_name_valid("lynx-demo"));
+    assert_true(lynx_name_valid("a.b_c-1"));
+    assert_false(lynx_name_valid(""));
+    assert_false(lynx_name_valid(NULL));
+    assert_false(lynx_name_valid(".hidden"));
+    assert_false(lynx_name_valid("../etc/passwd"));
+    assert_false(lynx_name_valid("a/b"));
+    assert_false(lynx_name_valid("a b"));
+    assert_false(lynx_name_valid(
+        "0123456789012345678901234567890123456789012345678901234567890123"));
+    lynx_name_sanitize("my prog/x", out);
+    assert_string_equal(out, "my_prog_x");
+    lynx_name_sanitize(".x", out);
+    assert_string_equal(out, "_x");
+    lynx_name_sanitize("", out);
+    assert_string_equal(out, "process");
+    assert_int_equal(lynx_block_path("..", path, sizeof(path)),
+                     LYNX_EBADNAME);
+    assert_int_equal(lynx_block_path("demo", path, sizeof(path)), 0);
+    assert_string_equal(path, "/dev/shm/lynxprof.demo");
+}
+
+static void test_missing_and_bad_name(void **state)
+{
+    (void)state;
+    assert_int_equal(attach_rc(fake_name("absent"), 0), LYNX_ENOTARGET);
+    assert_int_equal(attach_rc("../../etc/passwd", 0), LYNX_EBADNAME);
+    assert_int_equal(attach_rc("", 0), LYNX_EBADNAME);
+}
+
+static void test_valid(void **state)
+{
+    fake_block_t fb;
+    lynx_block_t *b;
+    (void)state;
+    assert_int_equal(fake_block_create(&fb, fake_name("ok"), getpid()), 0);
+    assert_int_equal(lynx_block_attach(fb.name, 0, &b), 0);
+    assert_int_equal(b->header->pid, getpid());
+    assert_ptr_equal((char *)b->mailbox - (char *)b->base,
+                     (char *)fb.mailbox - (char *)fb.header);
+    lynx_block_detach(b);
+    fake_block_destroy(&fb);
+}
+
+/* Each corruption of a valid block, and the code it must give. */
+static void test_corruptions(void **state)
+{
+    fake_block_t fb;
+    (void)state;
+    struct {
+        const char *what;
+        int expected;
+    } cases[] = {
+        {"magic", LYNX_EBADMAGIC},       {"version", LYNX_EVERSION},
+        {"header_size", LYNX_EBADSIZE},  {"total_size", LYNX_EBADSIZE},
+        {"nregions", LYNX_EBADSIZE},     {"region_offset", LYNX_EBADSIZE},
+        {"region_size", LYNX_EBADSIZE},  {"no_mailbox", LYNX_EBADSIZE},
+        {"nslots", LYNX_EBADSIZE},       {"bulk", LYNX_EBADSIZE},
+        {"name_unterminated", LYNX_EBADSIZE},
+        {"file_grown", LYNX_EBADSIZE},   {"file_tiny", LYNX_EBADSIZE},
+        {"stale", LYNX_ESTALE},          {"stopped", LYNX_EDEAD},
+        {"reused_pid", LYNX_EDEAD},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *w = cases[i].what;
+        lynx_block_header_t *h;
+        assert_int_equal(fake_block_create(&fb, fake_name("bad"), getpid()),
+                         0);
+        h = fb.header;
+        if (strcmp(w, "magic") == 0) {
+            atomic_store(&h->magic, 0x1234);
+        } else if (strcmp(w, "version") == 0) {
+            h->version = LYNX_BLOCK_VERSION + 1;
+        } else if (strcmp(w, "header_size") == 0) {
+            h->header_size_bytes = 8;
+        } else if (strcmp(w, "total_size") == 0) {
+            h->total_size_bytes += 4096;
+        } else if (strcmp(w, "nregions") == 0) {
+            h->nregions = 1000;
+        } else if (strcmp(w, "region_offset") == 0) {
+            h->regions[0].offset = UINT64_MAX - 63;
+        } else if (strcmp(w, "region_size") == 0) {
+            h->regions[0].size_bytes = h->total_size_bytes;
+        } else if (strcmp(w, "no_mailbox") == 0) {
+            h->regions[0].kind = 99;
+        } else if (strcmp(w, "nslots") == 0) {
+            fb.mailbox->nslots = 1000000;
+        } else if (strcmp(w, "bulk") == 0) {
+            fb.mailbox->bulk_size_bytes = h->total_size_bytes;
+        } else if (strcmp(w, "name_unterminated") == 0) {
+            memset(h->name, 'x', sizeof(h->name));
+        } else if (strcmp(w, "file_grown") == 0) {
+            assert_int_equal(fake_block_resize(&fb, fb.size_bytes + 4096),
+                             0);
+        } else if (strcmp(w, "file_tiny") == 0) {
+            assert_int_equal(fake_block_resize(&fb, 16), 0);
+        } else if (strcmp(w, "stale") == 0) {
+            atomic_store(&h->heartbeat_ns, lynx_mono_ns() - LYNX_STALE_NS -
+                                               1000000000LL);
+        } else if (strcmp(w, "stopped") == 0) {
+            atomic_store(&h->agent_state, LYNX_AGENT_STOPPED);
+        } else if (strcmp(w, "reused_pid") == 0) {
+            h->start_ticks += 1;
+        }
+        print_message("corruption %s\n", w);
+        assert_int_equal(attach_rc(fb.name, 0), cases[i].expected);
+        fake_block_destroy(&fb);
+    }
+}
+
+static void test_dead_and_zombie(void **state)
+{
+    fake_block_t fb;
+    pid_t child;
+    int status;
+    (void)state;
+
+    /* A zombie: exited, not yet reaped, kill(pid, 0) still succeeds. */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        _exit(0);
+    }
+    assert_int_equal(fake_block_create(&fb, fake_name("zombie"), child), 0);
+    usleep(100 * 1000);
+    assert_int_equal(attach_rc(fb.name, 0), LYNX_EDEAD);
+    assert_int_equal(attach_rc(fb.name, LYNX_ATTACH_ALLOW_DEAD), 0);
+    waitpid(child, &status, 0);
+    /* Reaped: the pid is gone altogether. */
+    assert_int_equal(attach_rc(fb.name, 0), LYNX_EDEAD);
+    fake_block_destroy(&fb);
+}
+
+static void test_list(void **state)
+{
+    fake_block_t a;
+    fake_block_t b;
+    char (*names)[LYNX_NAME_MAX] = calloc(256, LYNX_NAME_MAX);
+    size_t n;
+    int seen = 0;
+    (void)state;
+    assert_int_equal(fake_block_create(&a, fake_name("list"), getpid()), 0);
+    assert_int_equal(fake_block_create(&b, fake_name("list"), getpid()), 0);
+    assert_int_equal(lynx_block_list(names, 256, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        seen += strcmp(names[i], a.name) == 0 || strcmp(names[i], b.name) == 0;
+        if (i > 0) {
+            assert_true(strcmp(names[i - 1], names[i]) < 0);
+        }
+    }
+    assert_int_equal(seen, 2);
+    fake_block_destroy(&a);
+    fake_block_destroy(&b);
+    free(names);
+}
+
+static void test_pid_alive(void **state)
+{
+    uint64_t ticks;
+    char st;
+    (void)state;
+    assert_int_equal(lynx_proc_stat(getpid(), &ticks, &st), 0);
+    assert_int_equal(lynx_pid_alive(getpid(), ticks), 0);
+    assert_int_equal(lynx_pid_alive(getpid(), ticks + 1), LYNX_EDEAD);
+    assert_int_equal(lynx_pid_alive(0, 0), LYNX_EDEAD);
+    assert_int_equal(lynx_pid_alive(-5, 0), LYNX_EDEAD);
+    assert_int_equal(lynx_proc_stat(0x3fffffff, NULL, NULL), -ESRCH);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_missing_and_bad_name),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_corruptions),
+        cmocka_unit_test(test_dead_and_zombie),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_pid_alive),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
