@@ -7,7 +7,9 @@
  * every --report seconds; on SIGINT/SIGTERM or after --duration seconds it
  * stops and joins the workers, prints the final line that benchmarks parse,
  *     lines=<total> lines_per_sec=<rate> seconds=<elapsed>
- * frees everything and exits 0.  See README.md for the workloads.
+ * frees everything and exits 0.  With --http PORT a server thread
+ * (http.c) answers on 127.0.0.1:PORT until the same stop.  See README.md
+ * for the workloads.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "signals.h"
 #include "stats.h"
 #include "worker.h"
@@ -34,6 +37,7 @@ typedef struct options {
     unsigned duration_s;    /* 0 = until SIGINT/SIGTERM */
     unsigned nbatch_lines;  /* >= 1 */
     unsigned report_s;      /* 0 = never */
+    unsigned http_port;     /* 0..65535, 0 = no HTTP server */
     int quiet;
     demo_workload_t workload;
 } options_t;
@@ -48,6 +52,8 @@ static const char usage_text[] =
     "  --report SECONDS     throughput line on stderr every N s, 0 = never "
     "(default 0)\n"
     "  --workload NAME      log (default), cpu-split or heap-sites\n"
+    "  --http PORT          serve stats on http://127.0.0.1:PORT/, 0 = off "
+    "(default 0)\n"
     "  --quiet              nothing on stderr but errors\n"
     "  --help\n";
 
@@ -88,6 +94,7 @@ parse_options(int argc, char **argv, options_t *o)
         { "batch", required_argument, NULL, 'b' },
         { "report", required_argument, NULL, 'r' },
         { "workload", required_argument, NULL, 'w' },
+        { "http", required_argument, NULL, 'H' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -101,6 +108,7 @@ parse_options(int argc, char **argv, options_t *o)
     o->duration_s = 0;
     o->nbatch_lines = 64;
     o->report_s = 0;
+    o->http_port = 0;
     o->quiet = 0;
     o->workload = DEMO_WORKLOAD_LOG;
 
@@ -136,6 +144,9 @@ parse_options(int argc, char **argv, options_t *o)
             } else {
                 rc = -EINVAL;
             }
+            break;
+        case 'H':
+            rc = parse_uint(optarg, 0, 65535, &o->http_port);
             break;
         case 'q':
             o->quiet = 1;
@@ -247,6 +258,7 @@ main(int argc, char **argv)
     demo_shared_t shared;
     demo_heap_sites_t sites;
     demo_worker_ctx_t *workers = NULL;
+    demo_http_t *http = NULL;
     options_t o;
     unsigned nstarted = 0;
     int64_t start_ns = 0;
@@ -273,6 +285,17 @@ main(int argc, char **argv)
         shared.stats = demo_stats_create(DEMO_RECENT_DEFAULT);
         if (shared.stats == NULL) {
             fprintf(stderr, "lynx-demo: out of memory\n");
+            goto cleanup;
+        }
+    }
+    if (o.http_port != 0) {
+        const char *what = "";
+
+        http = demo_http_create((uint16_t) o.http_port, shared.stats,
+                                o.nthreads, &rc, &what);
+        if (http == NULL) {
+            fprintf(stderr, "lynx-demo: --http %u: cannot %s 127.0.0.1:%u: "
+                    "%s\n", o.http_port, what, o.http_port, strerror(-rc));
             goto cleanup;
         }
     }
@@ -310,12 +333,17 @@ main(int argc, char **argv)
                 o.workload == DEMO_WORKLOAD_LOG         ? "log"
                 : o.workload == DEMO_WORKLOAD_CPU_SPLIT ? "cpu-split"
                                                         : "heap-sites");
+        if (http != NULL) {
+            fprintf(stderr, "lynx-demo: http://127.0.0.1:%u/\n",
+                    o.http_port);
+        }
     }
     watch(&shared, workers, &o, start_ns);
     exit_code = 0;
 
 cleanup:
     atomic_store_explicit(&shared.stop, 1, memory_order_release);
+    demo_http_destroy(http); /* it reads shared.stats: stop it first */
     for (unsigned i = 0; i < nstarted; i++) {
         pthread_join(workers[i].thread, NULL);
         if (workers[i].error != 0) {

@@ -131,6 +131,14 @@ json_object *lynx_json_duration(int64_t ns)
     return json_object_new_string(buf);
 }
 
+json_object *lynx_json_double(double value, int decimals)
+{
+    char buf[64];
+
+    snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+    return json_object_new_double_s(value, buf);
+}
+
 json_object *lynx_json_count(int64_t value)
 {
     return value < 0 ? NULL : json_object_new_int64(value);
@@ -167,23 +175,31 @@ void lynx_reply_bytes(lynx_req_t *req, int status, const char *content_type,
                       const void *data, size_t len, const char *filename)
 {
     FCGX_Stream *out = req->fcgx.out;
+    char head[512];
+    int n;
 
     if (req->replied) {
         return;
     }
     req->replied = 1;
-    FCGX_FPrintF(out,
+    /* FCGX_FPrintF knows no %zu: format with the C library. */
+    n = snprintf(head, sizeof(head),
                  "Status: %d %s\r\n"
                  "Content-Type: %s\r\n"
                  "Content-Length: %zu\r\n"
                  "Cache-Control: no-store\r\n"
                  "X-Content-Type-Options: nosniff\r\n",
                  status, status_text(status), content_type, len);
-    if (filename != NULL) {
-        FCGX_FPrintF(out,
-                     "Content-Disposition: attachment; filename=%s\r\n",
-                     filename);
+    if (n > 0 && (size_t)n < sizeof(head) && filename != NULL) {
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "Content-Disposition: attachment; filename=%s\r\n",
+                      filename);
     }
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        n = snprintf(head, sizeof(head), "Status: 500 %s\r\n",
+                     status_text(500));
+    }
+    FCGX_PutStr(head, n, out);
     FCGX_PutStr(req->headers, (int)req->headers_len, out);
     FCGX_PutS("\r\n", out);
     if (strcmp(req->method, "HEAD") != 0 && len > 0) {

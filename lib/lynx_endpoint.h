@@ -109,6 +109,8 @@ int lynx_code_status(int code);
 void lynx_format_rfc3339(int64_t unix_ns, char *buf, size_t size);
 json_object *lynx_json_time(int64_t unix_ns);
 json_object *lynx_json_duration(int64_t ns);
+/* A double printed with that many decimals. */
+json_object *lynx_json_double(double value, int decimals);
 /* int64 or JSON null when value < 0 ("not available"). */
 json_object *lynx_json_count(int64_t value);
 /* The JSON text of obj as the endpoints print it (no slash escaping);

@@ -29,7 +29,7 @@ json_object *lynx_memstats_json(const lynx_memstats_t *ms, const char *name,
     add(target, "pid", json_object_new_int(ms->pid));
     add(target, "started_at", lynx_json_time(started_unix_ns));
     add(target, "uptime_seconds",
-        json_object_new_double((double)ms->uptime_ns / 1e9));
+        lynx_json_double((double)ms->uptime_ns / 1e9, 3));
 
     add(heap, "in_use_bytes", lynx_json_count(ms->heap_in_use_bytes));
     add(heap, "free_bytes", lynx_json_count(ms->heap_free_bytes));
@@ -52,11 +52,11 @@ json_object *lynx_memstats_json(const lynx_memstats_t *ms, const char *name,
     add(proc, "open_fds", lynx_json_count(ms->open_fds));
     add(proc, "cpu_user_seconds",
         ms->cpu_user_ns < 0 ? NULL
-                            : json_object_new_double(ms->cpu_user_ns / 1e9));
+                            : lynx_json_double(ms->cpu_user_ns / 1e9, 3));
     add(proc, "cpu_system_seconds",
         ms->cpu_system_ns < 0
             ? NULL
-            : json_object_new_double(ms->cpu_system_ns / 1e9));
+            : lynx_json_double(ms->cpu_system_ns / 1e9, 3));
     add(proc, "minor_faults", lynx_json_count(ms->minor_faults));
     add(proc, "major_faults", lynx_json_count(ms->major_faults));
 

@@ -1,0 +1,219 @@
+# lynxprof: start and stop the whole stack (nginx, the FastCGI endpoints under
+# spawn-fcgi + multiwatch, the demo target with the agent).  Sourced by
+# run.sh, the integration tests and the benchmarks; bash only.
+#
+# Inputs (set before stack_start):
+#   STACK_SRC        source tree, built in STACK_BUILD (default $STACK_SRC/build)
+#   STACK_RUNDIR     directory for sockets, configuration, logs, spool
+#   STACK_PORT       HTTP port on 127.0.0.1            (default 8080)
+#   STACK_TLS_PORT   HTTPS port on 127.0.0.1           (default 8443)
+#   STACK_APP_PORT   the demo's own HTTP port          (default 8081)
+#   STACK_USER, STACK_PASSWORD   the htpasswd login
+#   STACK_DEMO_ARGS  extra arguments for the demo      (default "--threads 2")
+#   STACK_DEMO_NAME  the demo's target name            (default lynx-demo)
+#   STACK_WORKERS    processes per endpoint            (default 2)
+#   STACK_RATE       nginx rate limit                  (default 50r/s)
+# and the endpoints' configuration in the environment (PROFILING_ENABLED...).
+# Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID.
+
+STACK_ENDPOINTS="memory targets page"
+STACK_FCGI_USER=lynxprof
+STACK_NGINX_USER=www-data
+
+stack_log() { printf 'lynxprof: %s\n' "$*" >&2; }
+
+# Install the built tree into a private staging directory: the endpoints run
+# as an unprivileged user and must reach their binaries and the html files
+# whatever the permissions of the source checkout.
+stack_stage() {
+    STACK_STAGE="$STACK_RUNDIR/stage"
+    rm -rf "$STACK_STAGE"
+    make -s -C "${STACK_BUILD:-$STACK_SRC/build}" install DESTDIR="$STACK_STAGE" prefix=/usr/local \
+        >"$STACK_RUNDIR/install.log" 2>&1 || {
+        stack_log "make install failed, see $STACK_RUNDIR/install.log"; return 1; }
+    STACK_BIN="$STACK_STAGE/usr/local/libexec/lynxprof"
+    STACK_AGENT="$STACK_STAGE/usr/local/lib/libprofile-agent.so"
+    STACK_HTML="$STACK_STAGE/usr/local/share/lynxprof/html"
+    chmod -R a+rX "$STACK_STAGE"
+}
+
+stack_users() {
+    getent group "$STACK_FCGI_USER" >/dev/null || groupadd --system "$STACK_FCGI_USER"
+    getent passwd "$STACK_FCGI_USER" >/dev/null ||
+        useradd --system --gid "$STACK_FCGI_USER" --no-create-home \
+            --home-dir /nonexistent --shell /usr/sbin/nologin "$STACK_FCGI_USER"
+}
+
+stack_render() { # template output
+    sed -e "s|@RUNDIR@|$STACK_RUNDIR|g" \
+        -e "s|@CONFDIR@|$STACK_RUNDIR/conf|g" \
+        -e "s|@HTMLDIR@|$STACK_HTML|g" \
+        -e "s|@HTPASSWD@|$STACK_RUNDIR/conf/htpasswd|g" \
+        -e "s|@LISTEN@|127.0.0.1:$STACK_PORT|g" \
+        -e "s|@TLS_LISTEN@|127.0.0.1:$STACK_TLS_PORT|g" \
+        -e "s|@TLS_CERT@|$STACK_RUNDIR/conf/tls.crt|g" \
+        -e "s|@TLS_KEY@|$STACK_RUNDIR/conf/tls.key|g" \
+        -e "s|@APP_UPSTREAM@|127.0.0.1:$STACK_APP_PORT|g" \
+        -e "s|@NGINX_USER@|$STACK_NGINX_USER|g" \
+        -e "s|rate=50r/s|rate=$STACK_RATE|g" \
+        "$1" >"$2"
+}
+
+stack_config() {
+    local c="$STACK_RUNDIR/conf"
+    mkdir -p "$c" "$c/extra" "$STACK_RUNDIR/nginx-tmp" "$STACK_RUNDIR/spool"
+    chown "$STACK_FCGI_USER:$STACK_FCGI_USER" "$STACK_RUNDIR/spool"
+    chmod 0750 "$STACK_RUNDIR/spool"
+    htpasswd -B -b -c "$c/htpasswd" "$STACK_USER" "$STACK_PASSWORD" 2>/dev/null
+    chown "root:$STACK_NGINX_USER" "$c/htpasswd"
+    chmod 0640 "$c/htpasswd"
+    if [ ! -f "$c/tls.crt" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$c/tls.key" -out "$c/tls.crt" >/dev/null 2>&1
+        chmod 0600 "$c/tls.key"
+    fi
+    cp "$STACK_SRC/nginx-conf/lynxprof-fastcgi.conf" "$c/"
+    local t
+    for t in lynxprof-locations example-server nginx; do
+        stack_render "$STACK_SRC/nginx-conf/$t.conf.in" "$c/$t.conf"
+    done
+}
+
+# Start one endpoint: spawn-fcgi binds its socket (owned by nginx's user),
+# drops to the unprivileged user and execs multiwatch, which keeps
+# $STACK_WORKERS copies of the binary running and restarts any that dies.
+stack_endpoint() {
+    local name="$1" bin="$STACK_BIN/$1.fcgi" msg
+    if ! msg=$(setpriv --reuid="$STACK_FCGI_USER" --regid="$STACK_FCGI_USER" \
+            --clear-groups "$bin" --check-config 2>&1); then
+        stack_log "$msg"
+        return 1
+    fi
+    rm -f "$STACK_RUNDIR/$name.sock"
+    spawn-fcgi -n -s "$STACK_RUNDIR/$name.sock" -M 0660 \
+        -U "$STACK_NGINX_USER" -G "$STACK_NGINX_USER" \
+        -u "$STACK_FCGI_USER" -g "$STACK_FCGI_USER" \
+        -- /usr/bin/multiwatch -f "$STACK_WORKERS" -- "$bin" \
+        >>"$STACK_RUNDIR/fcgi-$name.log" 2>&1 &
+    STACK_PIDS="$STACK_PIDS $!"
+    STACK_EP_PIDS="$STACK_EP_PIDS $!"
+}
+
+stack_start_endpoints() {
+    local ep
+    STACK_EP_PIDS=""
+    for ep in $STACK_ENDPOINTS; do
+        stack_endpoint "$ep" || return 1
+    done
+    # Wait for every socket.
+    local i
+    for ((i = 0; i < 50; i++)); do
+        local missing=0
+        for ep in $STACK_ENDPOINTS; do
+            [ -S "$STACK_RUNDIR/$ep.sock" ] || missing=1
+        done
+        [ $missing = 0 ] && return 0
+        sleep 0.1
+    done
+    stack_log "endpoint sockets did not appear in $STACK_RUNDIR"
+    return 1
+}
+
+# Restart the endpoints, e.g. with another configuration in the environment.
+stack_restart_endpoints() {
+    local p keep=""
+    # shellcheck disable=SC2086
+    stack_kill_pids $STACK_EP_PIDS
+    for p in $STACK_PIDS; do
+        case " $STACK_EP_PIDS " in *" $p "*) ;; *) keep="$keep $p" ;; esac
+    done
+    STACK_PIDS="$keep"
+    stack_start_endpoints
+}
+
+stack_wait_http() { # url expected-status seconds
+    local i code
+    for ((i = 0; i < $3 * 10; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true)
+        [ "$code" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Start the demo target with the agent preloaded.  Prints nothing; sets
+# STACK_DEMO_PID.  Extra arguments go to the demo.
+stack_start_demo() {
+    local name="$1"
+    shift
+    LD_PRELOAD="$STACK_AGENT" LYNXPROF_NAME="$name" \
+        LYNXPROF_GROUP="$STACK_FCGI_USER" \
+        "$STACK_BIN/lynx-demo" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
+    STACK_DEMO_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_DEMO_PID"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -e "/dev/shm/lynxprof.$name" ] && return 0
+        stack_alive "$STACK_DEMO_PID" || break
+        sleep 0.1
+    done
+    stack_log "the demo target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
+    return 1
+}
+
+stack_start() {
+    : "${STACK_PORT:=8080}" "${STACK_TLS_PORT:=8443}" "${STACK_APP_PORT:=8081}"
+    : "${STACK_DEMO_NAME:=lynx-demo}" "${STACK_WORKERS:=2}" "${STACK_RATE:=50r/s}"
+    : "${STACK_DEMO_ARGS:=--threads 2}"
+    STACK_PIDS=""
+    STACK_EP_PIDS=""
+    mkdir -p "$STACK_RUNDIR"
+    chmod 0755 "$STACK_RUNDIR"
+    stack_users
+    stack_stage || return 1
+    stack_config
+    stack_start_endpoints || return 1
+    # shellcheck disable=SC2086
+    stack_start_demo "$STACK_DEMO_NAME" $STACK_DEMO_ARGS --http "$STACK_APP_PORT" || return 1
+    nginx -e "$STACK_RUNDIR/nginx-error.log" -c "$STACK_RUNDIR/conf/nginx.conf" \
+        >>"$STACK_RUNDIR/nginx-stdout.log" 2>&1 &
+    STACK_NGINX_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_NGINX_PID"
+    if ! stack_wait_http "http://127.0.0.1:$STACK_PORT/api/v1/profiling/memory" 401 10; then
+        stack_log "nginx did not come up on 127.0.0.1:$STACK_PORT; see $STACK_RUNDIR/nginx-error.log"
+        tail -5 "$STACK_RUNDIR/nginx-error.log" >&2 2>/dev/null || true
+        return 1
+    fi
+}
+
+# True while pid runs (a zombie child counts as gone).
+stack_alive() {
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ "${st:0:1}" != Z ]
+}
+
+# Stop a list of pids: TERM, then KILL after 5 s; reap them.
+stack_kill_pids() {
+    local p i alive
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    for ((i = 0; i < 50; i++)); do
+        alive=0
+        for p in "$@"; do
+            stack_alive "$p" && alive=1
+        done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+stack_stop() {
+    # shellcheck disable=SC2086
+    [ -n "${STACK_PIDS:-}" ] && stack_kill_pids $STACK_PIDS
+    STACK_PIDS=""
+    local ep
+    for ep in $STACK_ENDPOINTS; do rm -f "$STACK_RUNDIR/$ep.sock"; done
+}

@@ -1,0 +1,56 @@
+# lynxprof integration tests: a tiny TAP-like harness (bash).  Each check
+# prints "ok N - name" or "not ok N - name" with details; t_summary prints
+# "N passed, N failed" and returns non-zero when something failed.
+
+T_PASS=0
+T_FAIL=0
+T_N=0
+T_TMP=$(mktemp -d /tmp/lynxprof-it.XXXXXX)
+chmod 0755 "$T_TMP"
+
+t_ok() { T_N=$((T_N + 1)); T_PASS=$((T_PASS + 1)); echo "ok $T_N - $1"; }
+t_fail() {
+    T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1))
+    echo "not ok $T_N - $1"
+    shift
+    [ $# -gt 0 ] && printf '#   %s\n' "$@"
+    return 0
+}
+t_check() { # name condition-command...
+    local name="$1"; shift
+    if "$@"; then t_ok "$name"; else t_fail "$name" "failed: $*"; fi
+}
+t_summary() {
+    echo "$T_PASS passed, $T_FAIL failed"
+    [ "$T_FAIL" -eq 0 ]
+}
+
+# http METHOD URL [curl options...]: sets H_CODE, H_BODY (text), H_HEADERS.
+http() {
+    local method="$1" url="$2"; shift 2
+    local how=(-X "$method")
+    [ "$method" = HEAD ] && how=(-I)
+    H_CODE=$(curl -s "${how[@]}" -o "$T_TMP/body" -D "$T_TMP/headers" \
+        -w '%{http_code}' --max-time 30 "$@" "$url" 2>/dev/null) || H_CODE=000
+    [ "$method" = HEAD ] && : >"$T_TMP/body"
+    H_BODY=$(cat "$T_TMP/body" 2>/dev/null)
+    H_HEADERS=$(tr -d '\r' <"$T_TMP/headers" 2>/dev/null)
+}
+
+# expect NAME STATUS JQ-FILTER METHOD URL [curl options...]: the status is
+# STATUS and the body is JSON on which JQ-FILTER yields true.
+expect() {
+    local name="$1" status="$2" filter="$3"; shift 3
+    http "$@"
+    if [ "$H_CODE" != "$status" ]; then
+        t_fail "$name" "status $H_CODE, expected $status" "body: ${H_BODY:0:300}"
+        return
+    fi
+    if [ -n "$filter" ] && ! printf '%s' "$H_BODY" | jq -e "$filter" >/dev/null 2>&1; then
+        t_fail "$name" "jq '$filter' not true" "body: ${H_BODY:0:300}"
+        return
+    fi
+    t_ok "$name"
+}
+
+header_has() { printf '%s\n' "$H_HEADERS" | grep -qi "$1"; }
