@@ -19,7 +19,9 @@
  *     flag is checked, so demo_http_destroy() returns promptly;
  *   - sends use MSG_NOSIGNAL, so a vanished client never raises SIGPIPE.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4() */
+#endif
 #include "http.h"
 
 #include <errno.h>
@@ -40,13 +42,13 @@
 
 #include "signals.h"
 
-#define HTTP_HEAD_MAX_BYTES 8192     /* request line + headers */
-#define HTTP_BODY_MAX_BYTES 2048     /* largest reply body we build */
-#define HTTP_TIMEOUT_MS 5000         /* to receive one request head */
-#define HTTP_POLL_MS 200             /* longest wait between stop checks */
-#define HTTP_LINGER_MS 1000          /* draining a client before close */
-#define HTTP_LINGER_MAX_BYTES 65536  /* ... at most this much */
-#define HTTP_KEEPALIVE_MAX 100       /* requests per connection */
+#define HTTP_HEAD_MAX_BYTES 8192    /* request line + headers */
+#define HTTP_BODY_MAX_BYTES 2048    /* largest reply body we build */
+#define HTTP_TIMEOUT_MS 5000        /* to receive one request head */
+#define HTTP_POLL_MS 200            /* longest wait between stop checks */
+#define HTTP_LINGER_MS 1000         /* draining a client before close */
+#define HTTP_LINGER_MAX_BYTES 65536 /* ... at most this much */
+#define HTTP_KEEPALIVE_MAX 100      /* requests per connection */
 #define HTTP_BACKLOG 16
 
 struct demo_http {

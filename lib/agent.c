@@ -36,6 +36,7 @@
 #define HEADER_BYTES 4096u
 #define PAGE_ROUND(x) (((x) + 4095u) & ~(uint64_t)4095u)
 #define DEFAULT_BULK_BYTES (16u << 20) /* per mailbox slot; sparse */
+#define DEFAULT_CPU_STACKS 32768u      /* distinct stacks per CPU profile */
 
 /* All agent state.  `lock` guards start/stop (taken by the program's
  * threads only, never by the agent thread or a signal handler). */
@@ -98,6 +99,10 @@ static const struct {
 } commands[] = {
     {LYNX_CMD_PING, cmd_ping},
     {LYNX_CMD_MEMSTATS, cmd_memstats},
+    {LYNX_CMD_CPU_START, lynx_agent_cpu_start},
+    {LYNX_CMD_CPU_STOP, lynx_agent_cpu_stop},
+    {LYNX_CMD_CPU_SPOOLED, lynx_agent_cpu_spooled},
+    {LYNX_CMD_CPU_FORGET, lynx_agent_cpu_forget},
 };
 
 static int dispatch(lynx_slot_t *s, lynx_reply_t *r)
@@ -192,10 +197,12 @@ static void *agent_main(void *unused)
     int64_t next_tidy = 0;
 
     (void)unused;
+    lynx_agent_cpu_init(g.header);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
     while (!atomic_load(&g.stop)) {
         uint32_t bell = atomic_load(&mb->doorbell);
         int64_t now = lynx_mono_ns();
+        int64_t sleep_ns;
 
         atomic_store(&g.header->heartbeat_ns, now);
         for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
@@ -205,8 +212,8 @@ static void *agent_main(void *unused)
             tidy_slots();
             next_tidy = now + 1000LL * 1000 * 1000;
         }
-        lynx_futex_wait(&mb->doorbell, bell,
-                        (int64_t)LYNX_HEARTBEAT_PERIOD_MS * 1000 * 1000);
+        sleep_ns = lynx_agent_cpu_tick();
+        lynx_futex_wait(&mb->doorbell, bell, sleep_ns);
     }
     return NULL;
 }
@@ -247,20 +254,47 @@ static void read_cmdline(lynx_block_header_t *h)
 }
 
 /* Fill the header and region table of a new block of size `total`. */
-static void lay_out(lynx_block_header_t *h, uint64_t total,
-                    uint64_t mailbox_off, uint64_t bulk_off,
-                    uint64_t bulk_bytes, uint64_t modules_off,
-                    uint64_t modules_bytes)
+/* Offsets and sizes of the regions of a new block (bytes). */
+typedef struct layout {
+    uint64_t mailbox_off;
+    uint64_t modules_off, modules_bytes;
+    uint64_t sessions_off, sessions_bytes;
+    uint64_t cpu_off, cpu_bytes;
+    uint32_t cpu_stacks;
+    uint64_t bulk_off, bulk_bytes; /* bulk_bytes per mailbox slot */
+    uint64_t total;
+} layout_t;
+
+static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
 {
-    lynx_mailbox_t *mb = (lynx_mailbox_t *)((char *)h + mailbox_off);
-    lynx_modules_t *mods = (lynx_modules_t *)((char *)h + modules_off);
+    l->mailbox_off = HEADER_BYTES;
+    l->modules_off = PAGE_ROUND(l->mailbox_off + sizeof(lynx_mailbox_t));
+    l->modules_bytes = PAGE_ROUND(sizeof(lynx_modules_t) +
+                                  LYNX_MAX_MODULES * sizeof(lynx_module_t));
+    l->sessions_off = l->modules_off + l->modules_bytes;
+    l->sessions_bytes = PAGE_ROUND(sizeof(lynx_sessions_t));
+    l->cpu_off = l->sessions_off + l->sessions_bytes;
+    l->cpu_stacks = cpu_stacks;
+    l->cpu_bytes = PAGE_ROUND(sizeof(lynx_cpu_table_t) +
+                              (uint64_t)cpu_stacks * sizeof(lynx_cpu_stack_t));
+    l->bulk_off = l->cpu_off + l->cpu_bytes;
+    l->bulk_bytes = bulk_bytes;
+    l->total = l->bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS;
+}
+
+static void lay_out(lynx_block_header_t *h, const layout_t *l)
+{
+    lynx_mailbox_t *mb = (lynx_mailbox_t *)((char *)h + l->mailbox_off);
+    lynx_modules_t *mods = (lynx_modules_t *)((char *)h + l->modules_off);
+    lynx_sessions_t *ss = (lynx_sessions_t *)((char *)h + l->sessions_off);
+    lynx_cpu_table_t *cpu = (lynx_cpu_table_t *)((char *)h + l->cpu_off);
     uint64_t start_ticks = 0;
     long tick = sysconf(_SC_CLK_TCK);
     ssize_t n;
 
     h->version = LYNX_BLOCK_VERSION;
     h->header_size_bytes = sizeof(*h);
-    h->total_size_bytes = total;
+    h->total_size_bytes = l->total;
     h->pid = getpid();
     lynx_proc_stat(h->pid, &start_ticks, NULL);
     h->start_ticks = start_ticks;
@@ -278,16 +312,22 @@ static void lay_out(lynx_block_header_t *h, uint64_t total,
     h->exe[n > 0 ? n : 0] = '\0';
     read_cmdline(h);
 
-    h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, mailbox_off,
-                                    bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS -
-                                        mailbox_off};
-    h->regions[1] = (lynx_region_t){LYNX_REGION_MODULES, 0, modules_off,
-                                    modules_bytes};
-    h->nregions = 2;
+    /* The mailbox region spans its bulk areas at the end of the block. */
+    h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, l->mailbox_off,
+                                    sizeof(lynx_mailbox_t)};
+    h->regions[1] = (lynx_region_t){LYNX_REGION_MODULES, 0, l->modules_off,
+                                    l->modules_bytes};
+    h->regions[2] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, l->sessions_off,
+                                    l->sessions_bytes};
+    h->regions[3] = (lynx_region_t){LYNX_REGION_CPU, 0, l->cpu_off,
+                                    l->cpu_bytes};
+    h->nregions = 4;
     mb->nslots = LYNX_MAILBOX_SLOTS;
-    mb->bulk_offset = bulk_off;
-    mb->bulk_size_bytes = bulk_bytes;
+    mb->bulk_offset = l->bulk_off;
+    mb->bulk_size_bytes = l->bulk_bytes;
     mods->capacity = LYNX_MAX_MODULES;
+    ss->capacity = LYNX_MAX_SESSIONS;
+    cpu->capacity = l->cpu_stacks;
 }
 
 /* Create the object under a private name, size and fill it, then publish it
@@ -296,18 +336,17 @@ static void lay_out(lynx_block_header_t *h, uint64_t total,
 static int create_block(const char *name, gid_t gid, int use_group)
 {
     char tmp[128];
-    uint64_t bulk_bytes = PAGE_ROUND(env_bytes(
-        "LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES, 1u << 20, 1u << 30));
-    uint64_t mailbox_off = HEADER_BYTES;
-    uint64_t modules_off = PAGE_ROUND(mailbox_off + sizeof(lynx_mailbox_t));
-    uint64_t modules_bytes = PAGE_ROUND(
-        sizeof(lynx_modules_t) + LYNX_MAX_MODULES * sizeof(lynx_module_t));
-    uint64_t bulk_off = modules_off + modules_bytes;
-    uint64_t total = bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS;
+    layout_t l;
+    uint64_t total;
     void *base;
     int fd;
     int rc;
 
+    plan(&l, PAGE_ROUND(env_bytes("LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES,
+                                  1u << 20, 1u << 30)),
+         (uint32_t)env_bytes("LYNXPROF_CPU_STACKS", DEFAULT_CPU_STACKS, 1024,
+                             1u << 20));
+    total = l.total;
     snprintf(tmp, sizeof(tmp), "%s/.lynxprof-new.%d", LYNX_SHM_DIR,
              (int)getpid());
     unlink(tmp);
@@ -332,8 +371,7 @@ static int create_block(const char *name, gid_t gid, int use_group)
     close(fd);
     fd = -1;
     snprintf(g.name, sizeof(g.name), "%s", name);
-    lay_out(base, total, mailbox_off, bulk_off, bulk_bytes, modules_off,
-            modules_bytes);
+    lay_out(base, &l);
     atomic_store_explicit(&((lynx_block_header_t *)base)->magic,
                           LYNX_BLOCK_MAGIC, memory_order_release);
     rc = lynx_block_path(name, g.path, sizeof(g.path));
@@ -346,7 +384,7 @@ static int create_block(const char *name, gid_t gid, int use_group)
         return rc;
     }
     g.header = base;
-    g.mailbox = (lynx_mailbox_t *)((char *)base + mailbox_off);
+    g.mailbox = (lynx_mailbox_t *)((char *)base + l.mailbox_off);
     g.size_bytes = total;
     return 0;
 
@@ -413,6 +451,7 @@ static void atfork_child(void)
     g.mailbox = NULL;
     g.running = 0;
     pthread_mutex_init(&g.lock, NULL);
+    lynx_agent_cpu_atfork_child();
 }
 
 static void stop_at_exit(void)
@@ -503,12 +542,16 @@ EXPORT void lynx_agent_stop(void)
         pthread_mutex_unlock(&g.lock);
         return;
     }
-    atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     atomic_store(&g.stop, 1);
     atomic_fetch_add(&g.mailbox->doorbell, 1);
     lynx_futex_wake(&g.mailbox->doorbell, 1);
     pthread_join(g.thread, NULL);
-    unlink(g.path);
+    /* A profile that no endpoint has saved yet stays readable: the block
+     * is left for the endpoints, which remove it once they have it. */
+    if (!lynx_agent_cpu_shutdown()) {
+        unlink(g.path);
+    }
+    atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     munmap(g.header, g.size_bytes);
     g.header = NULL;
     g.mailbox = NULL;

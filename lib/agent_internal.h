@@ -28,6 +28,27 @@ typedef struct lynx_reply {
 typedef int (*lynx_command_cb)(const void *arg, size_t arg_len,
                                lynx_reply_t *reply);
 
+/* Add every loaded module not yet in the snapshot (agent_modules.c).
+ * Returns 1 if something was added.  *adds gets the loader's count of
+ * loaded objects, for lynx_agent_modules_adds(). */
+int lynx_agent_modules_update(lynx_modules_t *mods, unsigned long long *adds);
+unsigned long long lynx_agent_modules_adds(void);
+
+/* CPU sessions (agent_cpu.c). */
+int lynx_agent_cpu_init(lynx_block_header_t *h);
+int lynx_agent_cpu_start(const void *arg, size_t arg_len, lynx_reply_t *r);
+int lynx_agent_cpu_stop(const void *arg, size_t arg_len, lynx_reply_t *r);
+int lynx_agent_cpu_spooled(const void *arg, size_t arg_len,
+                           lynx_reply_t *r);
+int lynx_agent_cpu_forget(const void *arg, size_t arg_len, lynx_reply_t *r);
+/* Called by the agent thread every loop; returns how long (ns) it may
+ * sleep before the next call is due. */
+int64_t lynx_agent_cpu_tick(void);
+/* The process is ending (agent stop): end a running session as failed.
+ * Returns 1 if the block holds data no endpoint has saved yet. */
+int lynx_agent_cpu_shutdown(void);
+void lynx_agent_cpu_atfork_child(void);
+
 /* Fill the memory statistics of this process (agent_memstats.c). */
 int lynx_agent_memstats(lynx_memstats_t *ms, int64_t process_start_unix_ns);
 

@@ -110,10 +110,23 @@ enum lynx_slot_state {
 enum lynx_command {
     LYNX_CMD_PING = 1,     /* reply: lynx_ping_reply_t */
     LYNX_CMD_MEMSTATS = 2, /* reply: lynx_memstats_t */
-    /* Commands of later layers take the next numbers; an agent answers an
-     * unknown command with LYNX_EBADCMD. */
-    LYNX_CMD_CPU_START = 3,
-    LYNX_CMD_CPU_STOP = 4,
+    /* An agent answers an unknown command with LYNX_EBADCMD. */
+    LYNX_CMD_CPU_START = 3,  /* arg: lynx_cpu_start_arg_t;
+                                reply: lynx_cpu_start_reply_t; fails with
+                                LYNX_ECONFLICT (running session's id in the
+                                reply) or LYNX_ENOTREADY (the CPU table
+                                still holds a finished session that is not
+                                spooled yet) */
+    LYNX_CMD_CPU_STOP = 4,   /* arg: lynx_session_arg_t; ends a running
+                                session early as CANCELLED, keeping its
+                                samples.  LYNX_ENOSESSION, LYNX_ENOTREADY
+                                (not running) */
+    LYNX_CMD_CPU_SPOOLED = 5, /* arg: lynx_session_arg_t; the endpoint has
+                                saved the session's profile: the record
+                                becomes SPOOLED and the CPU table is free */
+    LYNX_CMD_CPU_FORGET = 6,  /* arg: lynx_session_arg_t; drop a finished
+                                record from the block (after spooling or
+                                deletion) */
 };
 
 typedef struct lynx_slot {
@@ -149,10 +162,104 @@ typedef struct lynx_ping_reply {
 } lynx_ping_reply_t;
 
 
-/* ---- regions of later layers (CPU sessions, modules, samples) ---------- */
+/* ---- CPU sessions ------------------------------------------------------ */
+
+#define LYNX_SESSION_ID_MAX 32   /* "cpu_<unix ns>", NUL included */
+#define LYNX_MAX_SESSIONS 16     /* records kept in the block */
+#define LYNX_CPU_MAX_DEPTH 64    /* frames kept per CPU sample */
+#define LYNX_CPU_HZ_MIN 1
+#define LYNX_CPU_HZ_MAX 1000
+#define LYNX_CPU_HZ_DEFAULT 100
+
+enum lynx_session_state {
+    LYNX_SESSION_FREE = 0,      /* unused record */
+    LYNX_SESSION_RUNNING = 1,   /* sampling; its data is in the CPU table */
+    LYNX_SESSION_COMPLETED = 2, /* ran its duration; data in the CPU table */
+    LYNX_SESSION_CANCELLED = 3, /* stopped early; data kept in the table */
+    LYNX_SESSION_FAILED = 4,    /* error[] says why; table may hold data */
+};
+
+enum lynx_session_origin {
+    LYNX_ORIGIN_API = 1,        /* /api/v1/profiling/cpu/start */
+    LYNX_ORIGIN_DEBUG = 2,      /* /debug/pprof/profile */
+};
+
+/* One CPU session.  Written only by the agent thread, under the record's
+ * seqlock: readers copy the record and retry while gen is odd or changed. */
+typedef struct lynx_session {
+    _Atomic uint32_t gen;       /* odd while the agent writes */
+    uint32_t state;             /* enum lynx_session_state */
+    char id[LYNX_SESSION_ID_MAX];
+    int64_t started_unix_ns;
+    int64_t duration_ns;        /* asked for, > 0 */
+    int64_t ended_unix_ns;      /* 0 while running */
+    uint32_t hz;                /* sampling rate asked for */
+    uint32_t origin;            /* enum lynx_session_origin */
+    uint64_t samples;           /* samples aggregated in the table */
+    uint64_t lost_samples;      /* dropped: ring full or table full */
+    uint32_t in_table;          /* 1 while the CPU table holds its data */
+    uint32_t spooled;           /* 1 once an endpoint saved its profile */
+    char error[128];            /* reason when FAILED, NUL-terminated */
+} lynx_session_t;
+
+typedef struct lynx_sessions {
+    uint32_t capacity;          /* LYNX_MAX_SESSIONS */
+    uint32_t reserved;
+    lynx_session_t sessions[LYNX_MAX_SESSIONS];
+} lynx_sessions_t;
+
+typedef struct lynx_cpu_start_arg {
+    int64_t duration_ns;        /* > 0 */
+    uint32_t hz;                /* LYNX_CPU_HZ_MIN..LYNX_CPU_HZ_MAX */
+    uint32_t origin;            /* enum lynx_session_origin */
+    int64_t now_unix_ns;        /* the endpoint's clock, for the id */
+} lynx_cpu_start_arg_t;
+
+typedef struct lynx_cpu_start_reply {
+    char id[LYNX_SESSION_ID_MAX]; /* the new session, or on LYNX_ECONFLICT
+                                     the running one */
+    int64_t started_unix_ns;
+} lynx_cpu_start_reply_t;
+
+typedef struct lynx_session_arg {
+    char id[LYNX_SESSION_ID_MAX];
+} lynx_session_arg_t;
+
+/* ---- CPU samples, aggregated by stack ------------------------------------ */
+
+#define LYNX_STACK_TRUNCATED 0x1u /* deeper than LYNX_CPU_MAX_DEPTH */
+
+typedef struct lynx_cpu_stack {
+    uint64_t count;             /* samples with exactly this stack */
+    uint32_t depth;             /* frames used in pcs, 1..LYNX_CPU_MAX_DEPTH */
+    uint32_t flags;             /* LYNX_STACK_* */
+    uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first; pcs[0] is the
+                                         interrupted instruction, the others
+                                         return addresses */
+} lynx_cpu_stack_t;
+
+/* The CPU table.  The agent thread is its only writer; it appends stacks
+ * and bumps counts while a session runs.  Readers use it only when no
+ * session runs (the session is COMPLETED, CANCELLED or FAILED and in_table)
+ * and check gen before and after copying. */
+typedef struct lynx_cpu_table {
+    _Atomic uint32_t gen;       /* bumped when a session starts using it */
+    uint32_t capacity;          /* entries in stacks[] */
+    _Atomic uint32_t nstacks;   /* entries in use, <= capacity */
+    uint32_t session_index;     /* record whose data this is */
+    int64_t period_ns;          /* CPU time per sample, 1e9 / hz */
+    uint64_t samples;
+    uint64_t lost_samples;
+    lynx_cpu_stack_t stacks[];  /* capacity entries */
+} lynx_cpu_table_t;
+
+/* ---- loaded modules ------------------------------------------------------ */
 
 #define LYNX_MAX_MODULES 512
 
+/* Snapshot of every module loaded since the agent started (modules that
+ * were unloaded stay listed, so samples taken in them still resolve).
+ * Written by the agent thread under the seqlock. */
 typedef struct lynx_modules {
     _Atomic uint32_t generation; /* odd while the agent writes (seqlock) */
     uint32_t nmodules;           /* <= capacity */

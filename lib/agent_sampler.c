@@ -1,0 +1,184 @@
+/*
+ * agent_sampler.c - the SIGPROF handler and its ring.
+ *
+ * ASYNC-SIGNAL-SAFE.  lynx_sigprof() runs inside a signal handler on any
+ * thread of the target, at any instruction.  Code reached from it must not
+ * allocate, must not take a lock that ordinary code can hold, must save and
+ * restore errno, and may write only into memory allocated beforehand (the
+ * ring).  It drops a sample rather than wait.  The unwinder is libunwind's
+ * local unwinder with per-thread caching, started from the signal context,
+ * which its documentation names as the mode for signal handlers.
+ *
+ * The ring is a fixed array of slots; a producer takes the slot its ticket
+ * points at (or one of the next few) by CAS from EMPTY to WRITING, fills it
+ * and publishes READY; the agent thread scans every slot for READY, copies
+ * it and frees it.  No order is kept: samples are only counted.
+ */
+#define UNW_LOCAL_ONLY
+#include <errno.h>
+#include <libunwind.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "agent_sampler.h"
+
+#define RING_SLOTS 4096u   /* ~2 MiB: 1000 Hz x 4 threads x 1 s of slack */
+#define PROBES 4           /* slots a producer tries before dropping */
+
+enum { SLOT_EMPTY = 0, SLOT_WRITING = 1, SLOT_READY = 2 };
+
+typedef struct ring_slot {
+    _Atomic uint32_t state;
+    uint32_t reserved;
+    lynx_raw_sample_t sample;
+} ring_slot_t;
+
+static ring_slot_t *ring;              /* RING_SLOTS, mmap'd once */
+static _Atomic uint32_t ring_ticket;
+static _Atomic uint64_t lost;
+static _Atomic int active;
+
+/* Per-thread guard: a sample never interrupts another on the same thread.
+ * initial-exec TLS needs no allocation on first access. */
+static __thread int in_handler __attribute__((tls_model("initial-exec")));
+
+static int unwind(ucontext_t *uc, lynx_raw_sample_t *s)
+{
+    unw_cursor_t cursor;
+    unw_word_t ip;
+    uint32_t n = 0;
+
+    s->flags = 0;
+    s->pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (unw_init_local2(&cursor, (unw_context_t *)uc,
+                        UNW_INIT_SIGNAL_FRAME) < 0) {
+        s->depth = n;
+        return 0;
+    }
+    while (unw_step(&cursor) > 0) {
+        if (n == LYNX_CPU_MAX_DEPTH) {
+            s->flags |= LYNX_STACK_TRUNCATED;
+            break;
+        }
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+            break;
+        }
+        s->pcs[n++] = (uint64_t)ip;
+    }
+    s->depth = n;
+    return 0;
+}
+
+static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
+{
+    int saved_errno = errno;
+    ring_slot_t *slot = NULL;
+
+    (void)sig;
+    /* Only our own timers' signals: a SIGPROF sent by kill() is not a
+     * sample.  Nothing to do while no profile runs. */
+    if (info == NULL || info->si_code != SI_TIMER ||
+        !atomic_load_explicit(&active, memory_order_relaxed) ||
+        ring == NULL || in_handler) {
+        errno = saved_errno;
+        return;
+    }
+    in_handler = 1;
+    uint32_t ticket = atomic_fetch_add_explicit(&ring_ticket, 1,
+                                                memory_order_relaxed);
+    for (uint32_t k = 0; k < PROBES; k++) {
+        ring_slot_t *s = &ring[(ticket + k) % RING_SLOTS];
+        uint32_t expected = SLOT_EMPTY;
+        if (atomic_compare_exchange_strong_explicit(
+                &s->state, &expected, SLOT_WRITING, memory_order_acquire,
+                memory_order_relaxed)) {
+            slot = s;
+            break;
+        }
+    }
+    if (slot == NULL) {
+        atomic_fetch_add_explicit(&lost, 1, memory_order_relaxed);
+    } else {
+        unwind((ucontext_t *)ucv, &slot->sample);
+        atomic_store_explicit(&slot->state, SLOT_READY, memory_order_release);
+    }
+    in_handler = 0;
+    errno = saved_errno;
+}
+
+int lynx_sampler_install(char *msg, size_t msg_size)
+{
+    struct sigaction old;
+    struct sigaction sa;
+
+    if (sigaction(SIGPROF, NULL, &old) != 0) {
+        return -errno;
+    }
+    if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == lynx_sigprof) {
+        return 0; /* ours from an earlier profile */
+    }
+    if ((old.sa_flags & SA_SIGINFO) ||
+        (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+        snprintf(msg, msg_size,
+                 "SIGPROF is in use by the program; lynxprof will not "
+                 "take it over");
+        return -EBUSY;
+    }
+    if (ring == NULL) {
+        void *p = mmap(NULL, sizeof(ring_slot_t) * RING_SLOTS,
+                       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED) {
+            return -errno;
+        }
+        ring = p;
+        /* Per-thread caches make libunwind's local unwinder usable from
+         * signal handlers. */
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = lynx_sigprof;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, NULL) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+void lynx_sampler_set_active(int on)
+{
+    atomic_store(&active, on);
+}
+
+size_t lynx_sampler_drain(void (*cb)(const lynx_raw_sample_t *s, void *ctx),
+                          void *ctx)
+{
+    size_t n = 0;
+
+    if (ring == NULL) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < RING_SLOTS; i++) {
+        ring_slot_t *s = &ring[i];
+        if (atomic_load_explicit(&s->state, memory_order_acquire) !=
+            SLOT_READY) {
+            continue;
+        }
+        if (s->sample.depth >= 1 && s->sample.depth <= LYNX_CPU_MAX_DEPTH) {
+            cb(&s->sample, ctx);
+            n++;
+        }
+        atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_release);
+    }
+    return n;
+}
+
+uint64_t lynx_sampler_take_lost(void)
+{
+    return atomic_exchange(&lost, 0);
+}

@@ -1,0 +1,41 @@
+/*
+ * agent_sampler.h - the CPU sampler of the agent: the SIGPROF handler and
+ * the ring it writes into (agent_sampler.c, async-signal-safe), drained by
+ * the agent thread.
+ */
+#ifndef LYNX_AGENT_SAMPLER_H
+#define LYNX_AGENT_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_block.h"
+
+/* One raw sample as the handler leaves it in the ring. */
+typedef struct lynx_raw_sample {
+    uint32_t depth;                   /* 1..LYNX_CPU_MAX_DEPTH */
+    uint32_t flags;                   /* LYNX_STACK_* */
+    uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first, pcs[0] exact */
+} lynx_raw_sample_t;
+
+/* Allocate the ring (once, outside any handler) and install the SIGPROF
+ * handler.  Fails with -EBUSY (message in msg) when the program has its own
+ * SIGPROF handler: the agent never takes over a signal the program uses.
+ * Agent thread only. */
+int lynx_sampler_install(char *msg, size_t msg_size);
+
+/* Start or stop accepting samples.  While stopped the handler returns at
+ * once (it stays installed: a timer signal still in flight must never hit
+ * SIGPROF's default action, which kills the process). */
+void lynx_sampler_set_active(int active);
+
+/* Call cb for every complete sample in the ring and free its slot.
+ * Returns how many were consumed.  Agent thread only. */
+size_t lynx_sampler_drain(void (*cb)(const lynx_raw_sample_t *s, void *ctx),
+                          void *ctx);
+
+/* Samples the handler could not store (ring full) since the last call;
+ * resets the count. */
+uint64_t lynx_sampler_take_lost(void);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * test_cpu_agent.c - the agent's CPU sampler inside this test process:
+ * per-thread timers, the signal handler's stacks, session states and the
+ * commands' rules (one at a time, not before the last one is saved).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fake_block.h"
+#include "lynx_block_io.h"
+#include "lynx_time.h"
+#include "lynxprof-agent.h"
+#include "lynxprof.h"
+
+#define MS 1000000LL
+#define SECOND 1000000000LL
+
+static lynx_block_t *blk;
+static volatile int spin_stop;
+static volatile uint64_t sink;
+
+__attribute__((noinline)) void cpu_test_leaf(void)
+{
+    uint64_t x = sink;
+    for (int i = 0; i < 1000000; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+    sink = x;
+}
+
+__attribute__((noinline)) void cpu_test_middle(void)
+{
+    cpu_test_leaf();
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    while (!spin_stop) {
+        cpu_test_middle();
+    }
+    return NULL;
+}
+
+static int call(uint32_t cmd, const void *arg, size_t len, void *reply,
+                size_t cap, char *msg)
+{
+    lynx_call_t c;
+    int rc = lynx_mailbox_call(blk, cmd, arg, len, reply, cap, NULL, &c,
+                               2 * SECOND);
+    if (rc != 0) {
+        return rc;
+    }
+    if (msg != NULL) {
+        snprintf(msg, LYNX_MSG_MAX, "%s", c.message);
+    }
+    return c.result;
+}
+
+static int start(int64_t dur, uint32_t hz, lynx_cpu_start_reply_t *rep)
+{
+    lynx_cpu_start_arg_t a = {dur, hz, LYNX_ORIGIN_API, lynx_real_ns()};
+    return call(LYNX_CMD_CPU_START, &a, sizeof(a), rep, sizeof(*rep), NULL);
+}
+
+static int by_id(uint32_t cmd, const char *id)
+{
+    lynx_session_arg_t a;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    return call(cmd, &a, sizeof(a), NULL, 0, NULL);
+}
+
+static lynx_session_t *record(const char *id)
+{
+    lynx_sessions_t *ss = lynx_block_region_ptr(blk, LYNX_REGION_SESSIONS,
+                                                sizeof(*ss), NULL);
+    for (int i = 0; i < LYNX_MAX_SESSIONS; i++) {
+        if (strcmp(ss->sessions[i].id, id) == 0 &&
+            ss->sessions[i].state != LYNX_SESSION_FREE) {
+            return &ss->sessions[i];
+        }
+    }
+    return NULL;
+}
+
+static void wait_state(const char *id, uint32_t state)
+{
+    for (int i = 0; i < 300; i++) {
+        if (record(id)->state == state) {
+            return;
+        }
+        usleep(10 * 1000);
+    }
+    fail_msg("session %s never reached state %u", id, state);
+}
+
+/* The program's own SIGPROF handler is never taken over. */
+static void test_refuses_foreign_sigprof(void **state)
+{
+    pid_t child = fork();
+    int status;
+    (void)state;
+    if (child == 0) {
+        lynx_agent_stop();
+        signal(SIGPROF, SIG_IGN); /* ignoring is fine: not a handler */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = (void (*)(int))cpu_test_leaf;
+        sigaction(SIGPROF, &sa, NULL);
+        if (lynx_agent_start(fake_name("sigprof")) != 0) {
+            _exit(3);
+        }
+        lynx_block_t *b;
+        lynx_cpu_start_reply_t rep;
+        lynx_call_t c;
+        lynx_cpu_start_arg_t a = {SECOND, 100, LYNX_ORIGIN_API, 1};
+        if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0 ||
+            lynx_mailbox_call(b, LYNX_CMD_CPU_START, &a, sizeof(a), &rep,
+                              sizeof(rep), NULL, &c, SECOND) != 0) {
+            _exit(4);
+        }
+        lynx_agent_stop();
+        _exit(c.result == -EBUSY && strstr(c.message, "SIGPROF") ? 0 : 5);
+    }
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_profile_sees_hot_function(void **state)
+{
+    pthread_t th[2];
+    lynx_cpu_start_reply_t rep;
+    lynx_session_t *s;
+    lynx_cpu_table_t *t;
+    uint64_t in_leaf = 0;
+    uint64_t deep = 0;
+    (void)state;
+
+    spin_stop = 0;
+    pthread_create(&th[0], NULL, spinner, NULL);
+    assert_int_equal(start(600 * MS, 500, &rep), 0);
+    assert_memory_equal(rep.id, "cpu_", 4);
+    /* A thread created while the profile runs is sampled too. */
+    usleep(100 * 1000);
+    pthread_create(&th[1], NULL, spinner, NULL);
+    s = record(rep.id);
+    assert_non_null(s);
+    assert_int_equal(s->state, LYNX_SESSION_RUNNING);
+    wait_state(rep.id, LYNX_SESSION_COMPLETED);
+    spin_stop = 1;
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+
+    t = lynx_block_region_ptr(blk, LYNX_REGION_CPU, sizeof(*t), NULL);
+    assert_true(s->in_table);
+    assert_int_equal(s->samples, t->samples);
+    assert_int_equal(t->period_ns, SECOND / 500);
+    /* ~2 threads x 0.5 s x 500 Hz, minus start-up: well over 200. */
+    print_message("samples %llu, stacks %u, lost %llu\n",
+                  (unsigned long long)t->samples, t->nstacks,
+                  (unsigned long long)t->lost_samples);
+    assert_true(t->samples > 200);
+    for (uint32_t i = 0; i < t->nstacks; i++) {
+        const lynx_cpu_stack_t *st = &t->stacks[i];
+        uint64_t pc = st->pcs[0];
+        if (pc >= (uint64_t)(uintptr_t)cpu_test_leaf &&
+            pc < (uint64_t)(uintptr_t)cpu_test_leaf + 256) {
+            in_leaf += st->count;
+            /* leaf <- middle <- spinner <- start_thread ... */
+            if (st->depth >= 4) {
+                deep += st->count;
+            }
+        }
+    }
+    assert_true(in_leaf > t->samples / 2);
+    assert_true(deep > in_leaf * 9 / 10);
+    assert_true(s->ended_unix_ns > s->started_unix_ns);
+    assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, rep.id), 0);
+}
+
+static void test_one_at_a_time_and_stop(void **state)
+{
+    lynx_cpu_start_reply_t a;
+    lynx_cpu_start_reply_t b;
+    (void)state;
+
+    assert_int_equal(start(10 * SECOND, 100, &a), 0);
+    assert_int_equal(start(SECOND, 100, &b), LYNX_ECONFLICT);
+    assert_string_equal(a.id, b.id);
+    assert_int_equal(by_id(LYNX_CMD_CPU_STOP, "cpu_1"), LYNX_ENOSESSION);
+    assert_int_equal(by_id(LYNX_CMD_CPU_FORGET, a.id), LYNX_ENOTREADY);
+    assert_int_equal(by_id(LYNX_CMD_CPU_STOP, a.id), 0);
+    assert_int_equal(record(a.id)->state, LYNX_SESSION_CANCELLED);
+    assert_int_equal(by_id(LYNX_CMD_CPU_STOP, a.id), LYNX_ENOTREADY);
+    /* Not saved yet: the table is still taken. */
+    assert_int_equal(start(SECOND, 100, &b), LYNX_ENOTREADY);
+    assert_string_equal(a.id, b.id);
+    assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, a.id), 0);
+    assert_int_equal(start(50 * MS, 100, &b), 0);
+    assert_string_not_equal(a.id, b.id);
+    wait_state(b.id, LYNX_SESSION_COMPLETED);
+    assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, b.id), 0);
+    assert_int_equal(by_id(LYNX_CMD_CPU_FORGET, a.id), 0);
+    assert_null(record(a.id));
+}
+
+static void test_bad_arguments(void **state)
+{
+    lynx_cpu_start_reply_t rep;
+    lynx_session_arg_t bad;
+    (void)state;
+    assert_int_equal(start(0, 100, &rep), LYNX_EBADARG);
+    assert_int_equal(start(-5, 100, &rep), LYNX_EBADARG);
+    assert_int_equal(start(SECOND, 0, &rep), LYNX_EBADARG);
+    assert_int_equal(start(SECOND, 1001, &rep), LYNX_EBADARG);
+    memset(&bad, 'x', sizeof(bad)); /* unterminated id */
+    assert_int_equal(call(LYNX_CMD_CPU_STOP, &bad, sizeof(bad), NULL, 0,
+                          NULL),
+                     LYNX_EBADARG);
+    assert_int_equal(call(LYNX_CMD_CPU_STOP, &bad, 3, NULL, 0, NULL),
+                     LYNX_EBADARG);
+}
+
+/* fork() during a profile: the child inherits no timers, keeps working
+ * and exits normally; the parent's session is unharmed. */
+static void test_fork_during_profile(void **state)
+{
+    pthread_t th;
+    lynx_cpu_start_reply_t rep;
+    pid_t child;
+    int status;
+    (void)state;
+
+    spin_stop = 0;
+    pthread_create(&th, NULL, spinner, NULL);
+    assert_int_equal(start(400 * MS, 1000, &rep), 0);
+    usleep(50 * 1000);
+    child = fork();
+    if (child == 0) {
+        int64_t end = lynx_mono_ns() + 300 * MS;
+        while (lynx_mono_ns() < end) {
+            cpu_test_leaf();
+        }
+        _exit(lynx_agent_name() == NULL ? 0 : 7);
+    }
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    wait_state(rep.id, LYNX_SESSION_COMPLETED);
+    spin_stop = 1;
+    pthread_join(th, NULL);
+    assert_true(record(rep.id)->samples > 0);
+    assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, rep.id), 0);
+}
+
+/* The module snapshot covers this program and libc, with build IDs. */
+static void test_modules(void **state)
+{
+    lynx_modules_t *m = lynx_block_region_ptr(blk, LYNX_REGION_MODULES,
+                                              sizeof(*m), NULL);
+    int self = 0;
+    int libc = 0;
+    (void)state;
+    assert_non_null(m);
+    assert_true(m->nmodules > 2);
+    assert_true(m->generation % 2 == 0);
+    for (uint32_t i = 0; i < m->nmodules; i++) {
+        const lynx_module_t *mod = &m->modules[i];
+        uint64_t pc = (uint64_t)(uintptr_t)cpu_test_leaf;
+        if (pc >= mod->start && pc < mod->limit) {
+            self = mod->build_id_len == 20;
+        }
+        libc += strstr(mod->path, "libc.so") != NULL;
+    }
+    assert_true(self);
+    assert_true(libc);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(lynx_agent_start(fake_name("cpu")), 0);
+    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lynx_block_detach(blk);
+    lynx_agent_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refuses_foreign_sigprof),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_profile_sees_hot_function),
+        cmocka_unit_test(test_one_at_a_time_and_stop),
+        cmocka_unit_test(test_fork_during_profile),
+        cmocka_unit_test(test_modules),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
