@@ -1,0 +1,68 @@
+/*
+ * lynx_profiles.h - the registry of the non-CPU profile kinds (heap,
+ * allocs, goroutine, block, mutex, threadcreate): how each one is fetched
+ * from a target and turned into a pprof builder.  The pprof endpoints, the
+ * flame-graph endpoint and the /debug/pprof/ index all go through it, so a
+ * kind is written once.
+ */
+#ifndef LYNX_PROFILES_H
+#define LYNX_PROFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_pprof.h"
+#include "lynxprof.h"
+
+/* What a request asks of a profile. */
+typedef struct lynx_profile_req {
+    int64_t seconds;    /* > 0: a delta between two snapshots this far
+                           apart (kinds that keep cumulative counts) */
+    int gc;             /* heap: give free memory back first (malloc_trim) */
+    int64_t timeout_ns; /* how long to wait for the agent per command */
+} lynx_profile_req_t;
+
+/* Fill p (fresh, empty) with the kind's sample types, samples and
+ * modules.  Returns 0 or a negative lynx/errno code with a message in msg.
+ * Not thread-safe; runs in an endpoint process. */
+typedef int (*lynx_profile_build_cb)(lynx_target_t *t,
+                                     const lynx_profile_req_t *req,
+                                     lynx_pprof_t *p, char *msg,
+                                     size_t msg_size);
+
+/* The number shown in the /debug/pprof/ index (live objects, threads,
+ * contention events, ...), or a negative code. */
+typedef int (*lynx_profile_count_cb)(lynx_target_t *t, int64_t timeout_ns,
+                                     int64_t *count);
+
+/* Go's ?debug=1 text for this kind (NULL: the generic text of
+ * lynx_pprof_debug_text).  *out is malloc'd. */
+typedef int (*lynx_profile_text_cb)(lynx_pprof_t *p, lynx_symbolizer_t *sym,
+                                    char **out, size_t *out_len);
+
+typedef struct lynx_profile_kind {
+    const char *name;             /* "heap", "allocs", ... */
+    const char *description;      /* one sentence for the index */
+    const char *default_type;     /* default sample type, e.g. inuse_space */
+    lynx_profile_build_cb build;
+    lynx_profile_count_cb count;  /* may be NULL */
+    lynx_profile_text_cb text;    /* may be NULL */
+} lynx_profile_kind_t;
+
+/* The kind of that name, or NULL.  Thread-safe. */
+const lynx_profile_kind_t *lynx_profile_kind(const char *name);
+
+/* The kinds this build has, in index order; *count entries.  Static. */
+const lynx_profile_kind_t *const *lynx_profile_kinds(size_t *count);
+
+/* Each kind is defined in the file that implements it.  Weak here, so the
+ * registry lists exactly the kinds that are linked in. */
+extern const lynx_profile_kind_t lynx_profile_heap __attribute__((weak));
+extern const lynx_profile_kind_t lynx_profile_allocs __attribute__((weak));
+extern const lynx_profile_kind_t lynx_profile_goroutine __attribute__((weak));
+extern const lynx_profile_kind_t lynx_profile_block __attribute__((weak));
+extern const lynx_profile_kind_t lynx_profile_mutex __attribute__((weak));
+extern const lynx_profile_kind_t lynx_profile_threadcreate
+    __attribute__((weak));
+
+#endif
