@@ -55,14 +55,13 @@ const lynx_profile_kind_t *lynx_profile_kind(const char *name);
 /* The kinds this build has, in index order; *count entries.  Static. */
 const lynx_profile_kind_t *const *lynx_profile_kinds(size_t *count);
 
-/* Each kind is defined in the file that implements it.  Weak here, so the
- * registry lists exactly the kinds that are linked in. */
-extern const lynx_profile_kind_t lynx_profile_heap __attribute__((weak));
-extern const lynx_profile_kind_t lynx_profile_allocs __attribute__((weak));
-extern const lynx_profile_kind_t lynx_profile_goroutine __attribute__((weak));
-extern const lynx_profile_kind_t lynx_profile_block __attribute__((weak));
-extern const lynx_profile_kind_t lynx_profile_mutex __attribute__((weak));
-extern const lynx_profile_kind_t lynx_profile_threadcreate
-    __attribute__((weak));
+/* Each kind is defined in the file that implements it and listed in the
+ * table in lynx_profiles.c. */
+extern const lynx_profile_kind_t lynx_profile_heap;
+extern const lynx_profile_kind_t lynx_profile_allocs;
+extern const lynx_profile_kind_t lynx_profile_goroutine;
+extern const lynx_profile_kind_t lynx_profile_block;
+extern const lynx_profile_kind_t lynx_profile_mutex;
+extern const lynx_profile_kind_t lynx_profile_threadcreate;
 
 #endif
