@@ -57,11 +57,13 @@ export LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
 # shellcheck source=scripts/stack.sh
 . "$src/scripts/stack.sh"
 stopping=0
+sleeper=""
 shutdown() {
     [ $stopping = 1 ] && return
     stopping=1
     echo
     echo "lynxprof: stopping..."
+    [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null
     stack_stop
     rm -f "$STACK_RUNDIR.pid"
     echo "lynxprof: stopped"
@@ -96,5 +98,6 @@ while :; do
         fi
     done
     sleep 1 &
-    wait $! || true
+    sleeper=$!
+    wait "$sleeper" || true
 done
