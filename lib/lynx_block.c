@@ -254,6 +254,8 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
     }
     b->base = base;
     b->size_bytes = (size_t)st.st_size;
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
     b->header = base;
     b->mailbox = (lynx_mailbox_t *)((char *)base +
                   lynx_block_region(b->header, LYNX_REGION_MAILBOX)->offset);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lynx_block.h"
 
@@ -23,6 +24,8 @@ typedef struct lynx_block {
     lynx_block_header_t *header; /* == base, validated at attach */
     lynx_mailbox_t *mailbox;     /* inside the mapping, validated */
     char name[LYNX_NAME_MAX];
+    dev_t dev;                   /* the object's identity at attach */
+    ino_t ino;
 } lynx_block_t;
 
 #define LYNX_ATTACH_ALLOW_DEAD 0x1u /* read a dead target's block */
@@ -66,6 +69,10 @@ void *lynx_block_region_ptr(const lynx_block_t *b, uint32_t kind,
 /* Names of the blocks in /dev/shm (alive or not), sorted, at most max.
  * 0 or -errno. */
 int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count);
+
+/* The attached block of a target (lynxprof.h), owned by the target. */
+struct lynx_target;
+lynx_block_t *lynx_target_block(struct lynx_target *t);
 
 /* ---- mailbox, endpoint side ------------------------------------------- */
 
