@@ -10,6 +10,7 @@ src="$(cd "$here/.." && pwd)"
 secs="${1:-10}"
 conns="${2:-16}"
 . "$src/scripts/stack.sh"
+stack_private_shm "$@"
 
 tmp=$(mktemp -d /tmp/lynxprof-bench.XXXXXX)
 chmod 0755 "$tmp"

@@ -22,6 +22,20 @@ STACK_NGINX_USER=www-data
 
 stack_log() { printf 'lynxprof: %s\n' "$*" >&2; }
 
+# Re-run the calling script in a private mount namespace with a fresh tmpfs
+# on /dev/shm, so that the targets it sees are only the ones it starts
+# (tests and benchmarks; not run.sh).  Call as: stack_private_shm "$@"
+stack_private_shm() {
+    if [ -n "${STACK_ISOLATED:-}" ] || [ "$(id -u)" -ne 0 ] ||
+        ! command -v unshare >/dev/null; then
+        return 0
+    fi
+    export STACK_ISOLATED=1
+    exec unshare --mount --propagation private -- bash -c \
+        'mount -t tmpfs -o mode=1777,size=1g lynxprof-shm /dev/shm && exec bash "$0" "$@"' \
+        "$0" "$@"
+}
+
 # Install the built tree into a private staging directory: the endpoints run
 # as an unprivileged user and must reach their binaries and the html files
 # whatever the permissions of the source checkout.

@@ -2,15 +2,10 @@
 # prints "ok N - name" or "not ok N - name" with details; t_summary prints
 # "N passed, N failed" and returns non-zero when something failed.
 
-# Each test script runs with a /dev/shm of its own (a private mount
-# namespace with a fresh tmpfs), so the targets it sees are exactly the ones
-# it starts, whatever else runs on the machine.
-if [ -z "${T_ISOLATED:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
-    export T_ISOLATED=1
-    exec unshare --mount --propagation private -- bash -c \
-        'mount -t tmpfs -o mode=1777,size=1g lynxprof-test /dev/shm && exec bash "$0" "$@"' \
-        "$0" "$@"
-fi
+# Each test script runs with a /dev/shm of its own (see stack_private_shm),
+# so the targets it sees are exactly the ones it starts.
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/stack.sh"
+stack_private_shm "$@"
 
 T_PASS=0
 T_FAIL=0
