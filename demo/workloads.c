@@ -85,14 +85,20 @@ split_gamma(uint64_t *value, int64_t budget_ns)
     return now - start;
 }
 
+/* Each cycle is stretched by a pseudo-random factor of 50-150% (the same
+   for the three, so the split stays exact): a profiler whose sampling period
+   is a multiple of the cycle would otherwise always land in the same phase
+   and see a distorted split. */
 DEMO_NOINLINE void
 demo_cpu_split_cycle(demo_split_t *split)
 {
-    split->owed_ns[0] += DEMO_SPLIT_ALPHA_NS;
+    int64_t pct = 50 + (int64_t) ((split->value * 0x9e3779b97f4a7c15ULL) >> 33) % 101;
+
+    split->owed_ns[0] += DEMO_SPLIT_ALPHA_NS * pct / 100;
     split->owed_ns[0] -= split_alpha(&split->value, split->owed_ns[0]);
-    split->owed_ns[1] += DEMO_SPLIT_BETA_NS;
+    split->owed_ns[1] += DEMO_SPLIT_BETA_NS * pct / 100;
     split->owed_ns[1] -= split_beta(&split->value, split->owed_ns[1]);
-    split->owed_ns[2] += DEMO_SPLIT_GAMMA_NS;
+    split->owed_ns[2] += DEMO_SPLIT_GAMMA_NS * pct / 100;
     split->owed_ns[2] -= split_gamma(&split->value, split->owed_ns[2]);
 }
 
