@@ -64,7 +64,7 @@ static void handle_page(lynx_req_t *req)
         return;
     }
     lynx_reply_header(req, "X-Accel-Redirect: %s%s", INTERNAL_PREFIX, page);
-    lynx_reply_bytes(req, 200, "text/plain", "", 0, NULL);
+    lynx_reply_bytes(req, 200, NULL, "", 0, NULL);
 }
 
 static const lynx_endpoint_t endpoint = {

@@ -183,13 +183,18 @@ void lynx_reply_bytes(lynx_req_t *req, int status, const char *content_type,
     }
     req->replied = 1;
     /* FCGX_FPrintF knows no %zu: format with the C library. */
+    /* Without a content type (an X-Accel-Redirect hand-over), nginx takes
+     * the type of the file it serves from its extension. */
     n = snprintf(head, sizeof(head),
                  "Status: %d %s\r\n"
-                 "Content-Type: %s\r\n"
+                 "%s%s%s"
                  "Content-Length: %zu\r\n"
                  "Cache-Control: no-store\r\n"
                  "X-Content-Type-Options: nosniff\r\n",
-                 status, status_text(status), content_type, len);
+                 status, status_text(status),
+                 content_type != NULL ? "Content-Type: " : "",
+                 content_type != NULL ? content_type : "",
+                 content_type != NULL ? "\r\n" : "", len);
     if (n > 0 && (size_t)n < sizeof(head) && filename != NULL) {
         n += snprintf(head + n, sizeof(head) - (size_t)n,
                       "Content-Disposition: attachment; filename=%s\r\n",

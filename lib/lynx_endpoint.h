@@ -92,7 +92,8 @@ void lynx_reply_error(lynx_req_t *req, int status, const char *fmt, ...)
 /* Answer the error of a lynxprof code with the status that fits it, the
  * message prefixed by context when not NULL. */
 void lynx_reply_code(lynx_req_t *req, int code, const char *context);
-/* Answer raw bytes; filename, when not NULL, makes it an attachment. */
+/* Answer raw bytes; filename, when not NULL, makes it an attachment;
+ * content_type NULL sends none (for X-Accel-Redirect hand-overs). */
 void lynx_reply_bytes(lynx_req_t *req, int status, const char *content_type,
                       const void *data, size_t len, const char *filename);
 /* Add a response header line (without CRLF) before the reply is sent. */

@@ -83,6 +83,10 @@ t_check "/profiling/ serves the page" \
 http GET "$B/profiling/.%2e/.%2e/.%2e/etc/passwd" "${AUTH[@]}"
 t_check "page: traversal above the root is refused by nginx" \
   bash -c "[ '$H_CODE' = 400 ] && ! printf '%s' \"\$0\" | grep -q root:" "$H_BODY"
+http HEAD "$B/profiling/" "${AUTH[@]}"
+t_check "page: index.html is served as text/html" header_has '^Content-Type: text/html'
+http HEAD "$B/profiling/js/flame-view.js" "${AUTH[@]}"
+t_check "page: scripts are served as JavaScript" header_has '^Content-Type: application/javascript'
 expect "page: odd characters in a page path are refused" 404 '.error == "no such page"' GET "$B/profiling/js/a%20b.js" "${AUTH[@]}"
 expect "page: hidden files are refused" 404 '.error' GET "$B/profiling/.htpasswd" "${AUTH[@]}"
 expect "page: missing files are 404" 404 '' GET "$B/profiling/nope.html" "${AUTH[@]}"
