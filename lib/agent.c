@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "agent_internal.h"
+#include "agent_locks.h"
+#include "agent_threaddump.h"
 #include "lynx_block_io.h"
 #include "lynxprof.h"
 #include "lynx_time.h"
@@ -103,6 +105,10 @@ static const struct {
     {LYNX_CMD_CPU_STOP, lynx_agent_cpu_stop},
     {LYNX_CMD_CPU_SPOOLED, lynx_agent_cpu_spooled},
     {LYNX_CMD_CPU_FORGET, lynx_agent_cpu_forget},
+    {LYNX_CMD_THREAD_DUMP, lynx_agent_thread_dump},
+    {LYNX_CMD_LOCKS, lynx_agent_locks},
+    {LYNX_CMD_THREADCREATE, lynx_agent_threadcreate},
+    {LYNX_CMD_HEAP_SNAPSHOT, lynx_agent_heap_snapshot},
 };
 
 static int dispatch(lynx_slot_t *s, lynx_reply_t *r)
@@ -198,6 +204,8 @@ static void *agent_main(void *unused)
 
     (void)unused;
     lynx_agent_cpu_init(g.header);
+    lynx_agent_threaddump_init(g.header);
+    lynx_agent_heap_init(g.header);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
     while (!atomic_load(&g.stop)) {
         uint32_t bell = atomic_load(&mb->doorbell);

@@ -114,28 +114,28 @@ static void add_sample(const lynx_raw_sample_t *s, void *ctx)
             lynx_cpu_stack_t *st = &t->stacks[*slot - 1];
             if (st->depth == s->depth && st->flags == s->flags &&
                 memcmp(st->pcs, s->pcs, s->depth * sizeof(uint64_t)) == 0) {
-                st->count++;
-                t->samples++;
+                st->count += s->weight;
+                t->samples += s->weight;
                 return;
             }
             continue;
         }
         n = atomic_load_explicit(&t->nstacks, memory_order_relaxed);
         if (n >= t->capacity) {
-            t->lost_samples++;
+            t->lost_samples += s->weight;
             return;
         }
-        t->stacks[n].count = 1;
+        t->stacks[n].count = s->weight;
         t->stacks[n].depth = s->depth;
         t->stacks[n].flags = s->flags;
         memcpy(t->stacks[n].pcs, s->pcs, s->depth * sizeof(uint64_t));
         /* Publish the entry after its contents. */
         atomic_store_explicit(&t->nstacks, n + 1, memory_order_release);
         *slot = n + 1;
-        t->samples++;
+        t->samples += s->weight;
         return;
     }
-    t->lost_samples++;
+    t->lost_samples += s->weight;
 }
 
 static void drain(void)

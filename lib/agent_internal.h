@@ -52,4 +52,19 @@ void lynx_agent_cpu_atfork_child(void);
 /* Fill the memory statistics of this process (agent_memstats.c). */
 int lynx_agent_memstats(lynx_memstats_t *ms, int64_t process_start_unix_ns);
 
+/* Non-zero while this thread unwinds for a profiler hook (heap samples set
+ * it; agent_heap.c).  libunwind takes pthread mutexes inside: the lock
+ * hooks must pass those straight through, or a contended one would unwind
+ * again inside libunwind and deadlock on its own lock. */
+extern __thread int lynx_agent_unwinding
+    __attribute__((tls_model("initial-exec")));
+
+/* Heap profile (agent_heap_cmd.c; the malloc side is agent_heap.c). */
+int lynx_agent_heap_init(lynx_block_header_t *h);
+int lynx_agent_heap_snapshot(const void *arg, size_t arg_len,
+                             lynx_reply_t *r);
+/* Add the exact allocation counters to ms (sets the flag) when the malloc
+ * functions are interposed. */
+void lynx_agent_heap_memstats(lynx_memstats_t *ms);
+
 #endif

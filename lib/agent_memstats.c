@@ -140,5 +140,6 @@ int lynx_agent_memstats(lynx_memstats_t *ms, int64_t process_start_unix_ns)
     ms->open_fds = count_fds();
     ms->alloc_count = ms->free_count = ms->alloc_bytes_total = -1;
     ms->live_bytes = ms->live_objects = -1;
+    lynx_agent_heap_memstats(ms);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include <ucontext.h>
 
 #include "agent_sampler.h"
+#include "agent_threaddump.h"
 
 #define RING_SLOTS 4096u   /* ~2 MiB: 1000 Hz x 4 threads x 1 s of slack */
 #define PROBES 4           /* slots a producer tries before dropping */
@@ -79,6 +80,12 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
     ring_slot_t *slot = NULL;
 
     (void)sig;
+    /* A thread-dump request from the agent thread (agent_threaddump.c). */
+    if (info != NULL && info->si_code == SI_TKILL &&
+        lynx_threaddump_on_signal(info, ucv)) {
+        errno = saved_errno;
+        return;
+    }
     /* Only our own timers' signals: a SIGPROF sent by kill() is not a
      * sample.  Nothing to do while no profile runs. */
     if (info == NULL || info->si_code != SI_TIMER ||
@@ -101,9 +108,19 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
         }
     }
     if (slot == NULL) {
-        atomic_fetch_add_explicit(&lost, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(
+            &lost, 1 + (info->si_overrun > 0 ? (uint64_t)info->si_overrun : 0),
+            memory_order_relaxed);
     } else {
         unwind((ucontext_t *)ucv, &slot->sample);
+        /* CPU timers are checked on the kernel's tick: when the period is
+         * shorter, one signal stands for several expiries and says how
+         * many it missed.  Counting them keeps CPU time right per stack. */
+        slot->sample.weight =
+            1 + (info->si_overrun > 0
+                     ? (info->si_overrun < 10000 ? (uint32_t)info->si_overrun
+                                                 : 10000)
+                     : 0);
         atomic_store_explicit(&slot->state, SLOT_READY, memory_order_release);
     }
     in_handler = 0;

@@ -15,6 +15,9 @@
 typedef struct lynx_raw_sample {
     uint32_t depth;                   /* 1..LYNX_CPU_MAX_DEPTH */
     uint32_t flags;                   /* LYNX_STACK_* */
+    uint32_t weight;                  /* periods this sample stands for:
+                                         1 + the timer's overrun */
+    uint32_t reserved;
     uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first, pcs[0] exact */
 } lynx_raw_sample_t;
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_threaddump.h"
 #include "agent_threads.h"
 #include "lynx_time.h"
 
@@ -27,7 +28,8 @@
 #define MAX_TIMERS 4096
 
 /* Linux names the CPU clock of any thread of the process by its tid. */
-#define THREAD_CPUCLOCK(tid) ((~(clockid_t)(tid) << 3) | 6)
+#define THREAD_CPUCLOCK(tid)                                                   \
+    ((clockid_t)((~(unsigned int)(tid) << 3) | 6u))
 
 typedef struct thread_timer {
     pid_t tid;
@@ -194,6 +196,7 @@ typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
 typedef struct start_arg {
     void *(*fn)(void *);
     void *arg;
+    int create_rec; /* threadcreate record (agent_threadcreate.c), or -1 */
 } start_arg_t;
 
 static void *trampoline(void *p)
@@ -201,6 +204,7 @@ static void *trampoline(void *p)
     start_arg_t sa = *(start_arg_t *)p;
 
     free(p);
+    lynx_threadcreate_done(sa.create_rec, my_tid());
     pthread_mutex_lock(&g.lock);
     if (g.armed && arm_locked(my_tid()) > 0 && g.key_ready) {
         /* Any non-NULL value makes the destructor run at thread exit. */
@@ -215,6 +219,7 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
     static pthread_create_fn real;
     start_arg_t *sa;
+    int rec;
     int rc;
 
     if (real == NULL) {
@@ -223,14 +228,20 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
             return EAGAIN;
         }
     }
+    /* The creating stack, with this function as its leaf. */
+    rec = lynx_threadcreate_record(0);
     sa = malloc(sizeof(*sa));
     if (sa == NULL) {
-        return real(thread, attr, fn, arg);
+        rc = real(thread, attr, fn, arg);
+        lynx_threadcreate_done(rec, rc == 0 ? 0 : -1);
+        return rc;
     }
     sa->fn = fn;
     sa->arg = arg;
+    sa->create_rec = rec;
     rc = real(thread, attr, trampoline, sa);
     if (rc != 0) {
+        lynx_threadcreate_done(rec, -1);
         free(sa);
     }
     return rc;

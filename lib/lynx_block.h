@@ -127,6 +127,21 @@ enum lynx_command {
     LYNX_CMD_CPU_FORGET = 6,  /* arg: lynx_session_arg_t; drop a finished
                                 record from the block (after spooling or
                                 deletion) */
+    /* Heap profile: 16..19 (payloads in lynx_block_heap.h). */
+    LYNX_CMD_HEAP_SNAPSHOT = 16, /* arg: lynx_heap_snapshot_arg_t; reply:
+                                    lynx_heap_snapshot_reply_t; bulk:
+                                    packed lynx_heap_record_t + pcs */
+    /* Threads, locks and thread creation: 32..35 (payloads in
+     * lynx_block_threads.h). */
+    LYNX_CMD_THREAD_DUMP = 32,  /* arg: lynx_thread_dump_arg_t; reply:
+                                   lynx_thread_dump_reply_t; bulk:
+                                   lynx_thread_rec_t[nthreads] */
+    LYNX_CMD_LOCKS = 33,        /* arg: lynx_locks_arg_t; reply:
+                                   lynx_locks_reply_t; bulk:
+                                   lynx_lock_rec_t[nrecords] */
+    LYNX_CMD_THREADCREATE = 34, /* arg: lynx_threadcreate_arg_t; reply:
+                                   lynx_threadcreate_reply_t; bulk:
+                                   lynx_threadcreate_rec_t[nrecords] */
 };
 
 typedef struct lynx_slot {

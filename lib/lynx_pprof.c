@@ -1433,3 +1433,145 @@ done:
     pp_flame_fini(&fl);
     return rc;
 }
+
+/* ---- Go's debug=1 text ---- */
+
+typedef struct pp_order {
+    const lynx_pprof_t *p;
+    size_t type;
+} pp_order_t;
+
+static pp_order_t pp_sort_ctx;
+
+/* Larger values of the sort type first, then insertion order. */
+static int pp_by_value(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a;
+    size_t j = *(const size_t *)b;
+    int64_t vi = seq_values(&pp_sort_ctx.p->stacks, i)[pp_sort_ctx.type];
+    int64_t vj = seq_values(&pp_sort_ctx.p->stacks, j)[pp_sort_ctx.type];
+
+    if (vi != vj) {
+        return vi > vj ? -1 : 1;
+    }
+    return i < j ? -1 : (i > j ? 1 : 0);
+}
+
+int lynx_pprof_debug_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
+                          const char *header, const size_t *order,
+                          size_t norder, char **out, size_t *out_len)
+{
+    pp_buf_t b = {NULL, 0, 0};
+    pp_resolved_t r;
+    size_t *idx = NULL;
+    char line[LYNX_MODULE_PATH_MAX + 128];
+    size_t i;
+    size_t j;
+    size_t k;
+    int rc;
+
+    if (p == NULL || out == NULL || out_len == NULL || p->ntypes == 0 ||
+        (order == NULL && norder > 0)) {
+        return -EINVAL;
+    }
+    for (k = 0; k < norder; k++) {
+        if (order[k] >= p->ntypes) {
+            return -EINVAL;
+        }
+    }
+    rc = pp_resolve(p, sym, &r);
+    if (rc < 0) {
+        pp_resolved_fini(&r);
+        return rc;
+    }
+    idx = malloc((p->stacks.n + 1) * sizeof(*idx));
+    rc = idx == NULL ? -ENOMEM : pp_buf_add(&b, "", 0);
+    if (rc == 0 && header != NULL) {
+        rc = pp_buf_add(&b, header, strlen(header));
+    }
+    for (i = 0; rc == 0 && i < p->stacks.n; i++) {
+        idx[i] = i;
+    }
+    if (rc == 0) {
+        /* Not reentrant, like the builder itself. */
+        pp_sort_ctx.p = p;
+        pp_sort_ctx.type = norder > 0 ? order[0] : 0;
+        qsort(idx, p->stacks.n, sizeof(*idx), pp_by_value);
+    }
+    for (i = 0; rc == 0 && i < p->stacks.n; i++) {
+        size_t s = idx[i];
+        const uint64_t *key = seq_key(&p->stacks, s);
+        const uint64_t *loc_of = r.loc_of + p->stacks.entries[s].key_off + 1;
+        const int64_t *vals = seq_values(&p->stacks, s);
+        size_t npcs = (size_t)key[0];
+        size_t nv = norder > 0 ? norder : p->ntypes;
+
+        for (k = 0; rc == 0 && k < nv; k++) {
+            snprintf(line, sizeof(line), "%s%" PRId64, k > 0 ? " " : "",
+                     vals[norder > 0 ? order[k] : k]);
+            rc = pp_buf_add(&b, line, strlen(line));
+        }
+        if (rc == 0) {
+            rc = pp_buf_add(&b, " @", 2);
+        }
+        for (j = 0; rc == 0 && j < npcs; j++) {
+            /* Go prints return addresses; the key holds them minus one
+             * (an exact leaf is only in CPU profiles, not text ones). */
+            snprintf(line, sizeof(line), " 0x%" PRIx64, key[1 + j] + 1);
+            rc = pp_buf_add(&b, line, strlen(line));
+        }
+        if (rc == 0) {
+            rc = pp_buf_add(&b, "\n", 1);
+        }
+        for (j = 0; rc == 0 && j < npcs; j++) {
+            const pp_loc_t *loc = &r.loc[loc_of[j] - 1];
+
+            if (loc->nlines == 0) {
+                int64_t name;
+                rc = pp_unknown_name(p, loc, &name);
+                if (rc == 0) {
+                    snprintf(line, sizeof(line), "#\t0x%" PRIx64 "\t%s\n",
+                             loc->addr, p->strings.strs[name]);
+                    rc = pp_buf_add(&b, line, strlen(line));
+                }
+                continue;
+            }
+            for (k = 0; rc == 0 && k < loc->nlines; k++) {
+                const pp_line_t *ln = &r.lines[loc->line_off + k];
+                const uint64_t *fk = seq_key(&r.funcs, ln->func);
+                const char *file = p->strings.strs[fk[2]];
+
+                snprintf(line, sizeof(line),
+                         "#\t0x%" PRIx64 "\t%s\t%s:%" PRId64 "\n", loc->addr,
+                         p->strings.strs[fk[0]], *file ? file : "?",
+                         ln->line);
+                rc = pp_buf_add(&b, line, strlen(line));
+            }
+        }
+        if (rc == 0) {
+            rc = pp_buf_add(&b, "\n", 1);
+        }
+    }
+    if (rc == 0) {
+        *out = b.data;
+        *out_len = b.len;
+        b.data = NULL;
+    }
+    free(b.data);
+    free(idx);
+    pp_resolved_fini(&r);
+    return rc;
+}
+
+int64_t lynx_pprof_total(const lynx_pprof_t *p, size_t type)
+{
+    uint64_t sum = 0;
+
+    if (p == NULL || type >= p->ntypes) {
+        return 0;
+    }
+    for (size_t i = 0; i < p->stacks.n; i++) {
+        sum += (uint64_t)seq_values(&p->stacks, i)[type];
+    }
+    return (int64_t)sum;
+}

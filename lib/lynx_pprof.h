@@ -155,6 +155,25 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
 int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
                       char **out, size_t *out_len);
 
+/*
+ * Go's ?debug=1 text of a profile: `header` (copied as is, may be NULL),
+ * then one record per distinct sample, largest first by the value
+ * order[0]:
+ *   "<v> [<v>...] @ 0xPC 0xPC ...\n"
+ *   "#\t0xADDR\tfunction\tfile:line\n" per frame (inlined ones too)
+ *   "\n"
+ * with the values listed in `order` (indices of sample types; NULL and 0:
+ * every type in declared order).  Addresses as in the address convention
+ * above.  *out is malloc'd and NUL-terminated, *out_len excludes the NUL;
+ * caller frees.  -EINVAL (no sample type, bad order), -ENOMEM.
+ */
+/* Sum of sample type `type` over all samples (0 if out of range). */
+int64_t lynx_pprof_total(const lynx_pprof_t *p, size_t type);
+
+int lynx_pprof_debug_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
+                          const char *header, const size_t *order,
+                          size_t norder, char **out, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,12 @@
 /* In the order of the /debug/pprof/ index.  A kind is added here when the
  * file that implements it is part of the build. */
 static const lynx_profile_kind_t *const table[] = {
+    &lynx_profile_goroutine,
+    &lynx_profile_heap,
+    &lynx_profile_allocs,
+    &lynx_profile_block,
+    &lynx_profile_mutex,
+    &lynx_profile_threadcreate,
     NULL,
 };
 

@@ -11,7 +11,8 @@ run_pkgs="gcc make autoconf automake libtool pkg-config libfcgi-dev
   openssl curl procps iproute2 util-linux passwd"
 # "package:command" is skipped when the command is already on the PATH
 # (e.g. a Node.js that did not come from Debian brings its own npm).
-test_pkgs="libcmocka-dev jq golang-go chromium nodejs:node npm:npm valgrind"
+test_pkgs="libcmocka-dev jq golang-go chromium nodejs:node npm:npm valgrind
+  prometheus"
 bench_pkgs="wrk hyperfine google-perftools libgoogle-perftools-dev
   heaptrack linux-perf"
 

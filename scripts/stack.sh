@@ -16,7 +16,7 @@
 # and the endpoints' configuration in the environment (PROFILING_ENABLED...).
 # Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID.
 
-STACK_ENDPOINTS="memory targets page"
+STACK_ENDPOINTS="memory targets page cpu-start cpu-status cpu-download cpu-sessions cpu-stop cpu-delete cpu-flame pprof-profile heap pprof-kind goroutine pprof-index pprof-cmdline pprof-symbol flame metrics"
 STACK_FCGI_USER=lynxprof
 STACK_NGINX_USER=www-data
 
@@ -87,7 +87,15 @@ stack_config() {
             -keyout "$c/tls.key" -out "$c/tls.crt" >/dev/null 2>&1
         chmod 0600 "$c/tls.key"
     fi
-    cp "$STACK_SRC/nginx-conf/lynxprof-fastcgi.conf" "$c/"
+    # nginx must wait for the longest synchronous CPU profile
+    # (/debug/pprof/profile?seconds=MAX_PROFILE_DURATION) plus a margin.
+    local max_s timeout_s=660
+    max_s=$("$STACK_BIN/cpu-start.fcgi" --max-profile-seconds 2>/dev/null) || max_s=""
+    if [ -n "$max_s" ] && [ "$((max_s + 60))" -gt "$timeout_s" ]; then
+        timeout_s=$((max_s + 60))
+    fi
+    sed -e "s|^fastcgi_read_timeout .*|fastcgi_read_timeout ${timeout_s}s;|" \
+        "$STACK_SRC/nginx-conf/lynxprof-fastcgi.conf" >"$c/lynxprof-fastcgi.conf"
     local t
     for t in lynxprof-locations example-server nginx; do
         stack_render "$STACK_SRC/nginx-conf/$t.conf.in" "$c/$t.conf"

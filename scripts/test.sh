@@ -4,6 +4,7 @@
 #   the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   the JavaScript unit tests (node --test),
 #   the integration tests against real nginx, spawn-fcgi and the demo,
+#   the browser tests of the /profiling page (headless Chromium),
 # and end with one line "N passed, N failed".
 set -uo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,6 +91,22 @@ for t in "$src"/tests/integration/test_*.sh; do
         add "$name" "${line%% passed*}" "$(echo "$line" | sed 's/.*, \([0-9]*\) failed/\1/')"
     fi
 done
+
+# ---- browser tests ----------------------------------------------------------
+# The /profiling page in headless Chromium (playwright-core, installed by
+# tests/browser/run.sh from its package-lock.json when missing), against a
+# scripted API and against the real stack.
+echo "== browser"
+bash "$src/tests/browser/run.sh" >"$logs/browser.txt" 2>&1
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/browser.txt" | tail -1)
+grep -E '^not ok|^#' "$logs/browser.txt" | head -40
+if [ -z "$line" ]; then
+    tail -20 "$logs/browser.txt"
+    add "browser" 0 1
+else
+    add "browser" "${line%% passed*}" "$(echo "$line" | sed 's/.*, \([0-9]*\) failed/\1/')"
+fi
+# ---- end of browser tests ---------------------------------------------------
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

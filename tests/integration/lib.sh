@@ -58,4 +58,8 @@ expect() {
     t_ok "$name"
 }
 
+# text_pipe TEXT 'shell pipeline': true if the pipeline, fed TEXT on its
+# standard input, succeeds (large texts never go through an argument list).
+text_pipe() { printf '%s\n' "$1" | bash -c "$2"; }
+
 header_has() { printf '%s\n' "$H_HEADERS" | grep -qi "$1"; }

@@ -3,9 +3,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_block.h"
@@ -23,10 +26,23 @@ const char *fake_name(const char *prefix)
     return buf;
 }
 
-int fake_block_create(fake_block_t *fb, const char *name, int pid)
+#define PAGE_UP(x) (((x) + 4095ul) & ~4095ul)
+
+static int create(fake_block_t *fb, const char *name, int pid,
+                  uint32_t nmodules_cap, uint32_t nstacks_cap, int cpu)
 {
     size_t mailbox_off = 4096;
-    size_t bulk_off = (mailbox_off + sizeof(lynx_mailbox_t) + 4095) & ~4095ul;
+    size_t sessions_off = PAGE_UP(mailbox_off + sizeof(lynx_mailbox_t));
+    size_t sessions_bytes = cpu ? PAGE_UP(sizeof(lynx_sessions_t)) : 0;
+    size_t modules_off = sessions_off + sessions_bytes;
+    size_t modules_bytes = cpu ? PAGE_UP(sizeof(lynx_modules_t) +
+                                         nmodules_cap * sizeof(lynx_module_t))
+                               : 0;
+    size_t cpu_off = modules_off + modules_bytes;
+    size_t cpu_bytes = cpu ? PAGE_UP(sizeof(lynx_cpu_table_t) +
+                                     nstacks_cap * sizeof(lynx_cpu_stack_t))
+                           : 0;
+    size_t bulk_off = cpu_off + cpu_bytes;
     size_t total = bulk_off + (size_t)FAKE_BULK * LYNX_MAILBOX_SLOTS;
     lynx_block_header_t *h;
     uint64_t ticks = 0;
@@ -62,6 +78,21 @@ int fake_block_create(fake_block_t *fb, const char *name, int pid)
     h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, mailbox_off,
                                     total - mailbox_off};
     h->nregions = 1;
+    if (cpu) {
+        h->regions[1] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, sessions_off,
+                                        sessions_bytes};
+        h->regions[2] = (lynx_region_t){LYNX_REGION_MODULES, 0, modules_off,
+                                        modules_bytes};
+        h->regions[3] = (lynx_region_t){LYNX_REGION_CPU, 0, cpu_off,
+                                        cpu_bytes};
+        h->nregions = 4;
+        fb->sessions = (lynx_sessions_t *)((char *)h + sessions_off);
+        fb->sessions->capacity = LYNX_MAX_SESSIONS;
+        fb->modules = (lynx_modules_t *)((char *)h + modules_off);
+        fb->modules->capacity = nmodules_cap;
+        fb->cpu = (lynx_cpu_table_t *)((char *)h + cpu_off);
+        fb->cpu->capacity = nstacks_cap;
+    }
     fb->mailbox = (lynx_mailbox_t *)((char *)h + mailbox_off);
     fb->mailbox->nslots = LYNX_MAILBOX_SLOTS;
     fb->mailbox->bulk_offset = bulk_off;
@@ -72,6 +103,102 @@ int fake_block_create(fake_block_t *fb, const char *name, int pid)
     return 0;
 }
 
+int fake_block_create(fake_block_t *fb, const char *name, int pid)
+{
+    return create(fb, name, pid, 0, 0, 0);
+}
+
+int fake_block_create_cpu(fake_block_t *fb, const char *name, int pid,
+                          uint32_t nmodules_cap, uint32_t nstacks_cap)
+{
+    return create(fb, name, pid, nmodules_cap, nstacks_cap, 1);
+}
+
+void fake_session_write(fake_block_t *fb, uint32_t index,
+                        const lynx_session_t *s)
+{
+    lynx_session_t *r = &fb->sessions->sessions[index];
+
+    atomic_fetch_add(&r->gen, 1);
+    memcpy((char *)r + sizeof(r->gen), (const char *)s + sizeof(s->gen),
+           sizeof(*r) - sizeof(r->gen));
+    atomic_fetch_add(&r->gen, 1);
+}
+
+typedef struct fake_agent {
+    pthread_t thread;
+    fake_block_t *fb;
+    fake_command_cb cb;
+    void *ctx;
+    _Atomic int stop;
+} fake_agent_t;
+
+static void *agent_main(void *arg)
+{
+    fake_agent_t *a = arg;
+    lynx_mailbox_t *mb = a->fb->mailbox;
+
+    while (!atomic_load(&a->stop)) {
+        atomic_store(&a->fb->header->heartbeat_ns, lynx_mono_ns());
+        for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
+            lynx_slot_t *s = &mb->slots[i];
+            uint32_t expected = LYNX_SLOT_REQUEST;
+            size_t reply_len = 0;
+            if (!atomic_compare_exchange_strong(&s->state, &expected,
+                                                LYNX_SLOT_BUSY)) {
+                if (expected == LYNX_SLOT_ABANDONED) {
+                    atomic_store(&s->state, LYNX_SLOT_FREE);
+                }
+                continue;
+            }
+            s->result = a->cb(a->ctx, s->command, s->arg, s->arg_len,
+                              s->reply, &reply_len);
+            s->reply_len = (uint32_t)reply_len;
+            s->bulk_len = 0;
+            expected = LYNX_SLOT_BUSY;
+            atomic_compare_exchange_strong(&s->state, &expected,
+                                           LYNX_SLOT_DONE);
+            lynx_futex_wake(&s->state, 1);
+        }
+        {
+            struct timespec pause = {0, 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return NULL;
+}
+
+int fake_agent_start(fake_block_t *fb, fake_command_cb cb, void *ctx)
+{
+    fake_agent_t *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    a->fb = fb;
+    a->cb = cb;
+    a->ctx = ctx;
+    if (pthread_create(&a->thread, NULL, agent_main, a) != 0) {
+        free(a);
+        return -EAGAIN;
+    }
+    fb->agent = a;
+    return 0;
+}
+
+void fake_agent_stop(fake_block_t *fb)
+{
+    fake_agent_t *a = fb->agent;
+
+    if (a == NULL) {
+        return;
+    }
+    atomic_store(&a->stop, 1);
+    pthread_join(a->thread, NULL);
+    free(a);
+    fb->agent = NULL;
+}
+
 int fake_block_resize(fake_block_t *fb, size_t size_bytes)
 {
     return truncate(fb->path, (off_t)size_bytes) == 0 ? 0 : -errno;
@@ -79,6 +206,7 @@ int fake_block_resize(fake_block_t *fb, size_t size_bytes)
 
 void fake_block_destroy(fake_block_t *fb)
 {
+    fake_agent_stop(fb);
     if (fb->header != NULL) {
         munmap(fb->header, fb->size_bytes);
         fb->header = NULL;

@@ -13,7 +13,11 @@
 typedef struct fake_block {
     lynx_block_header_t *header;
     lynx_mailbox_t *mailbox;
+    lynx_sessions_t *sessions;   /* NULL unless made by fake_block_create_cpu */
+    lynx_modules_t *modules;
+    lynx_cpu_table_t *cpu;
     size_t size_bytes;
+    void *agent;                 /* fake agent thread state, or NULL */
     char name[LYNX_NAME_MAX];
     char path[128];
 } fake_block_t;
@@ -22,6 +26,26 @@ typedef struct fake_block {
  * process `pid` (its real start time is filled in), heartbeat now.  The
  * fake answers nothing: no thread serves its mailbox.  0 or -errno. */
 int fake_block_create(fake_block_t *fb, const char *name, int pid);
+
+/* The same with the CPU regions the agent lays out: session records,
+ * `nmodules_cap` module slots and a CPU table of `nstacks_cap` stacks, all
+ * zero (capacities set).  0 or -errno. */
+int fake_block_create_cpu(fake_block_t *fb, const char *name, int pid,
+                          uint32_t nmodules_cap, uint32_t nstacks_cap);
+
+/* Write record `index` as the agent does (under its seqlock). */
+void fake_session_write(fake_block_t *fb, uint32_t index,
+                        const lynx_session_t *s);
+
+/* A stand-in for the agent thread: serves the mailbox (calling `cb` for
+ * each command, on its own thread) and beats the heartbeat, until
+ * fake_agent_stop().  cb returns the result and fills reply and *reply_len
+ * (at most LYNX_REPLY_MAX bytes). */
+typedef int (*fake_command_cb)(void *ctx, uint32_t command, const void *arg,
+                               size_t arg_len, void *reply,
+                               size_t *reply_len);
+int fake_agent_start(fake_block_t *fb, fake_command_cb cb, void *ctx);
+void fake_agent_stop(fake_block_t *fb);
 
 /* Change the object's file size (to test size checks). */
 int fake_block_resize(fake_block_t *fb, size_t size_bytes);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_block.h"
@@ -140,6 +141,20 @@ static void test_refuses_foreign_sigprof(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static int64_t thread_cpu_ns(pthread_t th)
+{
+    clockid_t clk;
+    struct timespec ts;
+
+    if (pthread_getcpuclockid(th, &clk) != 0 ||
+        clock_gettime(clk, &ts) != 0) {
+        return 0;
+    }
+    return (int64_t)ts.tv_sec * SECOND + ts.tv_nsec;
+}
+
+/* Samples follow the CPU time the threads really got, whatever the load of
+ * the machine: the expected count is measured, not assumed. */
 static void test_profile_sees_hot_function(void **state)
 {
     pthread_t th[2];
@@ -148,11 +163,16 @@ static void test_profile_sees_hot_function(void **state)
     lynx_cpu_table_t *t;
     uint64_t in_leaf = 0;
     uint64_t deep = 0;
+    int64_t cpu0;
+    int64_t cpu1;
+    int64_t cpu_ns;
+    double expected;
     (void)state;
 
     spin_stop = 0;
     pthread_create(&th[0], NULL, spinner, NULL);
     assert_int_equal(start(600 * MS, 500, &rep), 0);
+    cpu0 = thread_cpu_ns(th[0]);
     assert_memory_equal(rep.id, "cpu_", 4);
     /* A thread created while the profile runs is sampled too. */
     usleep(100 * 1000);
@@ -161,6 +181,9 @@ static void test_profile_sees_hot_function(void **state)
     assert_non_null(s);
     assert_int_equal(s->state, LYNX_SESSION_RUNNING);
     wait_state(rep.id, LYNX_SESSION_COMPLETED);
+    cpu_ns = thread_cpu_ns(th[0]) - cpu0;
+    cpu1 = thread_cpu_ns(th[1]);
+    cpu_ns += cpu1;
     spin_stop = 1;
     pthread_join(th[0], NULL);
     pthread_join(th[1], NULL);
@@ -169,11 +192,17 @@ static void test_profile_sees_hot_function(void **state)
     assert_true(s->in_table);
     assert_int_equal(s->samples, t->samples);
     assert_int_equal(t->period_ns, SECOND / 500);
-    /* ~2 threads x 0.5 s x 500 Hz, minus start-up: well over 200. */
-    print_message("samples %llu, stacks %u, lost %llu\n",
-                  (unsigned long long)t->samples, t->nstacks,
+    /* One sample per 2 ms of CPU time of the two threads (measured a
+     * little after the session ended, hence the wide upper bound). */
+    expected = (double)cpu_ns / (double)(SECOND / 500);
+    print_message("samples %llu (expected about %.0f from %lld ms of CPU),"
+                  " stacks %u, lost %llu\n",
+                  (unsigned long long)t->samples, expected,
+                  (long long)(cpu_ns / MS), t->nstacks,
                   (unsigned long long)t->lost_samples);
-    assert_true(t->samples > 200);
+    assert_true(expected >= 20);
+    assert_true(t->samples >= 0.6 * expected);
+    assert_true(t->samples <= 1.3 * expected + 5);
     for (uint32_t i = 0; i < t->nstacks; i++) {
         const lynx_cpu_stack_t *st = &t->stacks[i];
         uint64_t pc = st->pcs[0];

@@ -1,0 +1,48 @@
+/*
+ * cpu-delete.c - DELETE /api/v1/profiling/cpu/sessions/:id and
+ * POST /api/v1/profiling/cpu/delete/:id: remove a finished CPU profiling
+ * session (its files and its record).  GET never deletes.
+ */
+#include <string.h>
+
+#include "lynx_cpu_endpoint.h"
+
+static void handle_delete(lynx_req_t *req)
+{
+    const char *m = lynx_req_method(req);
+    const char *id;
+    lynx_cpu_t *c;
+    json_object *o;
+    int rc;
+
+    if (strcmp(m, "DELETE") != 0 && strcmp(m, "POST") != 0) {
+        lynx_reply_header(req, "Allow: DELETE, POST");
+        lynx_reply_error(req, 405, "method %s not allowed", m);
+        return;
+    }
+    id = lynx_cpu_req_id(req);
+    c = id != NULL ? lynx_cpu_req_context(req) : NULL;
+    if (c == NULL) {
+        return;
+    }
+    rc = lynx_cpu_delete(c, id);
+    if (rc != 0) {
+        lynx_cpu_reply_error(req, rc, "delete", NULL);
+        return;
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, "session_id", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string("deleted"));
+    lynx_reply_json(req, 200, o);
+}
+
+static const lynx_endpoint_t endpoint = {
+    "cpu-delete",
+    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_PATH_ARG, NULL,
+    handle_delete,
+};
+
+int main(int argc, char **argv)
+{
+    return lynx_cpu_endpoint_main(&endpoint, argc, argv);
+}

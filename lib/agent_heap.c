@@ -1,0 +1,1204 @@
+/*
+ * agent_heap.c - the malloc family of the target, interposed: exact
+ * counters on every call and a sampling heap profiler.
+ *
+ * RUNS INSIDE MALLOC, on every thread of the target, at any time, also
+ * while the dynamic loader bootstraps and re-entered from code it calls.
+ * What that forbids, for every function in this file:
+ *   - no call into the allocator except through `real` (the next
+ *     definitions, from dlsym(RTLD_NEXT)); no stdio, no getenv after start,
+ *     no pthread mutex (the lock profiler interposes them): the only lock is
+ *     heap_lock below, a spinlock held for table updates only, never while
+ *     calling out (not while unwinding, not around the real allocator);
+ *   - state lives in static storage, initial-exec TLS (no allocation on
+ *     first access) and tables mmap'd once by the constructor;
+ *   - errno is left as the real allocator sets it (the slow path saves and
+ *     restores it);
+ *   - code reached with tls_guard set (our own unwinding) is counted but
+ *     never sampled, so re-entry terminates.
+ * The program's signal handlers may interrupt any of this: as long as they
+ * allocate nothing (POSIX already forbids it), they see no state of ours.
+ * SIGPROF (the CPU sampler, which unwinds too) is blocked while a sample
+ * unwinds, so libunwind's per-thread cache is never used twice at once.
+ *
+ * Workload: millions of calls per second on many threads.  The fast path of
+ * an allocation is the real call, one malloc_usable_size, two plain adds to
+ * the thread's own counter slot and the countdown (subtract, compare); of a
+ * free the real call, malloc_usable_size, two adds and one byte load from a
+ * 16 KiB filter of sampled addresses.  Sampling is a Poisson process over
+ * requested bytes with mean `rate` (LYNXPROF_HEAP_RATE, default 512 KiB):
+ * a thread-local countdown drawn from the exponential distribution; the
+ * allocation that crosses zero is sampled with its stack (libunwind
+ * unw_backtrace), weighted 1/(1-exp(-size/rate)) (Go's scaleHeapSample,
+ * applied per sample), aggregated per stack, and remembered in the live
+ * table so that free and realloc take it out of the in-use estimates.
+ *
+ * Tables, all fixed at start: THREAD_SLOTS per-thread counter slots
+ * (threads beyond that share one slot with atomic adds); STACK_SLOTS
+ * distinct stacks (then samples go to stack 0, the empty stack, counted in
+ * overflow_samples); LIVE_SLOTS/4*3 live sampled pointers (then a sample
+ * counts in alloc_* only, in untracked_samples).
+ *
+ * Under AddressSanitizer (which owns malloc itself, and calls it before it
+ * is initialised) the interposed functions are left out: the counters then
+ * report "not available" and nothing is sampled.
+ */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent_heap.h"
+#include "agent_internal.h"
+#include "lynx_block.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define INLINE static inline __attribute__((always_inline))
+#define IE_TLS __attribute__((tls_model("initial-exec")))
+#define RETURN_ADDRESS() __builtin_return_address(0)
+#define MAYBE_UNUSED __attribute__((unused)) /* unused without hooks */
+
+#define THREAD_SLOTS 1024u
+#define BOOT_BYTES (128u * 1024)   /* allocations made while dlsym runs */
+#define BOOT_HEADER 16u
+#define FILTER_BITS 14u            /* 16 KiB of 8-bit counters */
+#define LIVE_BITS 18u
+#define LIVE_SLOTS (1u << LIVE_BITS) /* 8 MiB, at most 3/4 used */
+#define LIVE_MAX (LIVE_SLOTS / 4 * 3)
+#define STACK_SLOTS 16384u         /* ~9.5 MiB; entry 0 is the empty stack */
+#define STACK_INDEX (2 * STACK_SLOTS)
+#define UNWIND_MAX (LYNX_HEAP_MAX_DEPTH + 8) /* + our own frames */
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LYNX_NO_MALLOC_HOOKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LYNX_NO_MALLOC_HOOKS 1
+#endif
+#endif
+
+/* ---- the real allocator ----------------------------------------------------- */
+
+typedef struct real_fns {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*usable)(void *);
+} real_fns_t;
+
+enum { REAL_NONE = 0, REAL_RESOLVING = 1, REAL_READY = 2, REAL_FAILED = 3 };
+
+static real_fns_t real;
+static _Atomic int real_state;
+/* 1 when the next allocator is glibc's: a block's usable size is then read
+ * from its own chunk header (glibc's malloc_usable_size also reads the
+ * next chunk's, another cache line).  Set by the constructor. */
+static int glibc_chunks;
+static __thread int tls_resolving IE_TLS;
+
+/* ---- exact counters, one slot per thread --------------------------------- */
+
+/* Written by its owner only (load + store, no locked instruction); summed
+ * by readers with relaxed loads.  A slot outlives its thread: the next
+ * thread that claims it keeps adding, so the sums never lose anything. */
+typedef struct thread_counts {
+    _Atomic uint64_t allocs;
+    _Atomic uint64_t frees;
+    _Atomic uint64_t alloc_bytes;
+    _Atomic uint64_t free_bytes;
+    _Atomic uint32_t owned;          /* 1 while a live thread owns it */
+} __attribute__((aligned(64))) thread_counts_t;
+
+enum { TS_NONE = 0, TS_OWN = 1, TS_SHARED = 2 };
+
+static thread_counts_t counts[THREAD_SLOTS];
+static thread_counts_t shared_counts; /* atomic adds: threads without slot */
+static _Atomic uint32_t slot_hint;
+static __thread thread_counts_t *tls_counts IE_TLS; /* NULL unless TS_OWN */
+static __thread int tls_state IE_TLS;
+
+/* ---- sampling ------------------------------------------------------------------ */
+
+typedef struct live_entry {
+    uintptr_t ptr;                   /* 0 = empty slot */
+    uint64_t size_bytes;             /* requested */
+    double weight;
+    uint32_t stack;                  /* index into stacks */
+    uint32_t reserved;
+} live_entry_t;
+
+typedef struct stack_entry {
+    double alloc_objects;
+    double alloc_bytes;
+    double inuse_objects;
+    double inuse_bytes;
+    uint64_t alloc_samples;
+    uint64_t alloc_sampled_bytes;
+    uint64_t inuse_samples;
+    uint64_t inuse_sampled_bytes;
+    uint64_t hash;
+    uint32_t depth;
+    uint32_t flags;
+    uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
+} stack_entry_t;
+
+/* Everything below `lock` is guarded by heap_lock, except the fields set
+ * once by the constructor before `configured` is published. */
+static struct {
+    _Atomic int configured;          /* the constructor has run */
+    uint64_t rate;                   /* 0 = off */
+    double inv_rate;
+    pthread_key_t exit_key;
+    int key_ready;
+    live_entry_t *live;              /* LIVE_SLOTS, open addressing */
+    stack_entry_t *stacks;           /* STACK_SLOTS; NULL when off */
+    uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
+    uint32_t nlive;
+    uint32_t nstacks;                /* >= 1: entry 0 is the empty stack */
+    uint64_t samples;
+    uint64_t untracked;
+    uint64_t overflow;
+} heap;
+
+static _Atomic int heap_lock;
+/* Counting filter over live sampled addresses: free() looks the table up
+ * only when its byte is non-zero.  255 sticks (never decremented). */
+static _Atomic uint8_t filter[1u << FILTER_BITS];
+
+static __thread int64_t tls_countdown IE_TLS; /* bytes until the next
+                                                 sample; < 0: sample now */
+static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
+static __thread int tls_guard IE_TLS;         /* inside our slow path */
+static _Atomic uint64_t seed_counter;
+
+__thread int lynx_agent_unwinding IE_TLS;
+
+/* ---- the lock ------------------------------------------------------------------- */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("pause");
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+static void lock(void)
+{
+    unsigned spins = 0;
+
+    while (atomic_exchange_explicit(&heap_lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&heap_lock, memory_order_relaxed)) {
+            if (++spins < 128) {
+                cpu_relax();
+            } else {
+                sched_yield();
+            }
+        }
+    }
+}
+
+static void unlock(void)
+{
+    atomic_store_explicit(&heap_lock, 0, memory_order_release);
+}
+
+/* ---- bootstrap: before (and while) the real functions are looked up ---- */
+
+static _Alignas(64) unsigned char boot_arena[BOOT_BYTES];
+static _Atomic size_t boot_used;
+
+static MAYBE_UNUSED void *boot_alloc(size_t size, size_t align)
+{
+    size_t used = atomic_load_explicit(&boot_used, memory_order_relaxed);
+
+    if (align < BOOT_HEADER) {
+        align = BOOT_HEADER;
+    }
+    for (;;) {
+        size_t start = (used + BOOT_HEADER + align - 1) & ~(align - 1);
+        if (size > BOOT_BYTES || start + size > BOOT_BYTES ||
+            (align & (align - 1)) != 0) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (atomic_compare_exchange_weak(&boot_used, &used, start + size)) {
+            memcpy(boot_arena + start - BOOT_HEADER, &size, sizeof(size));
+            return boot_arena + start;
+        }
+    }
+}
+
+INLINE int is_boot(const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_BYTES;
+}
+
+static MAYBE_UNUSED size_t boot_size(const void *p)
+{
+    size_t size;
+
+    memcpy(&size, (const char *)p - BOOT_HEADER, sizeof(size));
+    return size;
+}
+
+/* Look the real functions up once.  0 while this thread is inside dlsym
+ * (its allocations then come from boot_arena) or if it failed. */
+static int resolve(void)
+{
+    int expected = REAL_NONE;
+    int st;
+
+    if (tls_resolving) {
+        return 0;
+    }
+    if (atomic_compare_exchange_strong(&real_state, &expected,
+                                       REAL_RESOLVING)) {
+        real_fns_t r;
+        tls_resolving = 1;
+        memset(&r, 0, sizeof(r));
+        r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+        r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+        r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+        r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+        r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(
+            RTLD_NEXT, "reallocarray");
+        r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(
+            RTLD_NEXT, "posix_memalign");
+        r.aligned_alloc =
+            (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+        r.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+        r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+        r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+        r.usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        tls_resolving = 0;
+        if (r.malloc == NULL || r.free == NULL || r.calloc == NULL ||
+            r.realloc == NULL || r.memalign == NULL ||
+            r.posix_memalign == NULL || r.usable == NULL) {
+            atomic_store_explicit(&real_state, REAL_FAILED,
+                                  memory_order_release);
+            return 0;
+        }
+        real = r;
+        atomic_store_explicit(&real_state, REAL_READY, memory_order_release);
+        return 1;
+    }
+    /* Another thread is resolving: wait for it (start-up only). */
+    while ((st = atomic_load_explicit(&real_state, memory_order_acquire)) ==
+           REAL_RESOLVING) {
+        sched_yield();
+    }
+    return st == REAL_READY;
+}
+
+INLINE int ready(void)
+{
+    return LIKELY(atomic_load_explicit(&real_state, memory_order_acquire) ==
+                  REAL_READY) ||
+           resolve();
+}
+
+/* ---- counting ------------------------------------------------------------------ */
+
+INLINE void bump(_Atomic uint64_t *w, uint64_t by)
+{
+    atomic_store_explicit(
+        w, atomic_load_explicit(w, memory_order_relaxed) + by,
+        memory_order_relaxed);
+}
+
+static MAYBE_UNUSED void thread_gone(void *slot)
+{
+    thread_counts_t *c = slot;
+
+    /* Later allocations of this thread (other destructors) share. */
+    tls_counts = NULL;
+    tls_state = TS_SHARED;
+    atomic_store_explicit(&c->owned, 0, memory_order_release);
+}
+
+static void claim_slot(void)
+{
+    uint32_t start = atomic_fetch_add_explicit(&slot_hint, 1,
+                                               memory_order_relaxed);
+
+    tls_state = TS_SHARED;
+    for (uint32_t k = 0; k < THREAD_SLOTS; k++) {
+        thread_counts_t *c = &counts[(start + k) % THREAD_SLOTS];
+        uint32_t expected = 0;
+        if (atomic_load_explicit(&c->owned, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(
+                &c->owned, &expected, 1, memory_order_acquire,
+                memory_order_relaxed)) {
+            tls_counts = c;
+            tls_state = TS_OWN;
+            break;
+        }
+    }
+    /* May allocate (keys past the first 32): counted in the new slot. */
+    if (tls_counts != NULL && heap.key_ready) {
+        pthread_setspecific(heap.exit_key, tls_counts);
+    }
+}
+
+static __attribute__((noinline)) void count_slow(int is_alloc, size_t bytes)
+{
+    thread_counts_t *c;
+
+    if (tls_state == TS_NONE) {
+        claim_slot();
+    }
+    c = tls_counts;
+    if (c != NULL) {
+        bump(is_alloc ? &c->allocs : &c->frees, 1);
+        bump(is_alloc ? &c->alloc_bytes : &c->free_bytes, bytes);
+        return;
+    }
+    c = &shared_counts;
+    atomic_fetch_add_explicit(is_alloc ? &c->allocs : &c->frees, 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(is_alloc ? &c->alloc_bytes : &c->free_bytes,
+                              bytes, memory_order_relaxed);
+}
+
+INLINE void count_alloc(size_t bytes)
+{
+    thread_counts_t *c = tls_counts;
+
+    if (LIKELY(c != NULL)) {
+        bump(&c->allocs, 1);
+        bump(&c->alloc_bytes, bytes);
+    } else {
+        count_slow(1, bytes);
+    }
+}
+
+INLINE void count_free(size_t bytes)
+{
+    thread_counts_t *c = tls_counts;
+
+    if (LIKELY(c != NULL)) {
+        bump(&c->frees, 1);
+        bump(&c->free_bytes, bytes);
+    } else {
+        count_slow(0, bytes);
+    }
+}
+
+/* ---- the tables (heap_lock held) ------------------------------------------- */
+
+INLINE uint32_t filter_index(uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - FILTER_BITS));
+}
+
+INLINE int filter_hit(const void *p)
+{
+    return atomic_load_explicit(&filter[filter_index((uintptr_t)p)],
+                                memory_order_relaxed) != 0;
+}
+
+static void filter_add(uintptr_t p, int delta)
+{
+    _Atomic uint8_t *f = &filter[filter_index(p)];
+    uint8_t v = atomic_load_explicit(f, memory_order_relaxed);
+
+    if (v == 255 || (delta < 0 && v == 0)) {
+        return;
+    }
+    atomic_store_explicit(f, (uint8_t)(v + delta), memory_order_relaxed);
+}
+
+static uint32_t live_home(uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - LIVE_BITS));
+}
+
+static void stack_add(uint32_t si, const live_entry_t *e, int sign)
+{
+    stack_entry_t *st = &heap.stacks[si];
+
+    st->inuse_objects += sign * e->weight;
+    st->inuse_bytes += sign * e->weight * (double)e->size_bytes;
+    st->inuse_samples += (uint64_t)(int64_t)sign;
+    st->inuse_sampled_bytes += (uint64_t)(int64_t)sign * e->size_bytes;
+}
+
+/* Take p out of the live table; its entry into *out.  1 if it was there. */
+static int live_remove(uintptr_t p, live_entry_t *out)
+{
+    const uint32_t mask = LIVE_SLOTS - 1;
+    uint32_t i = live_home(p);
+
+    for (uint32_t n = 0; n < LIVE_SLOTS; n++, i = (i + 1) & mask) {
+        if (heap.live[i].ptr == p) {
+            break;
+        }
+        if (heap.live[i].ptr == 0) {
+            return 0;
+        }
+    }
+    if (heap.live[i].ptr != p) {
+        return 0;
+    }
+    *out = heap.live[i];
+    /* Backward-shift deletion keeps probe chains whole without
+     * tombstones. */
+    for (uint32_t j = (i + 1) & mask; heap.live[j].ptr != 0;
+         j = (j + 1) & mask) {
+        uint32_t k = live_home(heap.live[j].ptr);
+        if (((j - k) & mask) >= ((j - i) & mask)) {
+            heap.live[i] = heap.live[j];
+            i = j;
+        }
+    }
+    heap.live[i].ptr = 0;
+    heap.nlive--;
+    filter_add(p, -1);
+    stack_add(out->stack, out, -1);
+    return 1;
+}
+
+static int live_insert(const live_entry_t *e)
+{
+    const uint32_t mask = LIVE_SLOTS - 1;
+    uint32_t i = live_home(e->ptr);
+    live_entry_t stale;
+
+    /* An address we still hold was freed behind our back (a free we did
+     * not see): forget the old sample first. */
+    if (filter_hit((const void *)e->ptr) && live_remove(e->ptr, &stale)) {
+        heap.untracked++;
+    }
+    if (heap.nlive >= LIVE_MAX) {
+        return 0;
+    }
+    while (heap.live[i].ptr != 0) {
+        i = (i + 1) & mask;
+    }
+    heap.live[i] = *e;
+    heap.nlive++;
+    filter_add(e->ptr, +1);
+    stack_add(e->stack, e, +1);
+    return 1;
+}
+
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
+{
+    uint64_t h = GOLDEN ^ depth ^ ((uint64_t)flags << 32);
+
+    for (uint32_t i = 0; i < depth; i++) {
+        h = (h ^ pcs[i]) * GOLDEN;
+        h ^= h >> 29;
+    }
+    return h | 1;
+}
+
+/* The stack's entry, added if new; 0 (the empty stack) when full. */
+static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
+                             uint32_t flags)
+{
+    const uint32_t mask = STACK_INDEX - 1;
+    uint64_t h = hash_pcs(pcs, depth, flags);
+    uint32_t i = (uint32_t)(h >> 32) & mask;
+
+    for (uint32_t n = 0; n < STACK_INDEX; n++, i = (i + 1) & mask) {
+        uint32_t si = heap.stack_index[i];
+        stack_entry_t *st;
+        if (si == 0) {
+            if (heap.nstacks >= STACK_SLOTS) {
+                break;
+            }
+            si = heap.nstacks++;
+            st = &heap.stacks[si];
+            memset(st, 0, offsetof(stack_entry_t, pcs));
+            st->hash = h;
+            st->depth = depth;
+            st->flags = flags;
+            memcpy(st->pcs, pcs, depth * sizeof(uint64_t));
+            heap.stack_index[i] = si + 1;
+            return si;
+        }
+        st = &heap.stacks[si - 1];
+        if (st->hash == h && st->depth == depth && st->flags == flags &&
+            memcmp(st->pcs, pcs, depth * sizeof(uint64_t)) == 0) {
+            return si - 1;
+        }
+    }
+    heap.overflow++;
+    return 0;
+}
+
+/* ---- the slow path of an allocation ------------------------------------------- */
+
+/* The two functions of libm the sampler needs, here so that the agent
+ * needs no libm and never touches errno: ln(u) for u in (0, 1], and
+ * 1 - exp(-x) for x in [0, 40], both to about 1e-12 relative. */
+static double log_unit(double u)
+{
+    uint64_t bits;
+    int e;
+    double m;
+    double t;
+    double t2;
+    double sum;
+
+    memcpy(&bits, &u, sizeof(bits));
+    e = (int)((bits >> 52) & 0x7ff) - 1023; /* u is normal: u >= 2^-53 */
+    bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    memcpy(&m, &bits, sizeof(m)); /* u = m * 2^e, m in [1, 2) */
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
+    /* ln(m) = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172 */
+    t = (m - 1.0) / (m + 1.0);
+    t2 = t * t;
+    sum = 1.0 / 21;
+    for (int k = 19; k >= 1; k -= 2) {
+        sum = 1.0 / k + t2 * sum;
+    }
+    return 2.0 * t * sum + e * 0.6931471805599453;
+}
+
+static double one_minus_exp_neg(double x)
+{
+    double y;
+    double term;
+    double sum;
+    int squarings = 0;
+
+    if (x < 1e-3) {
+        /* Series, without the cancellation of 1 - exp(-x). */
+        return x * (1.0 - x / 2 * (1.0 - x / 3 * (1.0 - x / 4)));
+    }
+    y = x;
+    while (y > 1.0 / 64) {
+        y *= 0.5;
+        squarings++;
+    }
+    sum = 1.0;
+    term = 1.0;
+    for (int k = 1; k <= 8; k++) {
+        term *= -y / k;
+        sum += term;
+    }
+    while (squarings-- > 0) {
+        sum *= sum; /* exp(-2y) = exp(-y)^2 */
+    }
+    return 1.0 - sum;
+}
+
+
+static void seed_rng(void)
+{
+    uint64_t s = atomic_fetch_add_explicit(&seed_counter, GOLDEN,
+                                           memory_order_relaxed);
+
+    s ^= (uintptr_t)&tls_rng * 0xbf58476d1ce4e5b9ULL;
+    s ^= (uint64_t)getpid() << 32;
+    tls_rng = s != 0 ? s : GOLDEN;
+}
+
+/* Bytes until the next sample: exponential with mean heap.rate; -1 (every
+ * allocation) for rate 1. */
+static int64_t draw_interval(void)
+{
+    uint64_t x = tls_rng;
+    double u;
+    double v;
+
+    if (heap.rate <= 1) {
+        return -1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    tls_rng = x;
+    u = (double)(((x * 2685821657736338717ULL) >> 11) + 1) * 0x1.0p-53;
+    v = -log_unit(u) * (double)heap.rate;
+    return v > 4e18 ? (int64_t)4e18 : (int64_t)v;
+}
+
+static double weight(size_t size)
+{
+    double x;
+
+    if (heap.rate <= 1 || size == 0) {
+        return 1.0;
+    }
+    x = (double)size * heap.inv_rate;
+    if (x > 40.0) {
+        return 1.0;
+    }
+    return 1.0 / one_minus_exp_neg(x);
+}
+
+/* Record a sampled allocation.  `ra` is the return address of the
+ * interposed function: frames before it are ours and are dropped. */
+static void record(void *p, size_t size, const void *ra)
+{
+    void *buf[UNWIND_MAX];
+    uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
+    sigset_t prof;
+    sigset_t old;
+    live_entry_t e;
+    uint32_t depth = 0;
+    uint32_t flags = 0;
+    int first = 0;
+    int n;
+
+    sigemptyset(&prof);
+    sigaddset(&prof, SIGPROF);
+    pthread_sigmask(SIG_BLOCK, &prof, &old);
+    lynx_agent_unwinding++;
+    n = unw_backtrace(buf, UNWIND_MAX);
+    lynx_agent_unwinding--;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    for (int i = 0; i < n && i < 8; i++) {
+        if (buf[i] == ra) {
+            first = i;
+            break;
+        }
+    }
+    if (first == 0 && n > 0 && buf[0] != ra) {
+        /* Our return address was not found (an unwinder quirk): keep the
+         * caller we know of as the leaf. */
+        pcs[depth++] = (uint64_t)(uintptr_t)ra;
+        first = n;
+    }
+    for (int i = first; i < n; i++) {
+        if (depth == LYNX_HEAP_MAX_DEPTH) {
+            flags |= LYNX_STACK_TRUNCATED;
+            break;
+        }
+        pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
+    }
+    e.ptr = (uintptr_t)p;
+    e.size_bytes = size;
+    e.weight = weight(size);
+    e.reserved = 0;
+
+    lock();
+    e.stack = stack_intern(pcs, depth, flags);
+    {
+        stack_entry_t *st = &heap.stacks[e.stack];
+        st->alloc_objects += e.weight;
+        st->alloc_bytes += e.weight * (double)size;
+        st->alloc_samples++;
+        st->alloc_sampled_bytes += size;
+    }
+    heap.samples++;
+    if (!live_insert(&e)) {
+        heap.untracked++;
+    }
+    unlock();
+}
+
+static __attribute__((noinline)) void sample_alloc(void *p, size_t size,
+                                                   const void *ra)
+{
+    int saved_errno = errno;
+
+    if (tls_guard) {
+        /* An allocation made by our own unwinding: never sampled. */
+        errno = saved_errno;
+        return;
+    }
+    tls_guard = 1;
+    if (!atomic_load_explicit(&heap.configured, memory_order_acquire)) {
+        tls_countdown = 0; /* decide again once configured */
+    } else if (heap.stacks == NULL) {
+        tls_countdown = INT64_MAX; /* sampling is off */
+    } else if (tls_rng == 0) {
+        /* First decision on this thread: start its countdown. */
+        seed_rng();
+        tls_countdown += draw_interval();
+        if (tls_countdown < 0) {
+            tls_countdown = draw_interval();
+            record(p, size, ra);
+        }
+    } else {
+        tls_countdown = draw_interval();
+        record(p, size, ra);
+    }
+    tls_guard = 0;
+    errno = saved_errno;
+}
+
+/* malloc_usable_size of a block of the real allocator. */
+INLINE size_t usable_of(void *p)
+{
+    if (LIKELY(glibc_chunks)) {
+        /* glibc's chunk header: size | flags; 0x2 = mmapped.  Usable is
+         * the size minus the header (16 bytes for mmapped chunks, else 8:
+         * the next chunk's prev_size field belongs to this one). */
+        size_t h = ((const size_t *)p)[-1];
+        return (h & ~(size_t)7) - ((h & 2) ? 16 : 8);
+    }
+    return real.usable(p);
+}
+
+/* What every successful allocation does. */
+INLINE void after_alloc(void *p, size_t size, const void *ra)
+{
+    count_alloc(usable_of(p));
+    tls_countdown -= (int64_t)size;
+    if (UNLIKELY(tls_countdown < 0)) {
+        sample_alloc(p, size, ra);
+    }
+}
+
+/* What every release does, before the real call (the address may be
+ * reused by another thread as soon as the real call starts). */
+INLINE void before_free(void *p, live_entry_t *sampled, int *was_sampled)
+{
+    count_free(usable_of(p));
+    if (UNLIKELY(filter_hit(p))) {
+        live_entry_t e;
+        int found;
+        lock();
+        found = heap.live != NULL && live_remove((uintptr_t)p, &e);
+        unlock();
+        if (found && sampled != NULL) {
+            *sampled = e;
+            *was_sampled = 1;
+        }
+    }
+}
+
+/* ---- the interposed functions --------------------------------------------------- */
+
+#ifndef LYNX_NO_MALLOC_HOOKS
+
+EXPORT void *malloc(size_t size)
+{
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, 16);
+    }
+    p = real.malloc(size);
+    if (LIKELY(p != NULL)) {
+        after_alloc(p, size, RETURN_ADDRESS());
+    }
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (p == NULL || UNLIKELY(is_boot(p))) {
+        return; /* boot memory is never reused */
+    }
+    if (UNLIKELY(!ready())) {
+        return; /* cannot happen: p came from a real allocator */
+    }
+    before_free(p, NULL, NULL);
+    real.free(p);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    size_t total;
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        if (__builtin_mul_overflow(n, size, &total)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return boot_alloc(total, 16); /* boot memory starts zeroed */
+    }
+    p = real.calloc(n, size);
+    if (LIKELY(p != NULL)) {
+        after_alloc(p, n * size, RETURN_ADDRESS());
+    }
+    return p;
+}
+
+INLINE void *realloc_impl(void *old, size_t size, const void *ra)
+{
+    live_entry_t e;
+    int sampled = 0;
+    size_t old_usable;
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        p = boot_alloc(size, 16);
+        if (p != NULL && old != NULL) {
+            size_t n = boot_size(old);
+            memcpy(p, old, n < size ? n : size);
+        }
+        return p;
+    }
+    if (old == NULL || UNLIKELY(is_boot(old))) {
+        p = real.malloc(size);
+        if (p != NULL) {
+            if (old != NULL) {
+                size_t n = boot_size(old);
+                memcpy(p, old, n < size ? n : size);
+            }
+            after_alloc(p, size, ra);
+        }
+        return p;
+    }
+    old_usable = usable_of(old);
+    if (UNLIKELY(filter_hit(old))) {
+        lock();
+        sampled = heap.live != NULL && live_remove((uintptr_t)old, &e);
+        unlock();
+    }
+    p = real.realloc(old, size);
+    if (p == NULL && size != 0) {
+        /* Failed: the old block is still there, and so is its sample. */
+        if (sampled) {
+            lock();
+            live_insert(&e);
+            unlock();
+        }
+        return NULL;
+    }
+    count_free(old_usable);
+    if (p != NULL) {
+        after_alloc(p, size, ra);
+    }
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+    return realloc_impl(old, size, RETURN_ADDRESS());
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+    size_t total;
+
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_impl(old, total, RETURN_ADDRESS());
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    int rc;
+
+    if (UNLIKELY(!ready())) {
+        void *p;
+        if (align < sizeof(void *) || (align & (align - 1)) != 0) {
+            return EINVAL;
+        }
+        p = boot_alloc(size, align);
+        if (p == NULL) {
+            return ENOMEM;
+        }
+        *out = p;
+        return 0;
+    }
+    rc = real.posix_memalign(out, align, size);
+    if (rc == 0 && *out != NULL) {
+        after_alloc(*out, size, RETURN_ADDRESS());
+    }
+    return rc;
+}
+
+INLINE void *aligned_impl(void *(*fn)(size_t, size_t), size_t align,
+                          size_t size, const void *ra)
+{
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, align);
+    }
+    p = fn != NULL ? fn(align, size) : real.memalign(align, size);
+    if (LIKELY(p != NULL)) {
+        after_alloc(p, size, ra);
+    }
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    return aligned_impl(real.aligned_alloc, align, size, RETURN_ADDRESS());
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+    return aligned_impl(real.memalign, align, size, RETURN_ADDRESS());
+}
+
+EXPORT void *valloc(size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, (size_t)page);
+    }
+    p = real.valloc != NULL ? real.valloc(size)
+                            : real.memalign((size_t)page, size);
+    if (LIKELY(p != NULL)) {
+        after_alloc(p, size, RETURN_ADDRESS());
+    }
+    return p;
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = (size + page - 1) & ~(page - 1);
+    void *p;
+
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(rounded, page);
+    }
+    p = real.pvalloc != NULL ? real.pvalloc(size)
+                             : real.memalign(page, rounded);
+    if (LIKELY(p != NULL)) {
+        after_alloc(p, rounded, RETURN_ADDRESS());
+    }
+    return p;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p == NULL) {
+        return 0;
+    }
+    if (is_boot(p)) {
+        return boot_size(p);
+    }
+    if (!ready()) {
+        return 0;
+    }
+    return real.usable(p);
+}
+
+/* ---- start-up, fork ------------------------------------------------------------- */
+
+static void fork_prepare(void)
+{
+    lock();
+}
+
+static void fork_parent(void)
+{
+    unlock();
+}
+
+static void fork_child(void)
+{
+    /* Only this thread exists now: the other slots are free again (their
+     * sums stay, as always). */
+    for (uint32_t i = 0; i < THREAD_SLOTS; i++) {
+        if (&counts[i] != tls_counts) {
+            atomic_store_explicit(&counts[i].owned, 0, memory_order_relaxed);
+        }
+    }
+    unlock();
+}
+
+static uint64_t env_rate(void)
+{
+    const char *s = getenv("LYNXPROF_HEAP_RATE");
+    const char *agent = getenv("LYNXPROF_AGENT");
+    uint64_t v = 0;
+
+    if (agent != NULL && strcmp(agent, "0") == 0) {
+        return 0; /* no agent: nobody could read the profile */
+    }
+    if (s == NULL || *s == '\0') {
+        return LYNX_HEAP_RATE_DEFAULT;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_C(1) << 40)) {
+            return LYNX_HEAP_RATE_DEFAULT; /* not a sane number */
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return v;
+}
+
+static void *map_table(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Before main() (and before the agent's own constructor): environment and
+ * tables.  Allocations made earlier are counted but not sampled. */
+__attribute__((constructor(101))) static void heap_configure(void)
+{
+    uint64_t rate;
+
+    if (!ready()) {
+        return;
+    }
+    if (pthread_key_create(&heap.exit_key, thread_gone) == 0) {
+        heap.key_ready = 1;
+        if (tls_counts != NULL) {
+            pthread_setspecific(heap.exit_key, tls_counts);
+        }
+    }
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    {
+        /* Read chunk headers only when the next malloc is glibc's and
+         * agrees with its own malloc_usable_size on a few blocks. */
+        Dl_info info;
+        if (dladdr((void *)real.malloc, &info) != 0 &&
+            info.dli_fname != NULL && strstr(info.dli_fname, "libc.so")) {
+            int agree = 1;
+            static const size_t probe[] = {1, 24, 100, 1000, 200000};
+            for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+                void *p = real.malloc(probe[i]);
+                size_t h;
+                if (p == NULL) {
+                    agree = 0;
+                    break;
+                }
+                h = ((const size_t *)p)[-1];
+                agree &= real.usable(p) ==
+                         (h & ~(size_t)7) - ((h & 2) ? 16 : 8);
+                real.free(p);
+            }
+            glibc_chunks = agree;
+        }
+    }
+    rate = env_rate();
+    if (rate > 0) {
+        heap.live = map_table(LIVE_SLOTS * sizeof(live_entry_t));
+        heap.stacks = map_table(STACK_SLOTS * sizeof(stack_entry_t));
+        heap.stack_index = map_table(STACK_INDEX * sizeof(uint32_t));
+        if (heap.live == NULL || heap.stacks == NULL ||
+            heap.stack_index == NULL) {
+            heap.live = NULL;
+            heap.stacks = NULL;
+            heap.stack_index = NULL;
+            rate = 0;
+        }
+    }
+    heap.rate = rate;
+    heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
+    heap.nstacks = 1;
+    /* Per-thread caches make libunwind's local unwinder cheap and usable
+     * with SIGPROF blocked around it. */
+    if (rate > 0) {
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    }
+    atomic_store_explicit(&heap.configured, 1, memory_order_release);
+}
+
+#endif /* LYNX_NO_MALLOC_HOOKS */
+
+/* ---- for the agent thread ------------------------------------------------------- */
+
+int lynx_heap_totals(lynx_heap_totals_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (atomic_load_explicit(&real_state, memory_order_acquire) !=
+        REAL_READY) {
+        return 0;
+    }
+    for (uint32_t i = 0; i <= THREAD_SLOTS; i++) {
+        thread_counts_t *c = i < THREAD_SLOTS ? &counts[i] : &shared_counts;
+        t->allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
+        t->frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
+        t->alloc_bytes +=
+            atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed);
+        t->free_bytes +=
+            atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
+    }
+    return 1;
+}
+
+uint64_t lynx_heap_rate(void)
+{
+    return atomic_load_explicit(&heap.configured, memory_order_acquire)
+               ? heap.rate
+               : 0;
+}
+
+static double non_negative(double v)
+{
+    return v > 0.0 ? v : 0.0;
+}
+
+size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
+{
+    char *out = buf;
+    size_t used = 0;
+
+    rep->rate_bytes = lynx_heap_rate();
+    rep->nrecords = 0;
+    rep->flags = 0;
+    rep->stacks_capacity = STACK_SLOTS;
+    rep->live_capacity = LIVE_MAX;
+    if (heap.stacks == NULL ||
+        !atomic_load_explicit(&heap.configured, memory_order_acquire)) {
+        rep->samples = rep->live_samples = 0;
+        rep->untracked_samples = rep->overflow_samples = 0;
+        return 0;
+    }
+    lock();
+    for (uint32_t i = 0; i < heap.nstacks; i++) {
+        const stack_entry_t *st = &heap.stacks[i];
+        lynx_heap_record_t rec;
+        size_t len = sizeof(rec) + st->depth * sizeof(uint64_t);
+        if (st->alloc_samples == 0) {
+            continue;
+        }
+        if (cap - used < len) {
+            rep->flags |= LYNX_HEAP_SNAP_TRUNCATED;
+            break;
+        }
+        rec.alloc_objects = st->alloc_objects;
+        rec.alloc_bytes = st->alloc_bytes;
+        rec.inuse_objects = non_negative(st->inuse_objects);
+        rec.inuse_bytes = non_negative(st->inuse_bytes);
+        rec.alloc_samples = st->alloc_samples;
+        rec.alloc_sampled_bytes = st->alloc_sampled_bytes;
+        rec.inuse_samples = st->inuse_samples;
+        rec.inuse_sampled_bytes = st->inuse_sampled_bytes;
+        rec.depth = st->depth;
+        rec.flags = st->flags;
+        memcpy(out + used, &rec, sizeof(rec));
+        memcpy(out + used + sizeof(rec), st->pcs,
+               st->depth * sizeof(uint64_t));
+        used += len;
+        rep->nrecords++;
+    }
+    rep->samples = heap.samples;
+    rep->live_samples = heap.nlive;
+    rep->untracked_samples = heap.untracked;
+    rep->overflow_samples = heap.overflow;
+    unlock();
+    return used;
+}

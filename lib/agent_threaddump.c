@@ -1,0 +1,415 @@
+/*
+ * agent_threaddump.c - a snapshot of every thread's stack, taken without
+ * stopping the process: the agent thread sends each thread a directed
+ * SIGPROF (tgkill), each thread unwinds itself from the signal context
+ * into a slot allocated in advance, and the agent waits at most a timeout
+ * (100 ms by default) for the answers.  A thread that does not answer in
+ * time (SIGPROF blocked, stopped, stuck in the kernel) is reported as not
+ * answering, never waited on.
+ *
+ * Workload: a dump is asked for at most a few times a second, for tens to
+ * a few thousand threads.  The SIGPROF handler is agent_sampler.c's: it
+ * calls lynx_threaddump_on_signal() for signals that are not its timers'.
+ * A dump request is told apart by si_code SI_TKILL, si_pid our own pid and
+ * the pending flag; the handler is never installed over one the program
+ * owns (lynx_sampler_install refuses), so a program that uses SIGPROF
+ * gets "threads cannot be dumped", not a stolen signal.
+ *
+ * ASYNC-SIGNAL-SAFE: lynx_threaddump_on_signal() and what it calls
+ * (slot_answer, unwind_context) run inside the signal handler on any
+ * thread: no allocation, no locks, errno saved by the caller, writes only
+ * into the slots mmap'd beforehand, gives up rather than waits.  The rest
+ * of the file runs on the agent thread only.
+ */
+#define UNW_LOCAL_ONLY
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent_sampler.h"
+#include "agent_threaddump.h"
+#include "lynx_block_threads.h"
+#include "lynx_time.h"
+
+#define DUMP_MAX_THREADS 4096u
+#define SETTLE_NS (50LL * 1000 * 1000) /* wait for a slot being written */
+
+enum {
+    SLOT_IDLE = 0,
+    SLOT_PENDING = 1,  /* asked, not answered */
+    SLOT_WRITING = 2,  /* the thread is unwinding into it */
+    SLOT_DONE = 3,
+    SLOT_EXPIRED = 4,  /* timed out: a late answer is refused */
+};
+
+typedef struct dump_slot {
+    _Atomic int32_t tid;
+    _Atomic uint32_t state;
+    uint32_t depth;
+    uint32_t flags;
+    uint64_t pcs[LYNX_STACK_MAX_DEPTH];
+} dump_slot_t;
+
+static struct {
+    dump_slot_t *slots;           /* DUMP_MAX_THREADS, mmap'd at first use */
+    _Atomic uint32_t nslots;      /* slots of the current request */
+    _Atomic int pending;          /* 1 while a request waits for answers */
+    _Atomic uint32_t answered;    /* answers to the current request */
+    pid_t pid;
+    pid_t agent_tid;
+    lynx_modules_t *modules;
+    unsigned long long adds;
+} g;
+
+/* ---- inside the signal handler -------------------------------------------- */
+
+static void unwind_context(ucontext_t *uc, dump_slot_t *s)
+{
+    unw_cursor_t cursor;
+    unw_word_t ip;
+    uint32_t n = 0;
+
+    s->flags = 0;
+    s->pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (unw_init_local2(&cursor, (unw_context_t *)uc,
+                        UNW_INIT_SIGNAL_FRAME) >= 0) {
+        while (unw_step(&cursor) > 0) {
+            if (n == LYNX_STACK_MAX_DEPTH) {
+                s->flags |= LYNX_STACK_TRUNCATED;
+                break;
+            }
+            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+                break;
+            }
+            s->pcs[n++] = (uint64_t)ip;
+        }
+    }
+    s->depth = n;
+}
+
+int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext)
+{
+    dump_slot_t *slots = g.slots;
+    int32_t me;
+    uint32_t n;
+
+    if (info == NULL || info->si_code != SI_TKILL ||
+        info->si_pid != getpid() ||
+        !atomic_load_explicit(&g.pending, memory_order_acquire) ||
+        slots == NULL) {
+        return 0;
+    }
+    me = (int32_t)syscall(SYS_gettid);
+    n = atomic_load_explicit(&g.nslots, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < DUMP_MAX_THREADS; i++) {
+        dump_slot_t *s = &slots[i];
+        uint32_t expected = SLOT_PENDING;
+        if (atomic_load_explicit(&s->tid, memory_order_relaxed) != me) {
+            continue;
+        }
+        if (atomic_compare_exchange_strong_explicit(
+                &s->state, &expected, SLOT_WRITING, memory_order_acquire,
+                memory_order_relaxed)) {
+            unwind_context((ucontext_t *)ucontext, s);
+            atomic_store_explicit(&s->state, SLOT_DONE,
+                                  memory_order_release);
+            atomic_fetch_add_explicit(&g.answered, 1, memory_order_release);
+        }
+        break;
+    }
+    return 1;
+}
+
+/* ---- on the agent thread ----------------------------------------------------- */
+
+void lynx_agent_threaddump_init(lynx_block_header_t *h)
+{
+    const lynx_region_t *rm = lynx_block_region(h, LYNX_REGION_MODULES);
+
+    g.modules = rm != NULL ? (lynx_modules_t *)((char *)h + rm->offset)
+                           : NULL;
+    g.agent_tid = (pid_t)syscall(SYS_gettid);
+    g.pid = getpid();
+}
+
+void lynx_agent_modules_refresh(void)
+{
+    if (g.modules != NULL && lynx_agent_modules_adds() != g.adds) {
+        lynx_agent_modules_update(g.modules, &g.adds);
+    }
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        return -1;
+    }
+    n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+/* Name and state letter of one thread from /proc. */
+static void thread_info(pid_t tid, lynx_thread_rec_t *rec)
+{
+    char path[64];
+    char buf[512];
+    char *p;
+
+    rec->state = '?';
+    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+    if (read_small(path, buf, sizeof(buf)) > 0) {
+        buf[strcspn(buf, "\n")] = '\0';
+        size_t len = strlen(buf);
+        if (len >= sizeof(rec->name)) {
+            len = sizeof(rec->name) - 1;
+        }
+        memcpy(rec->name, buf, len);
+        rec->name[len] = '\0';
+    }
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    /* "tid (comm) S ...": the comm may hold ')' and spaces; the state
+     * follows the last ')'. */
+    if (read_small(path, buf, sizeof(buf)) > 0 &&
+        (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != '\0') {
+        rec->state = p[2];
+    }
+}
+
+/* The threads of the process, at most max. */
+static uint32_t list_threads(pid_t *tids, uint32_t max, uint32_t *skipped)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    uint32_t n = 0;
+
+    *skipped = 0;
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') {
+            continue;
+        }
+        if (n == max) {
+            (*skipped)++;
+            continue;
+        }
+        tids[n++] = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static int ensure_slots(void)
+{
+    void *p;
+
+    if (g.slots != NULL) {
+        return 0;
+    }
+    p = mmap(NULL, sizeof(dump_slot_t) * DUMP_MAX_THREADS,
+             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    g.slots = p;
+    return 0;
+}
+
+/* Slots of the last request that a late thread is still writing. */
+static int slots_settled(uint32_t n, int64_t deadline)
+{
+    for (;;) {
+        int busy = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (atomic_load(&g.slots[i].state) == SLOT_WRITING) {
+                busy = 1;
+                break;
+            }
+        }
+        if (!busy) {
+            return 1;
+        }
+        if (lynx_mono_ns() >= deadline) {
+            return 0;
+        }
+        struct timespec pause = {0, 200 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void pause_us(long us)
+{
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
+{
+    const lynx_thread_dump_arg_t *arg = argp;
+    lynx_thread_dump_reply_t *rep = r->inline_buf;
+    lynx_thread_rec_t *recs = r->bulk;
+    static pid_t tids[DUMP_MAX_THREADS];
+    uint32_t timeout_ms = LYNX_DUMP_TIMEOUT_DEFAULT_MS;
+    uint32_t n;
+    uint32_t skipped;
+    uint32_t expected = 0;
+    uint32_t prev;
+    int64_t t0;
+    int64_t deadline;
+    int64_t last = 0;
+    int rc;
+
+    if (arg_len == sizeof(*arg)) {
+        if (arg->timeout_ms > LYNX_DUMP_TIMEOUT_MAX_MS) {
+            snprintf(r->message, LYNX_MSG_MAX, "timeout %u ms too long",
+                     arg->timeout_ms);
+            return LYNX_EBADARG;
+        }
+        if (arg->timeout_ms > 0) {
+            timeout_ms = arg->timeout_ms;
+        }
+    } else if (arg_len != 0) {
+        snprintf(r->message, LYNX_MSG_MAX, "invalid thread dump argument");
+        return LYNX_EBADARG;
+    }
+    rc = lynx_sampler_install(r->message, LYNX_MSG_MAX);
+    if (rc == -EBUSY) {
+        snprintf(r->message, LYNX_MSG_MAX,
+                 "threads cannot be dumped: SIGPROF is in use by the "
+                 "program");
+        return LYNX_EUNSUPPORTED;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = ensure_slots();
+    if (rc != 0) {
+        return rc;
+    }
+    prev = atomic_load(&g.nslots);
+    if (!slots_settled(prev, lynx_mono_ns() + SETTLE_NS)) {
+        snprintf(r->message, LYNX_MSG_MAX,
+                 "a thread is still answering the previous dump");
+        return LYNX_EBUSY;
+    }
+    n = list_threads(tids, DUMP_MAX_THREADS, &skipped);
+    if ((uint64_t)(n + skipped) * sizeof(lynx_thread_rec_t) > r->bulk_cap) {
+        snprintf(r->message, LYNX_MSG_MAX, "too many threads (%u)",
+                 n + skipped);
+        return LYNX_ETOOBIG;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        atomic_store(&g.slots[i].tid, tids[i]);
+        atomic_store(&g.slots[i].state, SLOT_PENDING);
+        g.slots[i].depth = 0;
+        g.slots[i].flags = 0;
+    }
+    atomic_store(&g.answered, 0);
+    atomic_store(&g.nslots, n);
+    atomic_store_explicit(&g.pending, 1, memory_order_release);
+
+    rep->taken_unix_ns = lynx_real_ns();
+    t0 = lynx_mono_ns();
+    for (uint32_t i = 0; i < n; i++) {
+        dump_slot_t *s = &g.slots[i];
+        if (tids[i] == g.agent_tid) {
+            /* The agent blocks every signal: it unwinds itself. */
+            s->flags = 0;
+            s->depth = lynx_agent_backtrace(s->pcs, LYNX_STACK_MAX_DEPTH, 0,
+                                            &s->flags);
+            atomic_store(&s->state, SLOT_DONE);
+            continue;
+        }
+        expected++;
+        if (syscall(SYS_tgkill, g.pid, tids[i], SIGPROF) != 0) {
+            uint32_t st = SLOT_PENDING;
+            /* ESRCH: it ended since the listing. */
+            atomic_compare_exchange_strong(&s->state, &st, SLOT_EXPIRED);
+            s->flags = LYNX_THREAD_GONE;
+            expected--;
+        }
+    }
+    deadline = t0 + (int64_t)timeout_ms * 1000 * 1000;
+    while (atomic_load_explicit(&g.answered, memory_order_acquire) <
+               expected &&
+           lynx_mono_ns() < deadline) {
+        pause_us(100);
+    }
+    last = lynx_mono_ns();
+    atomic_store_explicit(&g.pending, 0, memory_order_release);
+
+    rep->nthreads = n + skipped;
+    rep->nanswered = 0;
+    rep->nmissing = skipped;
+    rep->timeout_ms = timeout_ms;
+    rep->elapsed_ns = last - t0;
+    for (uint32_t i = 0; i < n; i++) {
+        dump_slot_t *s = &g.slots[i];
+        lynx_thread_rec_t *rec = &recs[i];
+        uint32_t st = SLOT_PENDING;
+
+        memset(rec, 0, sizeof(*rec));
+        rec->tid = tids[i];
+        if (!atomic_compare_exchange_strong(&s->state, &st, SLOT_EXPIRED) &&
+            st == SLOT_WRITING) {
+            /* Answering right now: unwinding is short, let it finish. */
+            int64_t until = lynx_mono_ns() + SETTLE_NS;
+            while (atomic_load(&s->state) == SLOT_WRITING &&
+                   lynx_mono_ns() < until) {
+                pause_us(50);
+            }
+            st = atomic_load(&s->state);
+        }
+        if (st == SLOT_DONE && s->depth >= 1 &&
+            s->depth <= LYNX_STACK_MAX_DEPTH) {
+            rec->status = LYNX_THREAD_OK;
+            rec->depth = s->depth;
+            rec->flags = s->flags & LYNX_STACK_TRUNCATED;
+            memcpy(rec->pcs, s->pcs, s->depth * sizeof(uint64_t));
+            rep->nanswered++;
+        } else if (s->flags == LYNX_THREAD_GONE) {
+            rec->status = LYNX_THREAD_GONE;
+        } else {
+            rec->status = LYNX_THREAD_NO_ANSWER;
+            rep->nmissing++;
+        }
+        if (tids[i] == g.agent_tid) {
+            rec->flags |= LYNX_THREAD_AGENT;
+        }
+        thread_info(tids[i], rec);
+        if (rec->status == LYNX_THREAD_NO_ANSWER && rec->state == '?') {
+            /* No /proc entry left: it ended meanwhile. */
+            rec->status = LYNX_THREAD_GONE;
+            rep->nmissing--;
+        }
+    }
+    for (uint32_t i = 0; i < skipped; i++) {
+        lynx_thread_rec_t *rec = &recs[n + i];
+        memset(rec, 0, sizeof(*rec));
+        rec->status = LYNX_THREAD_SKIPPED;
+        rec->state = '?';
+    }
+    lynx_agent_modules_refresh();
+    r->inline_len = sizeof(*rep);
+    r->bulk_len = (size_t)(n + skipped) * sizeof(lynx_thread_rec_t);
+    return 0;
+}

@@ -1,0 +1,764 @@
+/*
+ * cpu_spool.c - files of finished CPU sessions in the spool directory, and
+ * the pprof built from a session's raw stacks (see cpu_spool.h and the
+ * directory layout in lynx_cpu.h).
+ *
+ * Workload: a handful of sessions per hour, each written once (a few MB at
+ * most) and read a few times; listings read every <id>.json (small).  Files
+ * are replaced only by rename(), so readers never see a partial file.  The
+ * spool directory is shared by the endpoint processes of one user; its
+ * files are still checked like any input.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cpu_spool.h"
+#include "lynx_time.h"
+
+#define RAW_MAGIC "LYNXSTK1"
+#define TMP_PREFIX ".tmp-"
+#define FILE_MAX_BYTES (1ULL << 30)
+#define JSON_MAX_BYTES (64u << 10)
+
+/* ---- raw stacks ----------------------------------------------------------- */
+
+typedef struct raw_header {
+    char magic[8];
+    uint32_t nmodules;
+    uint32_t nstacks;
+    int64_t period_ns;
+    int64_t time_nanos;
+    int64_t duration_nanos;
+} raw_header_t;
+
+typedef struct raw_stack {
+    uint64_t count;
+    uint32_t depth;
+    uint32_t flags;
+} raw_stack_t;
+
+void cpu_raw_fini(cpu_raw_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->mods);
+    free(r->stacks);
+    memset(r, 0, sizeof(*r));
+}
+
+int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
+{
+    raw_header_t h;
+    size_t size = sizeof(h) + r->nmods * sizeof(lynx_module_t);
+    uint8_t *buf;
+    uint8_t *p;
+
+    for (size_t i = 0; i < r->nstacks; i++) {
+        size += sizeof(raw_stack_t) + r->stacks[i].depth * sizeof(uint64_t);
+    }
+    buf = malloc(size);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, RAW_MAGIC, sizeof(h.magic));
+    h.nmodules = (uint32_t)r->nmods;
+    h.nstacks = (uint32_t)r->nstacks;
+    h.period_ns = r->period_ns;
+    h.time_nanos = r->time_nanos;
+    h.duration_nanos = r->duration_nanos;
+    memcpy(buf, &h, sizeof(h));
+    p = buf + sizeof(h);
+    if (r->nmods > 0) {
+        memcpy(p, r->mods, r->nmods * sizeof(lynx_module_t));
+        p += r->nmods * sizeof(lynx_module_t);
+    }
+    for (size_t i = 0; i < r->nstacks; i++) {
+        raw_stack_t s = {r->stacks[i].count, r->stacks[i].depth,
+                         r->stacks[i].flags};
+        memcpy(p, &s, sizeof(s));
+        p += sizeof(s);
+        memcpy(p, r->stacks[i].pcs, s.depth * sizeof(uint64_t));
+        p += s.depth * sizeof(uint64_t);
+    }
+    *out = buf;
+    *len = size;
+    return 0;
+}
+
+int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
+{
+    raw_header_t h;
+    const uint8_t *p;
+    const uint8_t *end = in + len;
+
+    memset(r, 0, sizeof(*r));
+    if (len < sizeof(h)) {
+        return -EINVAL;
+    }
+    memcpy(&h, in, sizeof(h));
+    if (memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0 ||
+        h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
+        h.duration_nanos < 0 ||
+        (size_t)(end - in - sizeof(h)) / sizeof(lynx_module_t) < h.nmodules) {
+        return -EINVAL;
+    }
+    r->period_ns = h.period_ns;
+    r->time_nanos = h.time_nanos;
+    r->duration_nanos = h.duration_nanos;
+    r->mods = calloc(h.nmodules + 1, sizeof(lynx_module_t));
+    r->stacks = calloc(h.nstacks + 1, sizeof(lynx_cpu_stack_t));
+    if (r->mods == NULL || r->stacks == NULL) {
+        cpu_raw_fini(r);
+        return -ENOMEM;
+    }
+    p = in + sizeof(h);
+    memcpy(r->mods, p, h.nmodules * sizeof(lynx_module_t));
+    r->nmods = h.nmodules;
+    p += h.nmodules * sizeof(lynx_module_t);
+    for (uint32_t i = 0; i < h.nstacks; i++) {
+        raw_stack_t s;
+        lynx_cpu_stack_t *st = &r->stacks[i];
+        if ((size_t)(end - p) < sizeof(s)) {
+            goto bad;
+        }
+        memcpy(&s, p, sizeof(s));
+        p += sizeof(s);
+        if (s.depth < 1 || s.depth > LYNX_CPU_MAX_DEPTH ||
+            (size_t)(end - p) < s.depth * sizeof(uint64_t)) {
+            goto bad;
+        }
+        st->count = s.count;
+        st->depth = s.depth;
+        st->flags = s.flags;
+        memcpy(st->pcs, p, s.depth * sizeof(uint64_t));
+        p += s.depth * sizeof(uint64_t);
+    }
+    if (p != end) {
+        goto bad;
+    }
+    r->nstacks = h.nstacks;
+    return 0;
+bad:
+    cpu_raw_fini(r);
+    return -EINVAL;
+}
+
+lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
+                            int *rc)
+{
+    lynx_pprof_t *p = lynx_pprof_create();
+    char note[96];
+
+    if (p == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    *rc = lynx_pprof_add_sample_type(p, "samples", "count");
+    if (*rc == 0) {
+        *rc = lynx_pprof_add_sample_type(p, "cpu", "nanoseconds");
+    }
+    if (*rc == 0) {
+        *rc = lynx_pprof_set_period(p, "cpu", "nanoseconds", r->period_ns);
+    }
+    if (*rc == 0) {
+        *rc = lynx_pprof_set_modules(p, r->mods, r->nmods);
+    }
+    lynx_pprof_set_time(p, r->time_nanos, r->duration_nanos);
+    if (*rc == 0 && lost_samples > 0) {
+        snprintf(note, sizeof(note), "lost samples: %llu",
+                 (unsigned long long)lost_samples);
+        *rc = lynx_pprof_add_comment(p, note);
+    }
+    for (size_t i = 0; *rc == 0 && i < r->nstacks; i++) {
+        const lynx_cpu_stack_t *s = &r->stacks[i];
+        int64_t values[2];
+        if (s->count == 0) {
+            continue;
+        }
+        values[0] = (int64_t)s->count;
+        values[1] = (int64_t)s->count * r->period_ns;
+        /* pcs[0] is the interrupted instruction: an exact leaf. */
+        *rc = lynx_pprof_add_sample(p, s->pcs, s->depth, 1, values, 2, NULL,
+                                    0);
+    }
+    if (*rc != 0) {
+        lynx_pprof_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- paths and small file helpers ------------------------------------------ */
+
+int cpu_spool_path(const char *dir, const char *id, const char *ext,
+                   char *buf, size_t size)
+{
+    int n;
+
+    if (!lynx_cpu_id_valid(id)) {
+        return LYNX_EBADARG;
+    }
+    n = snprintf(buf, size, "%s/%s%s", dir, id, ext);
+    return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+int cpu_spool_exists(const char *dir, const char *id, const char *ext)
+{
+    char path[512];
+    struct stat st;
+
+    if (cpu_spool_path(dir, id, ext, path, sizeof(path)) != 0) {
+        return 0;
+    }
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int read_path(const char *path, uint64_t max, uint8_t **data,
+                     size_t *len)
+{
+    struct stat st;
+    uint8_t *buf;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int saved;
+
+    *data = NULL;
+    *len = 0;
+    if (fd < 0) {
+        return -errno;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return -EFBIG;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            saved = n < 0 ? errno : EIO;
+            free(buf);
+            close(fd);
+            return -saved;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+int cpu_spool_read_file(const char *dir, const char *id, const char *ext,
+                        uint8_t **data, size_t *len)
+{
+    char path[512];
+    int rc = cpu_spool_path(dir, id, ext, path, sizeof(path));
+
+    if (rc != 0) {
+        return rc;
+    }
+    return read_path(path, FILE_MAX_BYTES, data, len);
+}
+
+/* Write data to a temporary file in dir and rename it to final_path. */
+static int write_atomic(const char *dir, const char *final_path,
+                        const void *data, size_t len)
+{
+    static _Atomic unsigned counter;
+    char tmp[512];
+    const char *base = strrchr(final_path, '/');
+    size_t off = 0;
+    int saved;
+    int fd;
+    int n;
+
+    n = snprintf(tmp, sizeof(tmp), "%s/%s%d-%u-%s", dir, TMP_PREFIX,
+                 (int)getpid(), atomic_fetch_add(&counter, 1),
+                 base != NULL ? base + 1 : "x");
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        return -ENAMETOOLONG;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    while (off < len) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            saved = w < 0 ? errno : EIO;
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        saved = errno;
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        saved = errno;
+        unlink(tmp);
+        return -saved;
+    }
+    if (rename(tmp, final_path) != 0) {
+        saved = errno;
+        unlink(tmp);
+        return -saved;
+    }
+    return 0;
+fail:
+    close(fd);
+    unlink(tmp);
+    return -saved;
+}
+
+/* ---- the session's json ------------------------------------------------------ */
+
+static const char *origin_name(int origin)
+{
+    return origin == LYNX_ORIGIN_DEBUG ? "debug" : "api";
+}
+
+static json_object *json_time(int64_t unix_ns)
+{
+    time_t secs = (time_t)(unix_ns / 1000000000LL);
+    struct tm tm;
+    char buf[64];
+
+    if (unix_ns <= 0) {
+        return NULL;
+    }
+    gmtime_r(&secs, &tm);
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long long)(unix_ns % 1000000000LL));
+    return json_object_new_string(buf);
+}
+
+static char *session_json_text(const lynx_cpu_session_t *s)
+{
+    json_object *o = json_object_new_object();
+    char *text;
+
+    if (o == NULL) {
+        return NULL;
+    }
+#define ADD(k, v) json_object_object_add(o, k, v)
+    ADD("session_id", json_object_new_string(s->id));
+    ADD("type", json_object_new_string("cpu"));
+    ADD("target", json_object_new_string(s->target));
+    ADD("pid", json_object_new_int(s->pid));
+    ADD("status", json_object_new_string(lynx_cpu_state_name(s->state)));
+    ADD("origin", json_object_new_string(origin_name(s->origin)));
+    ADD("started_at", json_time(s->started_unix_ns));
+    ADD("ended_at", json_time(s->ended_unix_ns));
+    ADD("started_unix_ns", json_object_new_int64(s->started_unix_ns));
+    ADD("ended_unix_ns", json_object_new_int64(s->ended_unix_ns));
+    ADD("duration_ns", json_object_new_int64(s->duration_ns));
+    ADD("actual_duration_ns",
+        json_object_new_int64(s->ended_unix_ns - s->started_unix_ns));
+    ADD("hz", json_object_new_int64(s->hz));
+    ADD("samples", json_object_new_int64((int64_t)s->samples));
+    ADD("lost_samples", json_object_new_int64((int64_t)s->lost_samples));
+    ADD("data_size", s->data_size_bytes >= 0
+                         ? json_object_new_int64(s->data_size_bytes)
+                         : NULL);
+    ADD("error", json_object_new_string(s->error));
+#undef ADD
+    text = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return text;
+}
+
+static int get_i64(json_object *o, const char *key, int64_t *out)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_int)) {
+        return -1;
+    }
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+static int get_str(json_object *o, const char *key, char *out, size_t size)
+{
+    json_object *v;
+    const char *s;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        return -1;
+    }
+    s = json_object_get_string(v);
+    if (strlen(s) >= size) {
+        return -1;
+    }
+    snprintf(out, size, "%s", s);
+    return 0;
+}
+
+static int parse_session(const char *text, const char *id,
+                         lynx_cpu_session_t *s)
+{
+    json_object *o = json_tokener_parse(text);
+    json_object *v;
+    char status[32];
+    char origin[16];
+    int64_t pid, hz, samples, lost;
+    int rc = LYNX_EPROTO;
+
+    memset(s, 0, sizeof(*s));
+    if (o == NULL || !json_object_is_type(o, json_type_object)) {
+        goto out;
+    }
+    if (get_str(o, "session_id", s->id, sizeof(s->id)) != 0 ||
+        strcmp(s->id, id) != 0 ||
+        get_str(o, "target", s->target, sizeof(s->target)) != 0 ||
+        get_str(o, "status", status, sizeof(status)) != 0 ||
+        get_str(o, "origin", origin, sizeof(origin)) != 0 ||
+        get_str(o, "error", s->error, sizeof(s->error)) != 0 ||
+        get_i64(o, "pid", &pid) != 0 || get_i64(o, "hz", &hz) != 0 ||
+        get_i64(o, "samples", &samples) != 0 ||
+        get_i64(o, "lost_samples", &lost) != 0 ||
+        get_i64(o, "started_unix_ns", &s->started_unix_ns) != 0 ||
+        get_i64(o, "ended_unix_ns", &s->ended_unix_ns) != 0 ||
+        get_i64(o, "duration_ns", &s->duration_ns) != 0) {
+        goto out;
+    }
+    if (strcmp(status, "completed") == 0) {
+        s->state = LYNX_CPU_COMPLETED;
+    } else if (strcmp(status, "cancelled") == 0) {
+        s->state = LYNX_CPU_CANCELLED;
+    } else if (strcmp(status, "failed") == 0) {
+        s->state = LYNX_CPU_FAILED;
+    } else {
+        goto out;
+    }
+    s->origin = strcmp(origin, "debug") == 0 ? LYNX_ORIGIN_DEBUG
+                                              : LYNX_ORIGIN_API;
+    if (pid <= 0 || pid > INT32_MAX || hz < LYNX_CPU_HZ_MIN ||
+        hz > LYNX_CPU_HZ_MAX || samples < 0 || lost < 0 ||
+        s->started_unix_ns <= 0 || s->duration_ns <= 0 ||
+        s->ended_unix_ns < s->started_unix_ns) {
+        goto out;
+    }
+    s->pid = (int32_t)pid;
+    s->hz = (uint32_t)hz;
+    s->samples = (uint64_t)samples;
+    s->lost_samples = (uint64_t)lost;
+    s->data_size_bytes = -1;
+    if (json_object_object_get_ex(o, "data_size", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < 0) {
+            goto out;
+        }
+        s->data_size_bytes = json_object_get_int64(v);
+    }
+    s->spooled = 1;
+    rc = 0;
+out:
+    json_object_put(o);
+    if (rc != 0) {
+        memset(s, 0, sizeof(*s));
+    }
+    return rc;
+}
+
+int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
+{
+    uint8_t *text;
+    size_t len;
+    char path[512];
+    int rc = cpu_spool_path(dir, id, ".json", path, sizeof(path));
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = read_path(path, JSON_MAX_BYTES, &text, &len);
+    if (rc == -ENOENT) {
+        return LYNX_ENOSESSION;
+    }
+    if (rc == -EFBIG) {
+        return LYNX_EPROTO;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = parse_session((const char *)text, id, out);
+    free(text);
+    return rc;
+}
+
+int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
+                    const uint8_t *pprof, size_t pprof_len,
+                    const uint8_t *raw, size_t raw_len)
+{
+    lynx_cpu_session_t copy = *s;
+    char path[512];
+    char *text;
+    int rc;
+
+    copy.data_size_bytes = pprof != NULL ? (int64_t)pprof_len : -1;
+    if (raw != NULL) {
+        rc = cpu_spool_path(dir, s->id, ".stacks", path, sizeof(path));
+        if (rc == 0) {
+            rc = write_atomic(dir, path, raw, raw_len);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (pprof != NULL) {
+        rc = cpu_spool_path(dir, s->id, ".pb.gz", path, sizeof(path));
+        if (rc == 0) {
+            rc = write_atomic(dir, path, pprof, pprof_len);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    text = session_json_text(&copy);
+    if (text == NULL) {
+        return -ENOMEM;
+    }
+    rc = cpu_spool_path(dir, s->id, ".json", path, sizeof(path));
+    if (rc == 0) {
+        rc = write_atomic(dir, path, text, strlen(text));
+    }
+    free(text);
+    return rc;
+}
+
+int cpu_spool_remove(const char *dir, const char *id, int tombstone)
+{
+    static const char *const exts[] = {".json", ".pb.gz", ".stacks"};
+    char path[512];
+    int rc = 0;
+
+    /* The json goes first: without it the session is not spooled, so a
+     * reader never finds a record whose profile has already gone. */
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        int r = cpu_spool_path(dir, id, exts[i], path, sizeof(path));
+        if (r == 0 && unlink(path) != 0 && errno != ENOENT) {
+            r = -errno;
+        }
+        if (rc == 0) {
+            rc = r;
+        }
+    }
+    if (rc == 0 && tombstone) {
+        rc = cpu_spool_path(dir, id, ".gone", path, sizeof(path));
+        if (rc == 0) {
+            rc = write_atomic(dir, path, "", 0);
+        }
+    }
+    return rc;
+}
+
+/* ---- locks and stamps ------------------------------------------------------------ */
+
+int cpu_spool_lock(const char *dir, const char *name, int nonblock)
+{
+    char path[512];
+    int fd;
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return -ENAMETOOLONG;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) != 0) {
+        int saved = errno;
+        if (saved == EINTR) {
+            continue;
+        }
+        close(fd);
+        return -saved;
+    }
+    return fd;
+}
+
+void cpu_spool_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
+int64_t cpu_spool_stamp_get(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (stat(path, &st) != 0) {
+        return 0;
+    }
+    return (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+void cpu_spool_stamp_touch(const char *dir, const char *name)
+{
+    char path[512];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd >= 0) {
+        futimens(fd, NULL);
+        close(fd);
+    }
+}
+
+/* ---- listing ------------------------------------------------------------------ */
+
+/* If name is "<valid id><ext>", copy the id into id and return 1. */
+static int name_is(const char *name, const char *ext, char id[LYNX_CPU_ID_MAX])
+{
+    size_t n = strlen(name);
+    size_t e = strlen(ext);
+
+    if (n <= e || n - e >= LYNX_CPU_ID_MAX || strcmp(name + n - e, ext) != 0) {
+        return 0;
+    }
+    memcpy(id, name, n - e);
+    id[n - e] = '\0';
+    return lynx_cpu_id_valid(id);
+}
+
+int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    lynx_cpu_session_t *list = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+
+    *out = NULL;
+    *count = 0;
+    if (d == NULL) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char id[LYNX_CPU_ID_MAX];
+        if (!name_is(e->d_name, ".json", id)) {
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            lynx_cpu_session_t *nl = realloc(list, ncap * sizeof(*nl));
+            if (nl == NULL) {
+                free(list);
+                closedir(d);
+                return -ENOMEM;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        if (cpu_spool_read(dir, id, &list[n]) == 0) {
+            n++;
+        }
+    }
+    closedir(d);
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
+                         size_t *count)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char (*ids)[LYNX_CPU_ID_MAX] = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+
+    *out = NULL;
+    *count = 0;
+    if (d == NULL) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char id[LYNX_CPU_ID_MAX];
+        if (!name_is(e->d_name, ".gone", id)) {
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char (*ni)[LYNX_CPU_ID_MAX] = realloc(ids, ncap * sizeof(*ni));
+            if (ni == NULL) {
+                free(ids);
+                closedir(d);
+                return -ENOMEM;
+            }
+            ids = ni;
+            cap = ncap;
+        }
+        memcpy(ids[n++], id, LYNX_CPU_ID_MAX);
+    }
+    closedir(d);
+    *out = ids;
+    *count = n;
+    return 0;
+}
+
+int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int64_t now = lynx_real_ns();
+    int removed = 0;
+
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        if ((int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec +
+                max_age_ns < now &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
+}

@@ -1,0 +1,87 @@
+/*
+ * cpu_spool.h - the spool directory of finished CPU sessions (files, locks,
+ * the raw stack format) and the pprof built from raw stacks.  Internal to
+ * libprofile; see lynx_cpu.h for the directory's layout.
+ */
+#ifndef LYNX_CPU_SPOOL_H
+#define LYNX_CPU_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_block.h"
+#include "lynx_cpu.h"
+#include "lynx_pprof.h"
+
+/* The samples of one session as copied out of a block.  Owns its arrays. */
+typedef struct cpu_raw {
+    int64_t period_ns;          /* CPU time per sample, > 0 */
+    int64_t time_nanos;         /* session start, unix ns */
+    int64_t duration_nanos;     /* actual length, >= 0 */
+    lynx_module_t *mods;        /* nmods valid records */
+    size_t nmods;
+    lynx_cpu_stack_t *stacks;   /* nstacks valid entries */
+    size_t nstacks;
+} cpu_raw_t;
+
+void cpu_raw_fini(cpu_raw_t *r);
+
+/* The raw samples as the bytes of an <id>.stacks file, and back.  Decoding
+ * checks everything (the file is input like any other): -EINVAL on a bad
+ * file, -ENOMEM. */
+int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
+int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
+
+/* A pprof builder holding the session's samples (samples/count and
+ * cpu/nanoseconds, period cpu/nanoseconds, mappings from the modules);
+ * NULL with *rc set on error.  lost_samples > 0 adds a comment. */
+lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
+                            int *rc);
+
+/* "<dir>/<id><ext>"; -ENAMETOOLONG, LYNX_EBADARG for an invalid id. */
+int cpu_spool_path(const char *dir, const char *id, const char *ext,
+                   char *buf, size_t size);
+
+/* 1 if <dir>/<id><ext> exists, else 0. */
+int cpu_spool_exists(const char *dir, const char *id, const char *ext);
+
+/* Read <id>.json into *out (checked field by field).  0, LYNX_ENOSESSION
+ * (no file), LYNX_EPROTO (bad content), -errno. */
+int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
+
+/* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
+ * after *len bytes).  -ENOENT, -EFBIG (over 1 GiB), -errno. */
+int cpu_spool_read_file(const char *dir, const char *id, const char *ext,
+                        uint8_t **data, size_t *len);
+
+/* Write the session: <id>.pb.gz and <id>.stacks when given (not NULL),
+ * then <id>.json with s (its data_size_bytes is set from pprof_len).  Each
+ * file goes to a temporary name first and is renamed into place. */
+int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
+                    const uint8_t *pprof, size_t pprof_len,
+                    const uint8_t *raw, size_t raw_len);
+
+/* Remove every file of the session (json first); with tombstone != 0
+ * leave <id>.gone.  0 or -errno. */
+int cpu_spool_remove(const char *dir, const char *id, int tombstone);
+
+/* flock a lock file of the directory (".spool.lock", ...).  Returns the
+ * descriptor, -EWOULDBLOCK when nonblock and held elsewhere, or -errno. */
+int cpu_spool_lock(const char *dir, const char *name, int nonblock);
+void cpu_spool_unlock(int fd);
+
+/* Every spooled session (valid <id>.json files); *out malloc'd. */
+int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count);
+
+/* Ids that have a tombstone (<id>.gone); *out malloc'd. */
+int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
+                         size_t *count);
+
+/* Remove temporary files older than max_age_ns.  Number removed. */
+int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns);
+
+/* mtime of <dir>/<name> in unix ns (0 if missing); touch it. */
+int64_t cpu_spool_stamp_get(const char *dir, const char *name);
+void cpu_spool_stamp_touch(const char *dir, const char *name);
+
+#endif

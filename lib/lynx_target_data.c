@@ -1,0 +1,126 @@
+/*
+ * lynx_target_data.c - fetching profile data from a target (see
+ * lynx_target_data.h).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lynx_block_io.h"
+#include "lynx_target_data.h"
+#include "lynx_time.h"
+
+#define SEQLOCK_MAX_NS (100LL * 1000 * 1000)
+
+int lynx_target_call(lynx_target_t *t, uint32_t cmd, const void *arg,
+                     size_t arg_len, void *reply, size_t reply_len,
+                     void **bulk, size_t rec_size, size_t *nrecs,
+                     int64_t timeout_ns, char *msg, size_t msg_size)
+{
+    lynx_call_t call;
+    void *data = NULL;
+    int rc;
+
+    if (bulk != NULL) {
+        *bulk = NULL;
+    }
+    if (nrecs != NULL) {
+        *nrecs = 0;
+    }
+    rc = lynx_mailbox_call(lynx_target_block(t), cmd, arg, arg_len, reply,
+                           reply_len, bulk != NULL ? &data : NULL, &call,
+                           timeout_ns);
+    if (rc != 0) {
+        return rc;
+    }
+    if (msg != NULL && msg_size > 0) {
+        snprintf(msg, msg_size, "%s", call.message);
+    }
+    if (call.result != 0) {
+        free(data);
+        return call.result;
+    }
+    if (call.reply_len != reply_len ||
+        (bulk != NULL && (rec_size == 0 || call.bulk_len % rec_size != 0))) {
+        free(data);
+        return LYNX_EPROTO;
+    }
+    if (bulk != NULL) {
+        *bulk = data;
+        if (nrecs != NULL) {
+            *nrecs = call.bulk_len / rec_size;
+        }
+    }
+    return 0;
+}
+
+static int module_ok(const lynx_module_t *m)
+{
+    return m->limit > m->start && m->build_id_len <= LYNX_BUILD_ID_MAX &&
+           memchr(m->path, '\0', sizeof(m->path)) != NULL;
+}
+
+int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
+                        size_t *nmods)
+{
+    size_t size = 0;
+    lynx_modules_t *m = lynx_block_region_ptr(
+        lynx_target_block(t), LYNX_REGION_MODULES, sizeof(lynx_modules_t),
+        &size);
+    int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
+    lynx_module_t *out;
+    uint32_t cap;
+    uint32_t n = 0;
+    size_t k = 0;
+
+    *mods = NULL;
+    *nmods = 0;
+    if (m == NULL) {
+        return 0;
+    }
+    cap = m->capacity;
+    if (cap > LYNX_MAX_MODULES ||
+        (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    out = calloc(cap + 1, sizeof(*out));
+    if (out == NULL) {
+        return -ENOMEM;
+    }
+    for (;;) {
+        uint32_t g1 = atomic_load_explicit(&m->generation,
+                                           memory_order_acquire);
+        uint32_t g2;
+        n = m->nmodules;
+        if (n > cap) {
+            n = cap;
+        }
+        memcpy(out, m->modules, n * sizeof(*out));
+        atomic_thread_fence(memory_order_acquire);
+        g2 = atomic_load_explicit(&m->generation, memory_order_relaxed);
+        if ((g1 == g2 && (g1 & 1u) == 0) || lynx_mono_ns() > deadline) {
+            break;
+        }
+        sched_yield();
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (module_ok(&out[i])) {
+            out[k++] = out[i];
+        }
+    }
+    *mods = out;
+    *nmods = k;
+    return 0;
+}
+
+lynx_symbolizer_t *lynx_shared_symbolizer(void)
+{
+    static lynx_symbolizer_t *sym;
+
+    if (sym == NULL) {
+        sym = lynx_symbolizer_create();
+    }
+    return sym;
+}

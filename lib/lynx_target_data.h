@@ -1,0 +1,38 @@
+/*
+ * lynx_target_data.h - what the non-CPU profiles fetch from a target:
+ * commands with bulk answers, the module snapshot, one symbolizer per
+ * endpoint process.  Endpoint side; not thread-safe (one request at a
+ * time per process, as the endpoints run).
+ */
+#ifndef LYNX_TARGET_DATA_H
+#define LYNX_TARGET_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_module.h"
+#include "lynx_symbolize.h"
+#include "lynxprof.h"
+
+/*
+ * Send `cmd` and check the answer's shape: the inline reply must be exactly
+ * reply_len bytes, the bulk (when bulk != NULL) a whole number of rec_size
+ * records, their count into *nrecs.  *bulk is malloc'd (caller frees; NULL
+ * when empty).  Returns 0 or a negative code; the agent's message (if any)
+ * is copied into msg.
+ */
+int lynx_target_call(lynx_target_t *t, uint32_t cmd, const void *arg,
+                     size_t arg_len, void *reply, size_t reply_len,
+                     void **bulk, size_t rec_size, size_t *nrecs,
+                     int64_t timeout_ns, char *msg, size_t msg_size);
+
+/* Copy the module snapshot (seqlock; invalid records dropped).  *mods is
+ * malloc'd (caller frees), *nmods entries.  0, LYNX_EBADSIZE, -ENOMEM. */
+int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
+                        size_t *nmods);
+
+/* The process's symbolizer (created at first use, kept: modules stay
+ * cached across requests).  NULL on ENOMEM. */
+lynx_symbolizer_t *lynx_shared_symbolizer(void);
+
+#endif

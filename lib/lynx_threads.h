@@ -1,0 +1,47 @@
+/*
+ * lynx_threads.h - thread dumps of a target, endpoint side
+ * (thread_profiles.c): the snapshot itself and the per-thread text of
+ * /debug/pprof/goroutine?debug=2.  The pprof kinds "goroutine" and
+ * "threadcreate" are in the registry (lynx_profiles.h).
+ */
+#ifndef LYNX_THREADS_H
+#define LYNX_THREADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lynx_block_threads.h"
+#include "lynx_module.h"
+#include "lynx_symbolize.h"
+#include "lynxprof.h"
+
+typedef struct lynx_thread_dump {
+    lynx_thread_dump_reply_t info;
+    lynx_thread_rec_t *threads;  /* info.nthreads records, validated */
+    size_t nthreads;
+    lynx_module_t *mods;
+    size_t nmods;
+    char target[LYNX_TARGET_NAME_MAX];
+    int32_t pid;
+} lynx_thread_dump_t;
+
+/* Take a snapshot of every thread's stack.  0 or a negative code with the
+ * agent's message in msg (LYNX_EUNSUPPORTED: SIGPROF is the program's).
+ * Free with lynx_thread_dump_fini(). */
+int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
+                          lynx_thread_dump_t *d, char *msg, size_t msg_size);
+void lynx_thread_dump_fini(lynx_thread_dump_t *d);
+
+/* "S (sleeping)" for a /proc state letter. */
+const char *lynx_thread_state_name(char state);
+
+/* The per-thread text (debug=2): for each thread
+ *   thread <tid> "<name>" [<state>]:
+ *   <function>
+ *   \t<file>:<line> pc=0x...
+ *   ...
+ * with a note for the threads that did not answer.  *out malloc'd. */
+int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
+                          char **out, size_t *out_len);
+
+#endif

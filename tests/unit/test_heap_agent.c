@@ -1,0 +1,689 @@
+/*
+ * test_heap_agent.c - the agent's malloc interposition inside this test
+ * process: exact counters across threads, sampled estimates (exact at rate
+ * 1), realloc and free of sampled pointers, the aligned allocators, calloc
+ * overflow, fork, signal handlers, threads that come and go, and the
+ * statistical accuracy at a sparse rate (in a re-executed child).
+ *
+ * The rate is read once at start, so main() re-executes this program with
+ * LYNXPROF_HEAP_RATE=1 when it is not set.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_heap.h"
+#include "fake_block.h"
+#include "lynx_block_io.h"
+#include "lynxprof-agent.h"
+#include "lynxprof.h"
+
+#define SECOND 1000000000LL
+#define NTHREADS 4
+#define ROUNDS 200
+
+static lynx_block_t *blk;
+/* Sizes the compiler cannot see through (it warns about absurd ones). */
+static volatile size_t huge = SIZE_MAX;
+
+/* ---- a snapshot through the mailbox ---------------------------------------- */
+
+typedef struct snap {
+    lynx_heap_snapshot_reply_t rep;
+    char *bulk;
+    size_t bulk_len;
+} snap_t;
+
+static void take(snap_t *s, uint32_t flags)
+{
+    lynx_heap_snapshot_arg_t a = {flags, 0};
+    lynx_call_t c;
+    void *bulk = NULL;
+
+    assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_HEAP_SNAPSHOT, &a,
+                                       sizeof(a), &s->rep, sizeof(s->rep),
+                                       &bulk, &c, 5 * SECOND),
+                     0);
+    assert_int_equal(c.result, 0);
+    assert_int_equal(c.reply_len, sizeof(s->rep));
+    s->bulk = bulk;
+    s->bulk_len = c.bulk_len;
+}
+
+static uintptr_t site_starts[8];
+static size_t nsite_starts;
+
+/* Sum the records whose leaf (the caller of the allocation function) lies
+ * in fn: at most 512 bytes past its start and before the next site. */
+static void site(const snap_t *s, void *fn, lynx_heap_record_t *sum)
+{
+    size_t off = 0;
+    uint32_t n = 0;
+    uintptr_t end = (uintptr_t)fn + 512;
+
+    for (size_t i = 0; i < nsite_starts; i++) {
+        if (site_starts[i] > (uintptr_t)fn && site_starts[i] < end) {
+            end = site_starts[i];
+        }
+    }
+
+    memset(sum, 0, sizeof(*sum));
+    while (off < s->bulk_len) {
+        lynx_heap_record_t r;
+        uint64_t leaf;
+        memcpy(&r, s->bulk + off, sizeof(r));
+        assert_true(r.depth <= LYNX_HEAP_MAX_DEPTH);
+        leaf = 0;
+        if (r.depth > 0) {
+            memcpy(&leaf, s->bulk + off + sizeof(r), sizeof(leaf));
+        }
+        if (leaf >= (uint64_t)(uintptr_t)fn && leaf < (uint64_t)end) {
+            sum->alloc_objects += r.alloc_objects;
+            sum->alloc_bytes += r.alloc_bytes;
+            sum->inuse_objects += r.inuse_objects;
+            sum->inuse_bytes += r.inuse_bytes;
+            sum->alloc_samples += r.alloc_samples;
+            sum->inuse_samples += r.inuse_samples;
+            if (r.depth > sum->depth) {
+                sum->depth = r.depth;
+            }
+        }
+        off += sizeof(r) + r.depth * sizeof(uint64_t);
+        n++;
+    }
+    assert_int_equal(off, s->bulk_len);
+    assert_int_equal(n, s->rep.nrecords);
+}
+
+/* ---- allocation sites ------------------------------------------------------------ */
+
+__attribute__((noinline)) void **heap_test_site_a(size_t n, size_t size)
+{
+    void **v = calloc(n, sizeof(void *));
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        v[i] = malloc(size);
+        memset(v[i], 1, size);
+    }
+    __asm__ volatile("" ::: "memory");
+    return v;
+}
+
+__attribute__((noinline)) void heap_test_site_b(void **v, size_t n,
+                                                size_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = realloc(v[i], size);
+    }
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void *heap_test_site_c(size_t size)
+{
+    void *p = malloc(size);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+/* ---- exact counters ---------------------------------------------------------------- */
+
+static pthread_barrier_t ready_line; /* workers have claimed their slots */
+static pthread_barrier_t start_line; /* the "before" counters are taken */
+static pthread_barrier_t finish_line;
+
+typedef struct expect {
+    uint64_t allocs, frees, alloc_bytes, free_bytes;
+} expect_t;
+
+static void *counted_worker(void *arg)
+{
+    expect_t *e = arg;
+    void *warm = malloc(10);
+
+    free(warm); /* the thread's first calls claim its counter slot */
+    memset(e, 0, sizeof(*e));
+    pthread_barrier_wait(&ready_line);
+    pthread_barrier_wait(&start_line);
+    for (int i = 0; i < ROUNDS; i++) {
+        void *p1 = malloc(100 + (size_t)i);
+        void *p2 = calloc(10, 30);
+        size_t u1 = malloc_usable_size(p1);
+        void *p3 = realloc(p1, 5000);
+        void *p4 = NULL;
+        void *p5 = aligned_alloc(256, 512);
+        assert_int_equal(posix_memalign(&p4, 64, 200), 0);
+        e->allocs += 5;
+        e->alloc_bytes += u1 + malloc_usable_size(p2) +
+                          malloc_usable_size(p3) + malloc_usable_size(p4) +
+                          malloc_usable_size(p5);
+        e->frees += 1; /* realloc's release of p1 */
+        e->free_bytes += u1;
+        e->frees += 4;
+        e->free_bytes += malloc_usable_size(p2) + malloc_usable_size(p3) +
+                         malloc_usable_size(p4) + malloc_usable_size(p5);
+        free(p2);
+        free(p3);
+        free(p4);
+        free(p5);
+        free(NULL); /* not a free */
+    }
+    pthread_barrier_wait(&finish_line);
+    return NULL;
+}
+
+static void test_counters_exact(void **state)
+{
+    pthread_t th[NTHREADS];
+    expect_t e[NTHREADS];
+    lynx_heap_totals_t before;
+    lynx_heap_totals_t after;
+    expect_t sum = {0, 0, 0, 0};
+    (void)state;
+
+    pthread_barrier_init(&ready_line, NULL, NTHREADS + 1);
+    pthread_barrier_init(&start_line, NULL, NTHREADS + 1);
+    pthread_barrier_init(&finish_line, NULL, NTHREADS + 1);
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_create(&th[i], NULL, counted_worker, &e[i]);
+    }
+    pthread_barrier_wait(&ready_line);
+    assert_true(lynx_heap_totals(&before));
+    pthread_barrier_wait(&start_line);
+    pthread_barrier_wait(&finish_line);
+    assert_true(lynx_heap_totals(&after));
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_join(th[i], NULL);
+        sum.allocs += e[i].allocs;
+        sum.frees += e[i].frees;
+        sum.alloc_bytes += e[i].alloc_bytes;
+        sum.free_bytes += e[i].free_bytes;
+    }
+    assert_int_equal(after.allocs - before.allocs, sum.allocs);
+    assert_int_equal(after.frees - before.frees, sum.frees);
+    assert_int_equal(after.alloc_bytes - before.alloc_bytes, sum.alloc_bytes);
+    assert_int_equal(after.free_bytes - before.free_bytes, sum.free_bytes);
+    pthread_barrier_destroy(&ready_line);
+    pthread_barrier_destroy(&start_line);
+    pthread_barrier_destroy(&finish_line);
+}
+
+/* The memory statistics command carries them. */
+static void test_memstats_has_counters(void **state)
+{
+    lynx_memstats_t ms;
+    lynx_call_t c;
+    (void)state;
+
+    assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_MEMSTATS, NULL, 0, &ms,
+                                       sizeof(ms), NULL, &c, 5 * SECOND),
+                     0);
+    assert_int_equal(c.result, 0);
+    assert_true(ms.flags & LYNX_MEMSTATS_HAVE_ALLOC_COUNTERS);
+    assert_true(ms.alloc_count > 0);
+    assert_true(ms.free_count > 0);
+    assert_true(ms.alloc_bytes_total > 0);
+    assert_true(ms.live_objects == ms.alloc_count - ms.free_count);
+    assert_true(ms.live_bytes >= 0);
+}
+
+/* ---- sampling at rate 1: every allocation, exact estimates ------------------- */
+
+static void test_rate1_exact_and_free(void **state)
+{
+    snap_t s;
+    lynx_heap_record_t a;
+    lynx_heap_record_t b;
+    lynx_heap_record_t a0;
+    lynx_heap_record_t b0;
+    void **v;
+    (void)state;
+
+    take(&s, 0);
+    assert_int_equal(s.rep.rate_bytes, 1);
+    site(&s, (void *)heap_test_site_a, &a0);
+    site(&s, (void *)heap_test_site_b, &b0);
+    free(s.bulk);
+
+    v = heap_test_site_a(1000, 48);
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_a, &a);
+    free(s.bulk);
+    /* 1000 blocks + the vector from calloc, both called from site a. */
+    print_message("site a: %.0f objects %.0f bytes (before %.0f %.0f)\n",
+                  a.alloc_objects, a.alloc_bytes, a0.alloc_objects,
+                  a0.alloc_bytes);
+    assert_true(a.alloc_objects - a0.alloc_objects == 1001.0);
+    assert_true(a.alloc_bytes - a0.alloc_bytes ==
+                1000.0 * 48 + 1000.0 * sizeof(void *));
+    assert_true(a.inuse_objects - a0.inuse_objects == 1001.0);
+    assert_true(a.inuse_bytes - a0.inuse_bytes ==
+                1000.0 * 48 + 1000.0 * sizeof(void *));
+    /* The whole chain: site <- this test <- cmocka <- main... */
+    assert_true(a.depth >= 3);
+
+    for (int i = 0; i < 500; i++) {
+        free(v[i]);
+        v[i] = NULL;
+    }
+    heap_test_site_b(v + 500, 500, 96); /* moves them to site b */
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_a, &a);
+    site(&s, (void *)heap_test_site_b, &b);
+    free(s.bulk);
+    assert_true(a.alloc_objects - a0.alloc_objects == 1001.0);
+    assert_true(a.inuse_objects - a0.inuse_objects == 1.0); /* the vector */
+    assert_true(a.inuse_bytes - a0.inuse_bytes == 1000.0 * sizeof(void *));
+    assert_true(b.alloc_objects - b0.alloc_objects == 500.0);
+    assert_true(b.inuse_objects - b0.inuse_objects == 500.0);
+    assert_true(b.inuse_bytes - b0.inuse_bytes == 500.0 * 96);
+
+    for (int i = 500; i < 1000; i++) {
+        free(v[i]);
+    }
+    free(v);
+    take(&s, LYNX_HEAP_GC);
+    site(&s, (void *)heap_test_site_a, &a);
+    site(&s, (void *)heap_test_site_b, &b);
+    assert_true(s.rep.samples > 2000);
+    assert_int_equal(s.rep.untracked_samples, 0);
+    assert_int_equal(s.rep.overflow_samples, 0);
+    free(s.bulk);
+    assert_true(a.inuse_objects == a0.inuse_objects);
+    assert_true(b.inuse_objects == b0.inuse_objects);
+    assert_true(b.inuse_bytes == b0.inuse_bytes);
+}
+
+/* realloc that fails keeps the block and its sample. */
+static void test_realloc_failure_keeps_sample(void **state)
+{
+    snap_t s;
+    lynx_heap_record_t c0;
+    lynx_heap_record_t c;
+    void *p;
+    (void)state;
+
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_c, &c0);
+    free(s.bulk);
+    p = heap_test_site_c(1000);
+    assert_non_null(p);
+    errno = 0;
+    {
+        void *volatile same = p; /* the compiler must not track it */
+        assert_null(realloc(same, huge - 4096));
+        assert_int_equal(errno, ENOMEM);
+    }
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_c, &c);
+    free(s.bulk);
+    assert_true(c.inuse_objects - c0.inuse_objects == 1.0);
+    assert_true(c.inuse_bytes - c0.inuse_bytes == 1000.0);
+    free(p);
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_c, &c);
+    free(s.bulk);
+    assert_true(c.inuse_objects == c0.inuse_objects);
+}
+
+/* ---- the rest of the family ------------------------------------------------------ */
+
+static void test_alignment(void **state)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = NULL;
+    void *q;
+    (void)state;
+
+    for (size_t align = sizeof(void *); align <= 65536; align *= 2) {
+        assert_int_equal(posix_memalign(&p, align, 100), 0);
+        assert_int_equal((uintptr_t)p % align, 0);
+        assert_true(malloc_usable_size(p) >= 100);
+        free(p);
+        q = aligned_alloc(align, align * 2);
+        assert_non_null(q);
+        assert_int_equal((uintptr_t)q % align, 0);
+        free(q);
+        q = memalign(align, 10);
+        assert_non_null(q);
+        assert_int_equal((uintptr_t)q % align, 0);
+        free(q);
+    }
+    assert_int_equal(posix_memalign(&p, 3, 100), EINVAL);
+    q = valloc(10);
+    assert_int_equal((uintptr_t)q % page, 0);
+    free(q);
+    q = pvalloc(10);
+    assert_int_equal((uintptr_t)q % page, 0);
+    assert_true(malloc_usable_size(q) >= page);
+    free(q);
+    assert_int_equal(malloc_usable_size(NULL), 0);
+}
+
+static void test_overflow(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(calloc(huge / 2 + 1, 2));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(calloc(huge, huge));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(reallocarray(NULL, huge / 4, 8));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(malloc(huge - 100));
+    assert_int_equal(errno, ENOMEM);
+    /* errno is untouched by a successful call that was sampled. */
+    errno = 1234;
+    free(malloc(64));
+    assert_int_equal(errno, 1234);
+}
+
+/* ---- fork, signals, threads ------------------------------------------------------- */
+
+static volatile int hammer_stop;
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    while (!hammer_stop) {
+        void *p = malloc(64);
+        void *q = realloc(p, 4000);
+        free(q);
+    }
+    return NULL;
+}
+
+static void test_fork_while_sampling(void **state)
+{
+    pthread_t th[2];
+    (void)state;
+
+    hammer_stop = 0;
+    pthread_create(&th[0], NULL, hammer, NULL);
+    pthread_create(&th[1], NULL, hammer, NULL);
+    for (int k = 0; k < 20; k++) {
+        int status;
+        pid_t child = fork();
+        if (child == 0) {
+            lynx_heap_totals_t t0;
+            lynx_heap_totals_t t1;
+            lynx_heap_totals(&t0);
+            for (int i = 0; i < 1000; i++) {
+                char *s = strdup("child");
+                free(realloc(s, 300));
+            }
+            lynx_heap_totals(&t1);
+            /* The child's counters go on, exactly. */
+            _exit(t1.allocs - t0.allocs == 2000 &&
+                          t1.frees - t0.frees == 2000
+                      ? 0
+                      : 9);
+        }
+        assert_true(child > 0);
+        alarm(10); /* a deadlocked child would hang the test */
+        assert_int_equal(waitpid(child, &status, 0), child);
+        alarm(0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    hammer_stop = 1;
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+}
+
+static volatile sig_atomic_t ticks;
+static volatile uint64_t handler_sink;
+
+/* A handler that allocates nothing but works for a while. */
+static void on_alarm(int sig)
+{
+    uint64_t x = handler_sink;
+    int saved = errno;
+    (void)sig;
+    for (int i = 0; i < 1000; i++) {
+        x = x * 6364136223846793005ULL + 1;
+    }
+    handler_sink = x;
+    ticks++;
+    errno = saved;
+}
+
+static void test_signal_handler_while_sampling(void **state)
+{
+    struct sigaction sa;
+    struct itimerval it = {{0, 200}, {0, 200}};
+    lynx_heap_totals_t t0;
+    lynx_heap_totals_t t1;
+    uint64_t n = 0;
+    (void)state;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    ticks = 0;
+    lynx_heap_totals(&t0);
+    setitimer(ITIMER_REAL, &it, NULL);
+    while (ticks < 300) {
+        void *p = heap_test_site_c(32 + n % 4096);
+        free(p);
+        n++;
+    }
+    memset(&it, 0, sizeof(it));
+    setitimer(ITIMER_REAL, &it, NULL);
+    signal(SIGALRM, SIG_DFL);
+    lynx_heap_totals(&t1);
+    print_message("%llu allocations while %d signals\n",
+                  (unsigned long long)n, (int)ticks);
+    assert_true(t1.allocs - t0.allocs >= n);
+    assert_true(t1.frees - t0.frees >= n);
+}
+
+static void *short_life(void *arg)
+{
+    void *v[100];
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        v[i] = malloc(16 + (size_t)i);
+    }
+    for (int i = 0; i < 100; i++) {
+        free(v[i]);
+    }
+    return NULL;
+}
+
+/* More threads than counter slots, one after the other: the slots of
+ * ended threads are reused and nothing is lost. */
+static void test_threads_come_and_go(void **state)
+{
+    lynx_heap_totals_t t0;
+    lynx_heap_totals_t t1;
+    const int n = 1100;
+    (void)state;
+
+    lynx_heap_totals(&t0);
+    for (int i = 0; i < n; i++) {
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, short_life, NULL), 0);
+        pthread_join(th, NULL);
+    }
+    lynx_heap_totals(&t1);
+    assert_true(t1.allocs - t0.allocs >= (uint64_t)n * 100);
+    assert_true(t1.frees - t0.frees >= (uint64_t)n * 100);
+    /* Thread creation allocates a little of its own, but not much. */
+    assert_true(t1.allocs - t0.allocs < (uint64_t)n * 110);
+}
+
+/* ---- accuracy at a sparse rate, in a child with its own rate ------------- */
+
+__attribute__((noinline)) void *heap_test_site_small(void)
+{
+    void *head = NULL;
+    for (int i = 0; i < 100000; i++) {
+        void **b = malloc(64);
+        *b = head;
+        head = b;
+    }
+    return head;
+}
+
+static int accuracy_child(void)
+{
+    snap_t s;
+    lynx_heap_record_t r;
+    void *keep = heap_test_site_small();
+    double truth = 100000.0 * 64;
+
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_small, &r);
+    fprintf(stderr, "rate %llu: estimate %.0f bytes in %llu samples, "
+            "truth %.0f\n", (unsigned long long)s.rep.rate_bytes,
+            r.inuse_bytes, (unsigned long long)r.inuse_samples, truth);
+    __asm__ volatile("" ::"r"(keep) : "memory");
+    return s.rep.rate_bytes == 4096 && r.inuse_bytes > truth * 0.9 &&
+                   r.inuse_bytes < truth * 1.1
+               ? 0
+               : 1;
+}
+
+static void test_accuracy_sparse_rate(void **state)
+{
+    int status;
+    pid_t child;
+    (void)state;
+
+    child = fork();
+    if (child == 0) {
+        char *argv[] = {"test_heap_agent", NULL};
+        setenv("LYNXPROF_HEAP_RATE", "4096", 1);
+        setenv("HEAP_TEST_MODE", "accuracy", 1);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Rate 0: counted, never sampled. */
+static void test_rate_zero(void **state)
+{
+    int status;
+    pid_t child;
+    (void)state;
+
+    child = fork();
+    if (child == 0) {
+        char *argv[] = {"test_heap_agent", NULL};
+        setenv("LYNXPROF_HEAP_RATE", "0", 1);
+        setenv("HEAP_TEST_MODE", "off", 1);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int off_child(void)
+{
+    snap_t s;
+    void *p = heap_test_site_c(1 << 20);
+
+    take(&s, 0);
+    free(p);
+    return s.rep.rate_bytes == 0 && s.rep.nrecords == 0 &&
+                   s.rep.totals.allocs > 0
+               ? 0
+               : 1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    site_starts[0] = (uintptr_t)heap_test_site_a;
+    site_starts[1] = (uintptr_t)heap_test_site_b;
+    site_starts[2] = (uintptr_t)heap_test_site_c;
+    site_starts[3] = (uintptr_t)heap_test_site_small;
+    site_starts[4] = (uintptr_t)counted_worker;
+    site_starts[5] = (uintptr_t)hammer;
+    site_starts[6] = (uintptr_t)short_life;
+    site_starts[7] = (uintptr_t)accuracy_child;
+    nsite_starts = 8;
+    assert_int_equal(lynx_agent_start(fake_name("heap")), 0);
+    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lynx_block_detach(blk);
+    lynx_agent_stop();
+    return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+static void test_skipped_under_asan(void **state)
+{
+    lynx_heap_totals_t t;
+    (void)state;
+    assert_false(lynx_heap_totals(&t)); /* no hooks: no counters */
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    const char *mode = getenv("HEAP_TEST_MODE");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counters_exact),
+        cmocka_unit_test(test_memstats_has_counters),
+        cmocka_unit_test(test_rate1_exact_and_free),
+        cmocka_unit_test(test_realloc_failure_keeps_sample),
+        cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_fork_while_sampling),
+        cmocka_unit_test(test_signal_handler_while_sampling),
+        cmocka_unit_test(test_threads_come_and_go),
+        cmocka_unit_test(test_accuracy_sparse_rate),
+        cmocka_unit_test(test_rate_zero),
+    };
+
+    (void)argc;
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer owns malloc: the agent leaves it alone. */
+    {
+        const struct CMUnitTest skipped[] = {
+            cmocka_unit_test(test_skipped_under_asan),
+        };
+        return cmocka_run_group_tests(skipped, NULL, NULL);
+    }
+#endif
+    if (getenv("LYNXPROF_HEAP_RATE") == NULL) {
+        setenv("LYNXPROF_HEAP_RATE", "1", 1);
+        execv("/proc/self/exe", argv);
+        return 127;
+    }
+    if (mode != NULL) {
+        int rc;
+        setup(NULL);
+        rc = strcmp(mode, "accuracy") == 0 ? accuracy_child() : off_child();
+        teardown(NULL);
+        return rc;
+    }
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

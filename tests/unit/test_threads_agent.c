@@ -1,0 +1,524 @@
+/*
+ * test_threads_agent.c - the agent's thread dump, thread-creation records
+ * and lock hooks inside this test process (the agent's sources are linked
+ * in, so this executable's pthread calls go through the hooks), and the
+ * generic debug=1 text of the pprof builder.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_locks.h"
+#include "fake_block.h"
+#include "lynx_block_io.h"
+#include "lynx_block_threads.h"
+#include "lynx_pprof.h"
+#include "lynx_symbolize.h"
+#include "lynx_time.h"
+#include "lynxprof-agent.h"
+#include "lynxprof.h"
+
+#define MS 1000000LL
+#define SECOND 1000000000LL
+
+static lynx_block_t *blk;
+static int pipefd[2];
+
+/* 1 if return address pc is in the function of that name (symbolized
+ * from the agent's module snapshot, as the endpoints do). */
+static int in_fn(uint64_t pc, const char *name)
+{
+    static lynx_symbolizer_t *sym;
+    lynx_modules_t *m = lynx_block_region_ptr(blk, LYNX_REGION_MODULES,
+                                              sizeof(*m), NULL);
+    const lynx_module_t *mod;
+    const char *got;
+
+    if (sym == NULL) {
+        sym = lynx_symbolizer_create();
+    }
+    mod = lynx_module_find(m->modules, m->nmodules, pc - 1);
+    got = mod != NULL ? lynx_symbolize_name(sym, mod, pc - 1) : NULL;
+    return got != NULL && strcmp(got, name) == 0;
+}
+
+static int call(uint32_t cmd, const void *arg, size_t len, void *reply,
+                size_t cap, void **bulk, size_t *bulk_len, char *msg)
+{
+    lynx_call_t c;
+    int rc = lynx_mailbox_call(blk, cmd, arg, len, reply, cap, bulk, &c,
+                               2 * SECOND);
+    if (rc != 0) {
+        return rc;
+    }
+    if (msg != NULL) {
+        snprintf(msg, LYNX_MSG_MAX, "%s", c.message);
+    }
+    if (bulk_len != NULL) {
+        *bulk_len = c.bulk_len;
+    }
+    return c.result;
+}
+
+/* ---- thread dump ---------------------------------------------------------- */
+
+__attribute__((noinline)) void dump_test_sleeper(void)
+{
+    char c;
+    /* Blocked in read() until the test writes. */
+    while (read(pipefd[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "dump-sleeper");
+    dump_test_sleeper();
+    return NULL;
+}
+
+static void *deaf(void *arg)
+{
+    sigset_t s;
+    (void)arg;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPROF);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    pthread_setname_np(pthread_self(), "dump-deaf");
+    dump_test_sleeper();
+    return NULL;
+}
+
+static int count_tasks(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_thread_dump(void **state)
+{
+    pthread_t th[4];
+    lynx_thread_dump_arg_t arg = {100, 0};
+    lynx_thread_dump_reply_t rep;
+    lynx_thread_rec_t *recs = NULL;
+    size_t len = 0;
+    int sleepers = 0;
+    int deaf_seen = 0;
+    int agent_seen = 0;
+    int64_t t0;
+    (void)state;
+
+    assert_int_equal(pipe(pipefd), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, sleeper, NULL);
+    }
+    pthread_create(&th[3], NULL, deaf, NULL);
+    usleep(50 * 1000);
+    t0 = lynx_mono_ns();
+    assert_int_equal(call(LYNX_CMD_THREAD_DUMP, &arg, sizeof(arg), &rep,
+                          sizeof(rep), (void **)&recs, &len, NULL),
+                     0);
+    /* The deaf thread costs the timeout, not more. */
+    assert_true(lynx_mono_ns() - t0 < 600 * MS);
+    assert_int_equal(len, rep.nthreads * sizeof(lynx_thread_rec_t));
+    assert_int_equal((int)rep.nthreads, count_tasks());
+    assert_int_equal(rep.nmissing, 1);
+    for (uint32_t i = 0; i < rep.nthreads; i++) {
+        const lynx_thread_rec_t *r = &recs[i];
+        int found = 0;
+        if (strcmp(r->name, "dump-sleeper") == 0) {
+            assert_int_equal(r->status, LYNX_THREAD_OK);
+            assert_true(r->state == 'S');
+            for (uint32_t k = 0; k < r->depth; k++) {
+                found |= in_fn(r->pcs[k], "dump_test_sleeper");
+            }
+            assert_true(found);
+            sleepers++;
+        } else if (strcmp(r->name, "dump-deaf") == 0) {
+            assert_int_equal(r->status, LYNX_THREAD_NO_ANSWER);
+            deaf_seen++;
+        } else if (r->flags & LYNX_THREAD_AGENT) {
+            assert_string_equal(r->name, "lynxprof-agent");
+            assert_int_equal(r->status, LYNX_THREAD_OK);
+            assert_true(r->depth > 2);
+            agent_seen++;
+        }
+    }
+    assert_int_equal(sleepers, 3);
+    assert_int_equal(deaf_seen, 1);
+    assert_int_equal(agent_seen, 1);
+    free(recs);
+    /* A second dump right after works too (slots reused). */
+    assert_int_equal(call(LYNX_CMD_THREAD_DUMP, NULL, 0, &rep, sizeof(rep),
+                          (void **)&recs, &len, NULL),
+                     0);
+    assert_int_equal(rep.nmissing, 1);
+    free(recs);
+    assert_int_equal(write(pipefd[1], "xxxx", 4), 4);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+    }
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+static void foreign_handler(int sig)
+{
+    (void)sig;
+}
+
+/* The program's own SIGPROF handler is never taken over. */
+static void test_dump_refuses_foreign_sigprof(void **state)
+{
+    pid_t child = fork();
+    int status;
+    (void)state;
+    if (child == 0) {
+        lynx_agent_stop();
+        signal(SIGPROF, foreign_handler);
+        if (lynx_agent_start(fake_name("tdsig")) != 0) {
+            _exit(3);
+        }
+        lynx_block_t *b;
+        lynx_thread_dump_reply_t rep;
+        lynx_call_t c;
+        if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0 ||
+            lynx_mailbox_call(b, LYNX_CMD_THREAD_DUMP, NULL, 0, &rep,
+                              sizeof(rep), NULL, &c, SECOND) != 0) {
+            _exit(4);
+        }
+        lynx_agent_stop();
+        _exit(c.result == LYNX_EUNSUPPORTED &&
+                      strstr(c.message, "SIGPROF is in use")
+                  ? 0
+                  : 5);
+    }
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- thread creation ----------------------------------------------------------- */
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+__attribute__((noinline)) void tc_test_creator(int n)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, nothing, NULL);
+        pthread_join(t, NULL);
+    }
+    __asm__ volatile("" ::: "memory");
+}
+
+static void test_threadcreate(void **state)
+{
+    lynx_threadcreate_arg_t arg = {0, 0};
+    lynx_threadcreate_reply_t before;
+    lynx_threadcreate_reply_t rep;
+    lynx_threadcreate_rec_t *recs = NULL;
+    size_t len = 0;
+    int mine = 0;
+    (void)state;
+
+    arg.flags = LYNX_LOCKS_SUMMARY;
+    assert_int_equal(call(LYNX_CMD_THREADCREATE, &arg, sizeof(arg), &before,
+                          sizeof(before), NULL, NULL, NULL),
+                     0);
+    tc_test_creator(5);
+    arg.flags = 0;
+    assert_int_equal(call(LYNX_CMD_THREADCREATE, &arg, sizeof(arg), &rep,
+                          sizeof(rep), (void **)&recs, &len, NULL),
+                     0);
+    assert_int_equal(rep.created, before.created + 5);
+    assert_int_equal(rep.nrecords, before.nrecords + 5);
+    assert_int_equal(len, rep.nrecords * sizeof(*recs));
+    for (uint32_t i = 0; i < rep.nrecords; i++) {
+        /* Leaf: the interposed pthread_create, then its caller. */
+        if (recs[i].depth >= 2 &&
+            in_fn(recs[i].pcs[0], "pthread_create") &&
+            in_fn(recs[i].pcs[1], "tc_test_creator")) {
+            assert_true(recs[i].tid > 0);
+            mine++;
+        }
+    }
+    assert_int_equal(mine, 5);
+    free(recs);
+}
+
+/* ---- locks ---------------------------------------------------------------------- */
+
+static pthread_mutex_t test_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int lock_rounds;
+
+__attribute__((noinline)) void lock_test_contender(void)
+{
+    for (int i = 0; i < lock_rounds; i++) {
+        pthread_mutex_lock(&test_lock);
+        usleep(2000);
+        pthread_mutex_unlock(&test_lock);
+        /* Let a waiter in (glibc's mutex is not fair). */
+        usleep(200);
+        __asm__ volatile("" ::: "memory");
+    }
+}
+
+static void *contender(void *arg)
+{
+    (void)arg;
+    lock_test_contender();
+    return NULL;
+}
+
+static int fetch_locks(uint32_t kind, lynx_locks_reply_t *rep,
+                       lynx_lock_rec_t **recs)
+{
+    lynx_locks_arg_t arg = {kind, 0};
+    size_t len = 0;
+    int rc = call(LYNX_CMD_LOCKS, &arg, sizeof(arg), rep, sizeof(*rep),
+                  (void **)recs, &len, NULL);
+    if (rc == 0) {
+        assert_int_equal(len, rep->nrecords * sizeof(lynx_lock_rec_t));
+    }
+    return rc;
+}
+
+static void test_lock_profiles(void **state)
+{
+    pthread_t th[3];
+    lynx_locks_reply_t rep;
+    lynx_lock_rec_t *recs = NULL;
+    uint64_t waits = 0;
+    uint64_t delay = 0;
+    uint64_t held = 0;
+    int64_t t0;
+    int64_t wall;
+    (void)state;
+
+    /* Every wait, every contended release. */
+    lynx_locks_configure(1, 1, 1);
+    lock_rounds = 50;
+    t0 = lynx_mono_ns();
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, contender, NULL);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+    wall = lynx_mono_ns() - t0;
+
+    assert_int_equal(fetch_locks(LYNX_LOCKS_BLOCK, &rep, &recs), 0);
+    assert_int_equal(rep.rate, 1);
+    for (uint32_t i = 0; i < rep.nrecords; i++) {
+        if (recs[i].depth >= 2 &&
+            in_fn(recs[i].pcs[0], "pthread_mutex_lock") &&
+            in_fn(recs[i].pcs[1], "lock_test_contender")) {
+            waits += recs[i].contentions;
+            delay += recs[i].delay_ns;
+        }
+    }
+    print_message("block: %llu waits, %.1f ms waited, %.1f ms wall\n",
+                  (unsigned long long)waits, delay / 1e6, wall / 1e6);
+    /* 3 threads x 50 rounds of 2 ms: most acquisitions wait, and at any
+     * time two threads wait for the one holding the lock. */
+    assert_true(waits > 30);
+    assert_true(delay > (uint64_t)wall);
+    assert_true(delay < 3 * (uint64_t)wall);
+    free(recs);
+
+    assert_int_equal(fetch_locks(LYNX_LOCKS_MUTEX, &rep, &recs), 0);
+    for (uint32_t i = 0; i < rep.nrecords; i++) {
+        if (recs[i].depth >= 2 &&
+            in_fn(recs[i].pcs[0], "pthread_mutex_unlock") &&
+            in_fn(recs[i].pcs[1], "lock_test_contender")) {
+            held += recs[i].delay_ns;
+        }
+    }
+    print_message("mutex: %.1f ms charged to the holders\n", held / 1e6);
+    /* The holders' release stacks carry the waiting they caused, which is
+     * what the waiters measured, up to the wake-up latencies. */
+    assert_true(held > delay / 2);
+    assert_true(held <= delay + 10 * MS);
+    free(recs);
+    lynx_locks_configure(LYNX_BLOCK_RATE_DEFAULT,
+                         LYNX_MUTEX_FRACTION_DEFAULT, 1);
+}
+
+__attribute__((noinline)) void cond_test_waiter(int n, long wait_ns)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+
+    pthread_mutex_lock(&m);
+    for (int i = 0; i < n; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += wait_ns;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c, &m, &ts);
+    }
+    pthread_mutex_unlock(&m);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* Waits shorter than the rate are sampled and weighed: the estimate of
+ * their number and total delay is right on average (Go's debiasing),
+ * checked against the exact truth measured here. */
+static void test_block_debiasing(void **state)
+{
+    lynx_locks_reply_t rep;
+    lynx_lock_rec_t *recs = NULL;
+    const int n = 3000;
+    uint64_t est_n = 0;
+    uint64_t est_delay = 0;
+    int64_t t0;
+    int64_t truth;
+    (void)state;
+
+    lynx_locks_configure(1 * MS, 0, 1);
+    t0 = lynx_mono_ns();
+    cond_test_waiter(n, 150 * 1000);
+    truth = lynx_mono_ns() - t0;
+    assert_int_equal(fetch_locks(LYNX_LOCKS_BLOCK, &rep, &recs), 0);
+    for (uint32_t i = 0; i < rep.nrecords; i++) {
+        if (recs[i].depth >= 2 &&
+            in_fn(recs[i].pcs[0], "pthread_cond_timedwait") &&
+            in_fn(recs[i].pcs[1], "cond_test_waiter")) {
+            est_n += recs[i].contentions;
+            est_delay += recs[i].delay_ns;
+        }
+    }
+    print_message("debiased: %llu of %d waits, %.1f ms of %.1f ms\n",
+                  (unsigned long long)est_n, n, est_delay / 1e6,
+                  truth / 1e6);
+    /* Each wait (~200 us) is kept with probability ~0.2: ~600 kept. */
+    assert_true(rep.nrecords >= 1);
+    assert_true(est_n > (uint64_t)n * 8 / 10 && est_n < (uint64_t)n * 12 / 10);
+    assert_true(est_delay > (uint64_t)truth * 7 / 10 &&
+                est_delay < (uint64_t)truth * 13 / 10);
+    free(recs);
+    lynx_locks_configure(LYNX_BLOCK_RATE_DEFAULT,
+                         LYNX_MUTEX_FRACTION_DEFAULT, 1);
+}
+
+static void test_bad_arguments(void **state)
+{
+    lynx_locks_arg_t bad = {9, 0};
+    lynx_locks_reply_t rep;
+    lynx_thread_dump_arg_t slow = {60000, 0};
+    lynx_thread_dump_reply_t drep;
+    (void)state;
+
+    assert_int_equal(call(LYNX_CMD_LOCKS, &bad, sizeof(bad), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    assert_int_equal(call(LYNX_CMD_LOCKS, &bad, 3, &rep, sizeof(rep), NULL,
+                          NULL, NULL),
+                     LYNX_EBADARG);
+    assert_int_equal(call(LYNX_CMD_THREAD_DUMP, &slow, sizeof(slow), &drep,
+                          sizeof(drep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    assert_int_equal(call(LYNX_CMD_THREADCREATE, NULL, 0, &drep,
+                          sizeof(drep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+}
+
+/* ---- the builder's debug=1 text -------------------------------------------------- */
+
+static void test_debug_text(void **state)
+{
+    lynx_pprof_t *p = lynx_pprof_create();
+    uint64_t a[2] = {0x1000, 0x2000};
+    uint64_t b[1] = {0x3000};
+    int64_t va[2] = {3, 300};
+    int64_t vb[2] = {5, 100};
+    size_t order[2] = {1, 0};
+    char *text = NULL;
+    size_t len = 0;
+    (void)state;
+
+    assert_int_equal(lynx_pprof_add_sample_type(p, "contentions", "count"),
+                     0);
+    assert_int_equal(lynx_pprof_add_sample_type(p, "delay", "nanoseconds"),
+                     0);
+    assert_int_equal(lynx_pprof_add_sample(p, a, 2, 0, va, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_add_sample(p, b, 1, 0, vb, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_add_sample(p, a, 2, 0, va, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_total(p, 0), 11);
+    assert_int_equal(lynx_pprof_debug_text(p, NULL, "--- x:\n", order, 2,
+                                           &text, &len),
+                     0);
+    assert_int_equal(len, strlen(text));
+    /* Largest delay first, values in the order asked, Go's layout. */
+    assert_string_equal(text, "--- x:\n"
+                              "600 6 @ 0x1000 0x2000\n"
+                              "#\t0xfff\t0xfff\n"
+                              "#\t0x1fff\t0x1fff\n"
+                              "\n"
+                              "100 5 @ 0x3000\n"
+                              "#\t0x2fff\t0x2fff\n"
+                              "\n");
+    free(text);
+    order[0] = 5;
+    assert_int_equal(lynx_pprof_debug_text(p, NULL, NULL, order, 1, &text,
+                                           &len),
+                     -EINVAL);
+    lynx_pprof_destroy(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(lynx_agent_start(fake_name("threads")), 0);
+    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lynx_block_detach(blk);
+    lynx_agent_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thread_dump),
+        cmocka_unit_test(test_dump_refuses_foreign_sigprof),
+        cmocka_unit_test(test_threadcreate),
+        cmocka_unit_test(test_lock_profiles),
+        cmocka_unit_test(test_block_debiasing),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_debug_text),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
