@@ -288,80 +288,74 @@ int lynx_agent_cpu_start(const void *argp, size_t arg_len, lynx_reply_t *r)
     return 0;
 }
 
-static const char *arg_id(const void *argp, size_t arg_len, lynx_reply_t *r)
+/* The session a command names, or NULL with the code in *rc. */
+static lynx_session_t *session_arg(const void *argp, size_t arg_len,
+                                   lynx_reply_t *r, int *rc)
 {
     const lynx_session_arg_t *arg = argp;
+    lynx_session_t *s;
 
     if (arg_len != sizeof(*arg) ||
         memchr(arg->id, '\0', sizeof(arg->id)) == NULL) {
         snprintf(r->message, LYNX_MSG_MAX, "invalid session argument");
+        *rc = LYNX_EBADARG;
         return NULL;
     }
-    return arg->id;
+    s = g.sessions != NULL ? find(arg->id) : NULL;
+    *rc = s != NULL ? 0 : LYNX_ENOSESSION;
+    return s;
 }
 
 int lynx_agent_cpu_stop(const void *argp, size_t arg_len, lynx_reply_t *r)
 {
-    const char *id = arg_id(argp, arg_len, r);
-    lynx_session_t *s;
+    int rc;
+    lynx_session_t *s = session_arg(argp, arg_len, r, &rc);
 
-    if (id == NULL) {
-        return LYNX_EBADARG;
-    }
-    s = g.sessions != NULL ? find(id) : NULL;
     if (s == NULL) {
-        return LYNX_ENOSESSION;
+        return rc;
     }
     if (g.running < 0 || s != &g.sessions->sessions[g.running]) {
-        snprintf(r->message, LYNX_MSG_MAX, "session %s is not running", id);
+        snprintf(r->message, LYNX_MSG_MAX, "session %s is not running",
+                 s->id);
         return LYNX_ENOTREADY;
     }
     finish(LYNX_SESSION_CANCELLED, NULL);
     return 0;
 }
 
-int lynx_agent_cpu_spooled(const void *argp, size_t arg_len, lynx_reply_t *r)
+/* SPOOLED (forget == 0): the endpoint saved the data, the table is free.
+ * FORGET (forget == 1): the record itself goes. */
+static int release_record(const void *argp, size_t arg_len, lynx_reply_t *r,
+                          int forget)
 {
-    const char *id = arg_id(argp, arg_len, r);
-    lynx_session_t *s;
+    int rc;
+    lynx_session_t *s = session_arg(argp, arg_len, r, &rc);
 
-    if (id == NULL) {
-        return LYNX_EBADARG;
-    }
-    s = g.sessions != NULL ? find(id) : NULL;
     if (s == NULL) {
-        return LYNX_ENOSESSION;
+        return rc;
     }
     if (s->state == LYNX_SESSION_RUNNING) {
         return LYNX_ENOTREADY;
     }
     rec_begin(s);
-    s->spooled = 1;
+    if (forget) {
+        s->state = LYNX_SESSION_FREE;
+    } else {
+        s->spooled = 1;
+    }
     s->in_table = 0;
     rec_end(s);
     return 0;
 }
 
+int lynx_agent_cpu_spooled(const void *argp, size_t arg_len, lynx_reply_t *r)
+{
+    return release_record(argp, arg_len, r, 0);
+}
+
 int lynx_agent_cpu_forget(const void *argp, size_t arg_len, lynx_reply_t *r)
 {
-    const char *id = arg_id(argp, arg_len, r);
-    lynx_session_t *s;
-
-    if (id == NULL) {
-        return LYNX_EBADARG;
-    }
-    s = g.sessions != NULL ? find(id) : NULL;
-    if (s == NULL) {
-        return LYNX_ENOSESSION;
-    }
-    if (s->state == LYNX_SESSION_RUNNING) {
-        return LYNX_ENOTREADY;
-    }
-    rec_begin(s);
-    s->state = LYNX_SESSION_FREE;
-    s->in_table = 0;
-    rec_end(s);
-    return 0;
+    return release_record(argp, arg_len, r, 1);
 }
 
 /* ---- the agent thread's periodic work ---------------------------------------- */

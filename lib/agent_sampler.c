@@ -47,31 +47,34 @@ static _Atomic int active;
  * initial-exec TLS needs no allocation on first access. */
 static __thread int in_handler __attribute__((tls_model("initial-exec")));
 
-static int unwind(ucontext_t *uc, lynx_raw_sample_t *s)
+uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
+                             uint32_t *flags)
 {
+    ucontext_t *uc = ucontext;
     unw_cursor_t cursor;
     unw_word_t ip;
     uint32_t n = 0;
 
-    s->flags = 0;
-    s->pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-    if (unw_init_local2(&cursor, (unw_context_t *)uc,
-                        UNW_INIT_SIGNAL_FRAME) < 0) {
-        s->depth = n;
+    *flags = 0;
+    if (max == 0) {
         return 0;
     }
+    pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (unw_init_local2(&cursor, (unw_context_t *)uc,
+                        UNW_INIT_SIGNAL_FRAME) < 0) {
+        return n;
+    }
     while (unw_step(&cursor) > 0) {
-        if (n == LYNX_CPU_MAX_DEPTH) {
-            s->flags |= LYNX_STACK_TRUNCATED;
+        if (n == max) {
+            *flags |= LYNX_STACK_TRUNCATED;
             break;
         }
         if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
             break;
         }
-        s->pcs[n++] = (uint64_t)ip;
+        pcs[n++] = (uint64_t)ip;
     }
-    s->depth = n;
-    return 0;
+    return n;
 }
 
 static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
@@ -112,7 +115,8 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
             &lost, 1 + (info->si_overrun > 0 ? (uint64_t)info->si_overrun : 0),
             memory_order_relaxed);
     } else {
-        unwind((ucontext_t *)ucv, &slot->sample);
+        slot->sample.depth = lynx_unwind_context(
+            ucv, slot->sample.pcs, LYNX_CPU_MAX_DEPTH, &slot->sample.flags);
         /* CPU timers are checked on the kernel's tick: when the period is
          * shorter, one signal stands for several expiries and says how
          * many it missed.  Counting them keeps CPU time right per stack. */

@@ -21,6 +21,13 @@ typedef struct lynx_raw_sample {
     uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first, pcs[0] exact */
 } lynx_raw_sample_t;
 
+/* Unwind the interrupted code of a signal handler's ucontext into pcs
+ * (leaf first: pcs[0] is the interrupted instruction, the others return
+ * addresses), at most max frames; LYNX_STACK_TRUNCATED in *flags when
+ * deeper.  Returns the frames stored.  Async-signal-safe. */
+uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
+                             uint32_t *flags);
+
 /* Allocate the ring (once, outside any handler) and install the SIGPROF
  * handler.  Fails with -EBUSY (message in msg) when the program has its own
  * SIGPROF handler: the agent never takes over a signal the program uses.

@@ -75,26 +75,8 @@ static struct {
 
 static void unwind_context(ucontext_t *uc, dump_slot_t *s)
 {
-    unw_cursor_t cursor;
-    unw_word_t ip;
-    uint32_t n = 0;
-
-    s->flags = 0;
-    s->pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-    if (unw_init_local2(&cursor, (unw_context_t *)uc,
-                        UNW_INIT_SIGNAL_FRAME) >= 0) {
-        while (unw_step(&cursor) > 0) {
-            if (n == LYNX_STACK_MAX_DEPTH) {
-                s->flags |= LYNX_STACK_TRUNCATED;
-                break;
-            }
-            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
-                break;
-            }
-            s->pcs[n++] = (uint64_t)ip;
-        }
-    }
-    s->depth = n;
+    s->depth = lynx_unwind_context(uc, s->pcs, LYNX_STACK_MAX_DEPTH,
+                                   &s->flags);
 }
 
 int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext)

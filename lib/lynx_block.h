@@ -122,8 +122,9 @@ enum lynx_command {
                                 samples.  LYNX_ENOSESSION, LYNX_ENOTREADY
                                 (not running) */
     LYNX_CMD_CPU_SPOOLED = 5, /* arg: lynx_session_arg_t; the endpoint has
-                                saved the session's profile: the record
-                                becomes SPOOLED and the CPU table is free */
+                                saved the session's profile: the record's
+                                spooled flag is set and the CPU table is
+                                free */
     LYNX_CMD_CPU_FORGET = 6,  /* arg: lynx_session_arg_t; drop a finished
                                 record from the block (after spooling or
                                 deletion) */
