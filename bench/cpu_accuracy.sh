@@ -48,7 +48,7 @@ perf_shares=$(perf report -i "$tmp/perf.data" --no-children --sort sym --stdio -
     awk '/split_(alpha|beta|gamma)/ {gsub("%", "", $1); v[$NF] += $1} END {
         t = v["split_alpha"] + v["split_beta"] + v["split_gamma"];
         printf "%.2f %.2f %.2f", 100*v["split_alpha"]/t, 100*v["split_beta"]/t, 100*v["split_gamma"]/t }')
-samples=$(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -1)
+samples=$(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9.]*[KM]*\).*/\1/p' | head -1)
 
 echo "cpu-split workload, $threads threads, $secs s, $hz Hz; truth 50 / 30 / 20 % of CPU time"
 echo

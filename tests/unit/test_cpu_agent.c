@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include "fake_block.h"
+#include "lynx_symbolize.h"
 #include "lynx_block_io.h"
 #include "lynx_time.h"
 #include "lynxprof-agent.h"
@@ -296,6 +299,67 @@ static void test_fork_during_profile(void **state)
     assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, rep.id), 0);
 }
 
+/* A module loaded with dlopen() while a profile runs is in the snapshot
+ * (with its build ID), its code is sampled, and the samples symbolize. */
+static void test_dlopen_during_profile(void **state)
+{
+    lynx_cpu_start_reply_t rep;
+    lynx_modules_t *m = lynx_block_region_ptr(blk, LYNX_REGION_MODULES,
+                                              sizeof(*m), NULL);
+    lynx_cpu_table_t *t;
+    const lynx_module_t *mod = NULL;
+    uint64_t (*spin)(uint64_t);
+    lynx_symbolizer_t *sym;
+    uint64_t in_lib = 0;
+    int named = 0;
+    void *h;
+    (void)state;
+
+    assert_int_equal(start(1500 * MS, 500, &rep), 0);
+    usleep(100 * 1000);
+    h = dlopen(HOTLIB_PATH, RTLD_NOW);
+    assert_non_null(h);
+    spin = (uint64_t(*)(uint64_t))dlsym(h, "hot_fixture_spin");
+    assert_non_null(spin);
+    {
+        int64_t end = lynx_mono_ns() + 600 * MS;
+        while (lynx_mono_ns() < end) {
+            sink += spin(200000);
+        }
+    }
+    wait_state(rep.id, LYNX_SESSION_COMPLETED);
+    for (uint32_t i = 0; i < m->nmodules; i++) {
+        if (strstr(m->modules[i].path, "libhotfixture.so") != NULL) {
+            mod = &m->modules[i];
+        }
+    }
+    assert_non_null(mod);
+    assert_true(mod->build_id_len > 0);
+    /* Once unloaded, the module stays in the snapshot. */
+    dlclose(h);
+    t = lynx_block_region_ptr(blk, LYNX_REGION_CPU, sizeof(*t), NULL);
+    sym = lynx_symbolizer_create();
+    for (uint32_t i = 0; i < t->nstacks; i++) {
+        uint64_t pc = t->stacks[i].pcs[0];
+        lynx_frame_t fr[8];
+        size_t nfr = 0;
+        if (pc < mod->start || pc >= mod->limit) {
+            continue;
+        }
+        in_lib += t->stacks[i].count;
+        if (lynx_symbolize(sym, mod, pc, fr, 8, &nfr) == 0 && nfr > 0 &&
+            strcmp(fr[nfr - 1].function, "hot_fixture_spin") == 0) {
+            named++;
+        }
+    }
+    lynx_symbolizer_destroy(sym);
+    print_message("samples in the dlopen()ed module: %llu\n",
+                  (unsigned long long)in_lib);
+    assert_true(in_lib > 0);
+    assert_true(named > 0);
+    assert_int_equal(by_id(LYNX_CMD_CPU_SPOOLED, rep.id), 0);
+}
+
 /* The module snapshot covers this program and libc, with build IDs. */
 static void test_modules(void **state)
 {
@@ -344,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_one_at_a_time_and_stop),
         cmocka_unit_test(test_fork_during_profile),
         cmocka_unit_test(test_modules),
+        cmocka_unit_test(test_dlopen_during_profile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
