@@ -67,6 +67,7 @@ run_one() {
 
 variants="none idle lynx100 lynx1000"
 [ -n "$gperf" ] && variants="$variants gperf100 gperf1000"
+# rounds = 0: only the perf measurement below.
 for ((r = 1; r <= rounds; r++)); do
     for v in $variants; do
         run "$v" "$r" >>"$tmp/rate-$v"
@@ -79,6 +80,7 @@ median() { # file column
     awk -v c="$2" '{print $c}' "$1" | sort -n |
         awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
+if [ "$rounds" -gt 0 ]; then
 base_w=$(median "$tmp/rate-none" 1)
 base_c=$(median "$tmp/rate-none" 2)
 echo "demo --threads $threads, $secs s per run, $rounds rounds interleaved, medians ($(nproc) cores)"
@@ -91,6 +93,7 @@ for v in $variants; do
     awk -v v="$v" -v w="$w" -v c="$c" -v bw="$base_w" -v bc="$base_c" \
         'BEGIN { printf "| %s | %.0f | %.3f | %.0f | %.3f | %+.1f%% |\n", v, w, w / bw, c, c / bc, (bc / c - 1) * 100 }'
 done
+fi
 
 # Where the profiler's own CPU goes, independent of the machine's speed:
 # perf (cpu-clock, DWARF call chains) samples the profiled demo while each

@@ -5,7 +5,7 @@
  * loads, ending the session when its time is up).
  *
  * Workload: at most one session at a time; while it runs the agent thread
- * wakes every DRAIN_NS (20 ms) and aggregates the samples of that interval:
+ * wakes every DRAIN_NS (50 ms) and aggregates the samples of that interval:
  * at 100 Hz and a few busy threads, a few samples per wake.  Everything here
  * runs on the agent thread only; the signal-safe half is agent_sampler.c.
  * Session records and the CPU table live in the control block and are
@@ -23,8 +23,8 @@
 #include "agent_threads.h"
 #include "lynx_time.h"
 
-#define DRAIN_NS (20LL * 1000 * 1000)
-#define RESCAN_NS (100LL * 1000 * 1000)
+#define DRAIN_NS (50LL * 1000 * 1000)
+#define RESCAN_NS (500LL * 1000 * 1000)
 #define IDLE_NS ((int64_t)LYNX_HEARTBEAT_PERIOD_MS * 1000 * 1000)
 
 static struct {
