@@ -183,6 +183,11 @@ static _Atomic int heap_lock;
 /* Counting filter over live sampled addresses: free() looks the table up
  * only when its byte is non-zero.  255 sticks (never decremented). */
 static _Atomic uint8_t filter[1u << FILTER_BITS];
+/* A coarse level in front of it: each counter is the (saturating) sum of
+ * 32 filter counters, so 512 bytes that stay in the cache answer most
+ * frees, and the 16 KiB filter is read only where sampled pointers are. */
+#define COARSE_SHIFT 5u
+static _Atomic uint8_t coarse[1u << (FILTER_BITS - COARSE_SHIFT)];
 
 static __thread int64_t tls_countdown IE_TLS; /* bytes until the next
                                                  sample; < 0: sample now */
@@ -414,17 +419,31 @@ INLINE uint32_t filter_index(uintptr_t p)
 
 INLINE int filter_hit(const void *p)
 {
-    return atomic_load_explicit(&filter[filter_index((uintptr_t)p)],
-                                memory_order_relaxed) != 0;
+    uint32_t i = filter_index((uintptr_t)p);
+
+    if (LIKELY(atomic_load_explicit(&coarse[i >> COARSE_SHIFT],
+                                    memory_order_relaxed) == 0)) {
+        return 0;
+    }
+    return atomic_load_explicit(&filter[i], memory_order_relaxed) != 0;
 }
 
 static void filter_add(uintptr_t p, int delta)
 {
-    _Atomic uint8_t *f = &filter[filter_index(p)];
+    uint32_t i = filter_index(p);
+    _Atomic uint8_t *f = &filter[i];
+    _Atomic uint8_t *c = &coarse[i >> COARSE_SHIFT];
     uint8_t v = atomic_load_explicit(f, memory_order_relaxed);
+    uint8_t cv;
 
     if (v == 255 || (delta < 0 && v == 0)) {
-        return;
+        return; /* saturated counters stick */
+    }
+    /* The coarse counter moves with the fine one (saturating and sticking
+     * at 255 too), so it is never 0 while a counter under it is not. */
+    cv = atomic_load_explicit(c, memory_order_relaxed);
+    if (cv != 255 && !(delta < 0 && cv == 0)) {
+        atomic_store_explicit(c, (uint8_t)(cv + delta), memory_order_relaxed);
     }
     atomic_store_explicit(f, (uint8_t)(v + delta), memory_order_relaxed);
 }
