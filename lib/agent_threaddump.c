@@ -21,11 +21,9 @@
  * into the slots mmap'd beforehand, gives up rather than waits.  The rest
  * of the file runs on the agent thread only.
  */
-#define UNW_LOCAL_ONLY
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libunwind.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
