@@ -18,8 +18,10 @@
  *     never sampled, so re-entry terminates.
  * The program's signal handlers may interrupt any of this: as long as they
  * allocate nothing (POSIX already forbids it), they see no state of ours.
- * SIGPROF (the CPU sampler, which unwinds too) is blocked while a sample
- * unwinds, so libunwind's per-thread cache is never used twice at once.
+ * A sample unwinds through lynx_unwind_here: a SIGPROF (the CPU sampler
+ * and thread dumps, which unwind too) that lands meanwhile is held back
+ * and delivered after it, so libunwind's per-thread cache is never used
+ * twice at once, without a system call to block the signal.
  *
  * Workload: millions of calls per second on many threads.  The fast path of
  * an allocation is the real call, one malloc_usable_size, two plain adds to
@@ -33,11 +35,12 @@
  * applied per sample), aggregated per stack, and remembered in the live
  * table so that free and realloc take it out of the in-use estimates.
  *
- * Tables, all fixed at start: THREAD_SLOTS per-thread counter slots
+ * Tables, all mapped at start: THREAD_SLOTS per-thread counter slots
  * (threads beyond that share one slot with atomic adds); STACK_SLOTS
  * distinct stacks (then samples go to stack 0, the empty stack, counted in
- * overflow_samples); LIVE_SLOTS/4*3 live sampled pointers (then a sample
- * counts in alloc_* only, in untracked_samples).
+ * overflow_samples); LIVE_MAX live sampled pointers (then a sample counts
+ * in alloc_* only, in untracked_samples) in a table that starts small and
+ * doubles under the lock when half full.
  *
  * Under AddressSanitizer (which owns malloc itself, and calls it before it
  * is initialised) the interposed functions are left out: the counters then
@@ -58,6 +61,7 @@
 #include <unistd.h>
 
 #include "agent_heap.h"
+#include "agent_sampler.h"
 #include "agent_internal.h"
 #include "lynx_block.h"
 
@@ -73,9 +77,9 @@
 #define BOOT_BYTES (128u * 1024)   /* allocations made while dlsym runs */
 #define BOOT_HEADER 16u
 #define FILTER_BITS 14u            /* 16 KiB of 8-bit counters */
-#define LIVE_BITS 18u
-#define LIVE_SLOTS (1u << LIVE_BITS) /* 8 MiB, at most 3/4 used */
-#define LIVE_MAX (LIVE_SLOTS / 4 * 3)
+#define LIVE_BITS_MIN 10u         /* 32 KiB at first */
+#define LIVE_BITS_MAX 18u         /* 8 MiB at most */
+#define LIVE_MAX ((1u << LIVE_BITS_MAX) / 4 * 3)
 #define STACK_SLOTS 16384u         /* ~9.5 MiB; entry 0 is the empty stack */
 #define STACK_INDEX (2 * STACK_SLOTS)
 #define UNWIND_MAX (LYNX_HEAP_MAX_DEPTH + 8) /* + our own frames */
@@ -169,7 +173,9 @@ static struct {
     double inv_rate;
     pthread_key_t exit_key;
     int key_ready;
-    live_entry_t *live;              /* LIVE_SLOTS, open addressing */
+    live_entry_t *live;              /* 1 << live_bits, open addressing;
+                                        doubled when half full */
+    uint32_t live_bits;
     stack_entry_t *stacks;           /* STACK_SLOTS; NULL when off */
     uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
     uint32_t nlive;
@@ -195,7 +201,6 @@ static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
 static __thread int tls_guard IE_TLS;         /* inside our slow path */
 static _Atomic uint64_t seed_counter;
 
-__thread int lynx_agent_unwinding IE_TLS;
 
 /* ---- the lock ------------------------------------------------------------------- */
 
@@ -450,7 +455,7 @@ static void filter_add(uintptr_t p, int delta)
 
 static uint32_t live_home(uintptr_t p)
 {
-    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - LIVE_BITS));
+    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - heap.live_bits));
 }
 
 static void stack_add(uint32_t si, const live_entry_t *e, int sign)
@@ -466,10 +471,10 @@ static void stack_add(uint32_t si, const live_entry_t *e, int sign)
 /* Take p out of the live table; its entry into *out.  1 if it was there. */
 static int live_remove(uintptr_t p, live_entry_t *out)
 {
-    const uint32_t mask = LIVE_SLOTS - 1;
+    const uint32_t mask = (1u << heap.live_bits) - 1;
     uint32_t i = live_home(p);
 
-    for (uint32_t n = 0; n < LIVE_SLOTS; n++, i = (i + 1) & mask) {
+    for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
         if (heap.live[i].ptr == p) {
             break;
         }
@@ -498,10 +503,46 @@ static int live_remove(uintptr_t p, live_entry_t *out)
     return 1;
 }
 
+static void *map_table(size_t bytes);
+
+/* Put e in its place in the current table (there is room). */
+static void live_place(const live_entry_t *e)
+{
+    const uint32_t mask = (1u << heap.live_bits) - 1;
+    uint32_t i = live_home(e->ptr);
+
+    while (heap.live[i].ptr != 0) {
+        i = (i + 1) & mask;
+    }
+    heap.live[i] = *e;
+}
+
+/* Double the live table: a small table stays in the cache, and pages of a
+ * large one are touched only when that many samples are live.  0 when no
+ * memory could be had (the old table stays). */
+static int live_grow(void)
+{
+    live_entry_t *old = heap.live;
+    uint32_t old_slots = 1u << heap.live_bits;
+    live_entry_t *bigger =
+        map_table((size_t)old_slots * 2 * sizeof(live_entry_t));
+
+    if (bigger == NULL) {
+        return 0;
+    }
+    heap.live = bigger;
+    heap.live_bits++;
+    for (uint32_t i = 0; i < old_slots; i++) {
+        if (old[i].ptr != 0) {
+            live_place(&old[i]);
+        }
+    }
+    munmap(old, (size_t)old_slots * sizeof(live_entry_t));
+    return 1;
+}
+
 static int live_insert(const live_entry_t *e)
 {
-    const uint32_t mask = LIVE_SLOTS - 1;
-    uint32_t i = live_home(e->ptr);
     live_entry_t stale;
 
     /* An address we still hold was freed behind our back (a free we did
@@ -512,10 +553,12 @@ static int live_insert(const live_entry_t *e)
     if (heap.nlive >= LIVE_MAX) {
         return 0;
     }
-    while (heap.live[i].ptr != 0) {
-        i = (i + 1) & mask;
+    if (heap.nlive >= (1u << heap.live_bits) / 2 &&
+        (heap.live_bits == LIVE_BITS_MAX || !live_grow()) &&
+        heap.nlive >= (1u << heap.live_bits) / 4 * 3) {
+        return 0;
     }
-    heap.live[i] = *e;
+    live_place(e);
     heap.nlive++;
     filter_add(e->ptr, +1);
     stack_add(e->stack, e, +1);
@@ -679,21 +722,13 @@ static void record(void *p, size_t size, const void *ra)
 {
     void *buf[UNWIND_MAX];
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
-    sigset_t prof;
-    sigset_t old;
     live_entry_t e;
     uint32_t depth = 0;
     uint32_t flags = 0;
     int first = 0;
     int n;
 
-    sigemptyset(&prof);
-    sigaddset(&prof, SIGPROF);
-    pthread_sigmask(SIG_BLOCK, &prof, &old);
-    lynx_agent_unwinding++;
-    n = unw_backtrace(buf, UNWIND_MAX);
-    lynx_agent_unwinding--;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    n = lynx_unwind_here(buf, UNWIND_MAX);
     for (int i = 0; i < n && i < 8; i++) {
         if (buf[i] == ra) {
             first = i;
@@ -1113,7 +1148,8 @@ __attribute__((constructor(101))) static void heap_configure(void)
     }
     rate = env_rate();
     if (rate > 0) {
-        heap.live = map_table(LIVE_SLOTS * sizeof(live_entry_t));
+        heap.live_bits = LIVE_BITS_MIN;
+        heap.live = map_table(sizeof(live_entry_t) << LIVE_BITS_MIN);
         heap.stacks = map_table(STACK_SLOTS * sizeof(stack_entry_t));
         heap.stack_index = map_table(STACK_INDEX * sizeof(uint32_t));
         if (heap.live == NULL || heap.stacks == NULL ||
@@ -1127,8 +1163,8 @@ __attribute__((constructor(101))) static void heap_configure(void)
     heap.rate = rate;
     heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
     heap.nstacks = 1;
-    /* Per-thread caches make libunwind's local unwinder cheap and usable
-     * with SIGPROF blocked around it. */
+    /* Per-thread caches make libunwind's local unwinder cheap and free of
+     * its global lock. */
     if (rate > 0) {
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     }

@@ -13,6 +13,15 @@
  * points at (or one of the next few) by CAS from EMPTY to WRITING, fills it
  * and publishes READY; the agent thread scans every slot for READY, copies
  * it and frees it.  No order is kept: samples are only counted.
+ *
+ * The agent also unwinds from ordinary code (sampled allocations, lock
+ * contentions, thread creation: lynx_unwind_here).  libunwind's per-thread
+ * cache is not reentrant, so a signal that lands meanwhile must not unwind
+ * on the same thread.  Instead of blocking SIGPROF around every such unwind
+ * (two system calls each time), the thread flags itself: the handler then
+ * only notes what it was asked for (the timer periods, a dump request) and
+ * lynx_unwind_here delivers it when the unwind is done, with the stack it
+ * has just taken, which is where that thread was anyway.
  */
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -51,6 +60,14 @@ static _Atomic int active;
  * initial-exec TLS needs no allocation on first access. */
 static __thread int in_handler __attribute__((tls_model("initial-exec")));
 
+/* Non-zero while this thread is inside lynx_unwind_here (see the top). */
+__thread int lynx_agent_unwinding __attribute__((tls_model("initial-exec")));
+/* What the handler was asked for meanwhile: timer periods, a dump. */
+static __thread _Atomic uint32_t deferred_weight
+    __attribute__((tls_model("initial-exec")));
+static __thread _Atomic int deferred_dump
+    __attribute__((tls_model("initial-exec")));
+
 uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
                              uint32_t *flags)
 {
@@ -81,17 +98,61 @@ uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
     return n;
 }
 
+/* CPU timers are checked on the kernel's tick: when the period is shorter,
+ * one signal stands for several expiries and says how many it missed.
+ * Counting them keeps CPU time right per stack. */
+static uint32_t timer_weight(const siginfo_t *info)
+{
+    if (info->si_overrun <= 0) {
+        return 1;
+    }
+    return 1 + (info->si_overrun < 10000 ? (uint32_t)info->si_overrun : 10000);
+}
+
+/* A ring slot in state WRITING for the caller to fill, or NULL (full:
+ * `weight` periods counted as lost). */
+static ring_slot_t *ring_claim(uint32_t weight, uint32_t *idx)
+{
+    uint32_t ticket = atomic_fetch_add_explicit(&ring_ticket, 1,
+                                                memory_order_relaxed);
+
+    for (uint32_t k = 0; k < PROBES; k++) {
+        uint32_t expected = SLOT_EMPTY;
+        *idx = (ticket + k) % RING_SLOTS;
+        if (atomic_compare_exchange_strong_explicit(
+                &ring_state[*idx], &expected, SLOT_WRITING,
+                memory_order_acquire, memory_order_relaxed)) {
+            ring[*idx].sample.weight = weight;
+            return &ring[*idx];
+        }
+    }
+    atomic_fetch_add_explicit(&lost, weight, memory_order_relaxed);
+    return NULL;
+}
+
+static void ring_publish(uint32_t idx)
+{
+    atomic_store_explicit(&ring_state[idx], SLOT_READY, memory_order_release);
+    atomic_fetch_add_explicit(&published, 1, memory_order_release);
+}
+
 static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
 {
     int saved_errno = errno;
-    ring_slot_t *slot = NULL;
+    ring_slot_t *slot;
+    uint32_t idx;
 
     (void)sig;
     /* A thread-dump request from the agent thread (agent_threaddump.c). */
-    if (info != NULL && info->si_code == SI_TKILL &&
-        lynx_threaddump_on_signal(info, ucv)) {
-        errno = saved_errno;
-        return;
+    if (info != NULL && info->si_code == SI_TKILL) {
+        int r = lynx_threaddump_on_signal(info, ucv, lynx_agent_unwinding);
+        if (r == LYNX_DUMP_DEFERRED) {
+            atomic_store_explicit(&deferred_dump, 1, memory_order_relaxed);
+        }
+        if (r != 0) {
+            errno = saved_errno;
+            return;
+        }
     }
     /* Only our own timers' signals: a SIGPROF sent by kill() is not a
      * sample.  Nothing to do while no profile runs. */
@@ -101,41 +162,83 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
         errno = saved_errno;
         return;
     }
-    in_handler = 1;
-    uint32_t ticket = atomic_fetch_add_explicit(&ring_ticket, 1,
-                                                memory_order_relaxed);
-    uint32_t idx = 0;
-    for (uint32_t k = 0; k < PROBES; k++) {
-        uint32_t expected = SLOT_EMPTY;
-        idx = (ticket + k) % RING_SLOTS;
-        if (atomic_compare_exchange_strong_explicit(
-                &ring_state[idx], &expected, SLOT_WRITING,
-                memory_order_acquire, memory_order_relaxed)) {
-            slot = &ring[idx];
-            break;
-        }
+    if (lynx_agent_unwinding) {
+        /* Inside libunwind already: counted now, stored with the stack
+         * lynx_unwind_here is taking. */
+        atomic_fetch_add_explicit(&deferred_weight, timer_weight(info),
+                                  memory_order_relaxed);
+        errno = saved_errno;
+        return;
     }
-    if (slot == NULL) {
-        atomic_fetch_add_explicit(
-            &lost, 1 + (info->si_overrun > 0 ? (uint64_t)info->si_overrun : 0),
-            memory_order_relaxed);
-    } else {
+    in_handler = 1;
+    slot = ring_claim(timer_weight(info), &idx);
+    if (slot != NULL) {
         slot->sample.depth = lynx_unwind_context(
             ucv, slot->sample.pcs, LYNX_CPU_MAX_DEPTH, &slot->sample.flags);
-        /* CPU timers are checked on the kernel's tick: when the period is
-         * shorter, one signal stands for several expiries and says how
-         * many it missed.  Counting them keeps CPU time right per stack. */
-        slot->sample.weight =
-            1 + (info->si_overrun > 0
-                     ? (info->si_overrun < 10000 ? (uint32_t)info->si_overrun
-                                                 : 10000)
-                     : 0);
-        atomic_store_explicit(&ring_state[idx], SLOT_READY,
-                              memory_order_release);
-        atomic_fetch_add_explicit(&published, 1, memory_order_release);
+        ring_publish(idx);
     }
     in_handler = 0;
     errno = saved_errno;
+}
+
+/* Deliver what the handler deferred while this thread was unwinding, with
+ * the stack just taken (return addresses, innermost first). */
+static __attribute__((noinline)) void deliver_deferred(void *const *buf,
+                                                       int n)
+{
+    uint64_t pcs[LYNX_CPU_MAX_DEPTH];
+    uint32_t depth = 0;
+    uint32_t flags = 0;
+    uint32_t weight;
+
+    for (int i = 0; i < n; i++) {
+        if (depth == LYNX_CPU_MAX_DEPTH) {
+            flags |= LYNX_STACK_TRUNCATED;
+            break;
+        }
+        pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
+    }
+    if (atomic_exchange_explicit(&deferred_dump, 0, memory_order_relaxed)) {
+        lynx_threaddump_answer(pcs, depth, flags);
+    }
+    weight = atomic_exchange_explicit(&deferred_weight, 0,
+                                      memory_order_relaxed);
+    if (weight != 0 && ring != NULL) {
+        /* A signal now would unwind into a slot of its own: nothing to
+         * guard against. */
+        uint32_t idx;
+        ring_slot_t *slot = depth > 0 ? ring_claim(weight, &idx) : NULL;
+        if (slot != NULL) {
+            slot->sample.depth = depth;
+            slot->sample.flags = flags;
+            memcpy(slot->sample.pcs, pcs, depth * sizeof(uint64_t));
+            ring_publish(idx);
+        } else if (depth == 0) {
+            atomic_fetch_add_explicit(&lost, weight, memory_order_relaxed);
+        }
+    }
+}
+
+int lynx_unwind_here(void **buf, int max)
+{
+    int n;
+
+    lynx_agent_unwinding++;
+    atomic_signal_fence(memory_order_seq_cst);
+    n = unw_backtrace(buf, max);
+    atomic_signal_fence(memory_order_seq_cst);
+    lynx_agent_unwinding--;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (__builtin_expect(
+            lynx_agent_unwinding == 0 &&
+                (atomic_load_explicit(&deferred_weight,
+                                      memory_order_relaxed) != 0 ||
+                 atomic_load_explicit(&deferred_dump,
+                                      memory_order_relaxed) != 0),
+            0)) {
+        deliver_deferred(buf, n > 0 ? n : 0);
+    }
+    return n;
 }
 
 int lynx_sampler_install(char *msg, size_t msg_size)

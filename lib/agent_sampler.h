@@ -28,6 +28,15 @@ typedef struct lynx_raw_sample {
 uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
                              uint32_t *flags);
 
+/* Unwind the calling thread from ordinary code (not a signal handler)
+ * into buf, at most max return addresses, innermost first: buf[0] is in
+ * this function, buf[1] in its caller.  Returns the count (<= 0: none).
+ * Needs no signal mask: a SIGPROF that lands meanwhile is held back by the
+ * handler and delivered here, with this stack, once libunwind is done.
+ * May take the loader's lock (the lock hooks let it through while
+ * lynx_agent_unwinding is set). */
+int lynx_unwind_here(void **buf, int max);
+
 /* Allocate the ring (once, outside any handler) and install the SIGPROF
  * handler.  Fails with -EBUSY (message in msg) when the program has its own
  * SIGPROF handler: the agent never takes over a signal the program uses.

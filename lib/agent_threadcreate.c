@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "agent_sampler.h"
 #include "agent_threaddump.h"
 #include "lynx_block_threads.h"
 
@@ -55,28 +56,19 @@ uint32_t lynx_agent_backtrace(uint64_t *pcs, uint32_t max, unsigned skip,
                               uint32_t *flags)
 {
     void *buf[LYNX_STACK_MAX_DEPTH + 8];
-    uint32_t want = max + skip + 2;
-    sigset_t prof;
-    sigset_t old;
+    uint32_t want = max + skip + 3;
     int n;
     uint32_t depth = 0;
 
     if (want > sizeof(buf) / sizeof(buf[0])) {
         want = sizeof(buf) / sizeof(buf[0]);
     }
-    /* The per-thread cache is not reentrant: a SIGPROF handler unwinding
-     * on this thread meanwhile would share it.  Hold SIGPROF back. */
-    sigemptyset(&prof);
-    sigaddset(&prof, SIGPROF);
-    pthread_sigmask(SIG_BLOCK, &prof, &old);
-    /* buf[0] is the return address into this function, buf[1] into our
-     * caller: the first kept is buf[2 + skip].  The lock hooks pass the
-     * locks libunwind takes meanwhile straight through. */
-    lynx_agent_unwinding++;
-    n = unw_backtrace(buf, (int)want);
-    lynx_agent_unwinding--;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    for (int i = (int)skip + 2; i < n && depth < max; i++) {
+    /* buf[0] is in lynx_unwind_here, buf[1] the return address into this
+     * function, buf[2] into our caller: the first kept is buf[3 + skip].
+     * The lock hooks pass the locks libunwind takes meanwhile straight
+     * through. */
+    n = lynx_unwind_here(buf, (int)want);
+    for (int i = (int)skip + 3; i < n && depth < max; i++) {
         if (buf[i] == NULL) {
             break;
         }

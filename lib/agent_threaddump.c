@@ -71,26 +71,14 @@ static struct {
 
 /* ---- inside the signal handler -------------------------------------------- */
 
-static void unwind_context(ucontext_t *uc, dump_slot_t *s)
-{
-    s->depth = lynx_unwind_context(uc, s->pcs, LYNX_STACK_MAX_DEPTH,
-                                   &s->flags);
-}
-
-int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext)
+/* This thread's pending slot, now WRITING for the caller to fill; NULL if
+ * there is none (not asked, already answered, expired). */
+static dump_slot_t *claim_own_slot(void)
 {
     dump_slot_t *slots = g.slots;
-    int32_t me;
-    uint32_t n;
+    int32_t me = (int32_t)syscall(SYS_gettid);
+    uint32_t n = atomic_load_explicit(&g.nslots, memory_order_acquire);
 
-    if (info == NULL || info->si_code != SI_TKILL ||
-        info->si_pid != getpid() ||
-        !atomic_load_explicit(&g.pending, memory_order_acquire) ||
-        slots == NULL) {
-        return 0;
-    }
-    me = (int32_t)syscall(SYS_gettid);
-    n = atomic_load_explicit(&g.nslots, memory_order_acquire);
     for (uint32_t i = 0; i < n && i < DUMP_MAX_THREADS; i++) {
         dump_slot_t *s = &slots[i];
         uint32_t expected = SLOT_PENDING;
@@ -100,14 +88,59 @@ int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext)
         if (atomic_compare_exchange_strong_explicit(
                 &s->state, &expected, SLOT_WRITING, memory_order_acquire,
                 memory_order_relaxed)) {
-            unwind_context((ucontext_t *)ucontext, s);
-            atomic_store_explicit(&s->state, SLOT_DONE,
-                                  memory_order_release);
-            atomic_fetch_add_explicit(&g.answered, 1, memory_order_release);
+            return s;
         }
         break;
     }
+    return NULL;
+}
+
+static void slot_done(dump_slot_t *s)
+{
+    atomic_store_explicit(&s->state, SLOT_DONE, memory_order_release);
+    atomic_fetch_add_explicit(&g.answered, 1, memory_order_release);
+}
+
+int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
+                              int defer)
+{
+    dump_slot_t *s;
+
+    if (info == NULL || info->si_code != SI_TKILL ||
+        info->si_pid != getpid() ||
+        !atomic_load_explicit(&g.pending, memory_order_acquire) ||
+        g.slots == NULL) {
+        return 0;
+    }
+    if (defer) {
+        return LYNX_DUMP_DEFERRED;
+    }
+    s = claim_own_slot();
+    if (s != NULL) {
+        s->depth = lynx_unwind_context(ucontext, s->pcs,
+                                       LYNX_STACK_MAX_DEPTH, &s->flags);
+        slot_done(s);
+    }
     return 1;
+}
+
+void lynx_threaddump_answer(const uint64_t *pcs, uint32_t depth,
+                            uint32_t flags)
+{
+    dump_slot_t *s;
+
+    if (!atomic_load_explicit(&g.pending, memory_order_acquire) ||
+        g.slots == NULL || (s = claim_own_slot()) == NULL) {
+        return;
+    }
+    if (depth > LYNX_STACK_MAX_DEPTH) {
+        depth = LYNX_STACK_MAX_DEPTH;
+        flags |= LYNX_STACK_TRUNCATED;
+    }
+    memcpy(s->pcs, pcs, depth * sizeof(uint64_t));
+    s->depth = depth;
+    s->flags = flags;
+    slot_done(s);
 }
 
 /* ---- on the agent thread ----------------------------------------------------- */

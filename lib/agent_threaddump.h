@@ -24,9 +24,19 @@ void lynx_agent_modules_refresh(void);
 int lynx_agent_thread_dump(const void *arg, size_t arg_len, lynx_reply_t *r);
 
 /* Called first by the SIGPROF handler for a signal that is not a timer's.
- * Returns 1 if the signal was a dump request (and it answered), else 0.
- * ASYNC-SIGNAL-SAFE. */
-int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext);
+ * Returns 0 if it was not a dump request; 1 if it was and it answered;
+ * LYNX_DUMP_DEFERRED if it was but `defer` is set (the thread is inside
+ * the unwinder and must not unwind again): the caller answers later with
+ * lynx_threaddump_answer.  ASYNC-SIGNAL-SAFE. */
+#define LYNX_DUMP_DEFERRED 2
+int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
+                              int defer);
+
+/* Answer this thread's pending dump request with a stack taken elsewhere
+ * (leaf first); nothing if none is pending or it expired.  Async-signal-
+ * safe, and callable from ordinary code. */
+void lynx_threaddump_answer(const uint64_t *pcs, uint32_t depth,
+                            uint32_t flags);
 
 /* ---- thread creation (agent_threadcreate.c) ---------------------------- */
 

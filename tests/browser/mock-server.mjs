@@ -2,7 +2,7 @@
 // the /profiling page without the C stack, and for page tests of paths the
 // real stack cannot produce on demand (a server that fails, a busy one).
 //
-//   node tests/browser/mock-server.mjs [port]     (default 38090)
+//   node tests/browser/mock-server.mjs [port]     (default 19090)
 //
 // Serves html/ at /profiling/ and implements the contract of docs/API.md
 // with made-up but plausible data (the demo's function names).  In-memory
@@ -90,7 +90,7 @@ function flameProfile(seed, type = 'cpu') {
     default_sample_type: 1, functions: FUNCS, stacks };
 }
 
-export function startMockServer({ port = 38090, user = '', password = '', prefix = '' } = {}) {
+export function startMockServer({ port = 19090, user = '', password = '', prefix = '' } = {}) {
   // extra: raw records appended to the sessions list (e.g. malformed ones)
   const state = { sessions: new Map(), seq: 0, mem: { rss: 40e6, heap: 12e6, arena: 20e6, cpu: 0 }, failMemory: false, extra: [] };
   const started = new Date(Date.now() - 3723e3).toISOString();
@@ -224,6 +224,6 @@ export function startMockServer({ port = 38090, user = '', password = '', prefix
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const port = Number(process.argv[2] || 38090);
+  const port = Number(process.argv[2] || 19090);
   startMockServer({ port }).then((s) => console.log(`mock lynxprof API on ${s.url}/profiling/`));
 }

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { launch, createRunner, assert, until } from './harness.mjs';
 
-const BASE = process.env.LYNXPROF_URL || 'http://127.0.0.1:38080';
+const BASE = process.env.LYNXPROF_URL || 'http://127.0.0.1:19080';
 const USER = process.env.LYNXPROF_USER || 'tester';
 const PASSWORD = process.env.LYNXPROF_PASSWORD || 's3cret-pw';
 const DEMO = process.env.LYNXPROF_DEMO || 'lynx-demo';

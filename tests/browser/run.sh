@@ -5,7 +5,7 @@
 #                  under a sub-path: paths the real stack cannot produce on
 #                  demand (a failing server, empty lists);
 #   page.test.mjs  the page against the real stack (nginx, endpoints, demo),
-#                  started here with scripts/stack.sh on ports 38080/38443/38081.
+#                  started here with scripts/stack.sh on ports 19080/19443/19081.
 # Needs root (the stack creates users and sockets), like the integration
 # tests.  Screenshots: tests/browser/screenshots/.  Ends with "N passed, N failed".
 set -uo pipefail
@@ -47,7 +47,7 @@ add_counts "$tmp/mock.log"
 # ---- the page against the real stack --------------------------------------------------
 STACK_SRC="$src"
 STACK_RUNDIR="$tmp/run"
-STACK_PORT=38080 STACK_TLS_PORT=38443 STACK_APP_PORT=38081
+STACK_PORT=19080 STACK_TLS_PORT=19443 STACK_APP_PORT=19081
 STACK_USER=browser STACK_PASSWORD='br0wser-pw'
 STACK_DEMO_NAME=lynx-demo
 export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"

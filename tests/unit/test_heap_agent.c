@@ -26,8 +26,11 @@
 #include <unistd.h>
 
 #include "agent_heap.h"
+#include "agent_sampler.h"
 #include "fake_block.h"
 #include "lynx_block_io.h"
+#include "lynx_block_threads.h"
+#include "lynx_time.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 
@@ -63,7 +66,7 @@ static void take(snap_t *s, uint32_t flags)
     s->bulk_len = c.bulk_len;
 }
 
-static uintptr_t site_starts[8];
+static uintptr_t site_starts[9];
 static size_t nsite_starts;
 
 /* Sum the records whose leaf (the caller of the allocation function) lies
@@ -493,6 +496,135 @@ static void test_signal_handler_while_sampling(void **state)
     assert_true(t1.frees - t0.frees >= n);
 }
 
+/* ---- CPU samples and thread dumps that land while a thread unwinds -------- */
+
+static volatile int storm_stop;
+
+static void *storm(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "heap-storm");
+    while (!storm_stop) {
+        free(heap_test_site_c(64)); /* at rate 1 every allocation unwinds */
+    }
+    return NULL;
+}
+
+static int pc_in(uint64_t pc, const void *fn, size_t len)
+{
+    return pc >= (uint64_t)(uintptr_t)fn && pc < (uint64_t)(uintptr_t)fn + len;
+}
+
+static int stack_has(const uint64_t *pcs, uint32_t depth, const void *fn,
+                     size_t len)
+{
+    for (uint32_t k = 0; k < depth; k++) {
+        if (pc_in(pcs[k], fn, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A SIGPROF that lands inside libunwind (the per-thread cache is not
+ * reentrant) is held back and delivered with the stack being taken: CPU
+ * samples are neither lost nor taken inside the unwinder, thread dumps are
+ * answered, nothing crashes, while threads spend most of their time
+ * unwinding for the heap sampler. */
+static void test_signals_while_unwinding(void **state)
+{
+    pthread_t th[2];
+    lynx_cpu_start_arg_t a = {10 * SECOND, 1000, LYNX_ORIGIN_API,
+                              lynx_real_ns()};
+    lynx_cpu_start_reply_t rep;
+    lynx_session_arg_t stop;
+    lynx_cpu_table_t *t;
+    lynx_call_t c;
+    uint64_t deferred = 0;
+    uint64_t deferred_with_site = 0;
+    int dumped = 0;
+    int dumped_unwinding = 0;
+    (void)state;
+
+    storm_stop = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&th[i], NULL, storm, NULL);
+    }
+    assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_CPU_START, &a, sizeof(a),
+                                       &rep, sizeof(rep), NULL, &c,
+                                       5 * SECOND),
+                     0);
+    assert_int_equal(c.result, 0);
+    for (int d = 0; d < 8; d++) {
+        lynx_thread_dump_arg_t da = {2000, 0};
+        lynx_thread_dump_reply_t dr;
+        lynx_thread_rec_t *recs = NULL;
+        assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_THREAD_DUMP, &da,
+                                           sizeof(da), &dr, sizeof(dr),
+                                           (void **)&recs, &c, 10 * SECOND),
+                         0);
+        assert_int_equal(c.result, 0);
+        assert_int_equal(dr.nmissing, 0);
+        for (uint32_t i = 0; i < dr.nthreads; i++) {
+            if (strcmp(recs[i].name, "heap-storm") != 0) {
+                continue;
+            }
+            assert_int_equal(recs[i].status, LYNX_THREAD_OK);
+            assert_true(stack_has(recs[i].pcs, recs[i].depth, storm, 128));
+            dumped++;
+            if (pc_in(recs[i].pcs[0], lynx_unwind_here, 256)) {
+                /* Answered after the unwind, with the allocation's stack. */
+                assert_true(stack_has(recs[i].pcs, recs[i].depth,
+                                      heap_test_site_c, 64));
+                dumped_unwinding++;
+            }
+        }
+        free(recs);
+        usleep(50 * 1000);
+    }
+    memset(&stop, 0, sizeof(stop));
+    snprintf(stop.id, sizeof(stop.id), "%s", rep.id);
+    assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_CPU_STOP, &stop,
+                                       sizeof(stop), NULL, 0, NULL, &c,
+                                       5 * SECOND),
+                     0);
+    assert_int_equal(c.result, 0);
+    storm_stop = 1;
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+    }
+
+    t = lynx_block_region_ptr(blk, LYNX_REGION_CPU, sizeof(*t), NULL);
+    assert_non_null(t);
+    for (uint32_t i = 0; i < t->nstacks; i++) {
+        const lynx_cpu_stack_t *st = &t->stacks[i];
+        if (pc_in(st->pcs[0], lynx_unwind_here, 256)) {
+            deferred += st->count;
+            if (stack_has(st->pcs, st->depth, heap_test_site_c, 64)) {
+                deferred_with_site += st->count;
+            }
+        }
+    }
+    print_message("cpu samples %llu (lost %llu), %llu held back while "
+                  "unwinding (%llu through the allocation site); "
+                  "dumps %d, %d answered after an unwind\n",
+                  (unsigned long long)t->samples,
+                  (unsigned long long)t->lost_samples,
+                  (unsigned long long)deferred,
+                  (unsigned long long)deferred_with_site, dumped,
+                  dumped_unwinding);
+    assert_int_equal(dumped, 16);
+    assert_true(dumped_unwinding > 0);
+    assert_true(t->samples >= 50);
+    assert_true(deferred > 0);
+    assert_true(deferred_with_site * 10 >= deferred * 9);
+    assert_int_equal(t->lost_samples, 0);
+    assert_int_equal(lynx_mailbox_call(blk, LYNX_CMD_CPU_SPOOLED, &stop,
+                                       sizeof(stop), NULL, 0, NULL, &c,
+                                       5 * SECOND),
+                     0);
+}
+
 static void *short_life(void *arg)
 {
     void *v[100];
@@ -623,7 +755,8 @@ static int setup(void **state)
     site_starts[5] = (uintptr_t)hammer;
     site_starts[6] = (uintptr_t)short_life;
     site_starts[7] = (uintptr_t)accuracy_child;
-    nsite_starts = 8;
+    site_starts[8] = (uintptr_t)storm;
+    nsite_starts = 9;
     assert_int_equal(lynx_agent_start(fake_name("heap")), 0);
     assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
     return 0;
@@ -658,6 +791,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_fork_while_sampling),
         cmocka_unit_test(test_signal_handler_while_sampling),
+        cmocka_unit_test(test_signals_while_unwinding),
         cmocka_unit_test(test_threads_come_and_go),
         cmocka_unit_test(test_accuracy_sparse_rate),
         cmocka_unit_test(test_rate_zero),
