@@ -23,11 +23,12 @@
  * and delivered after it, so libunwind's per-thread cache is never used
  * twice at once, without a system call to block the signal.
  *
- * Workload: millions of calls per second on many threads.  The fast path of
- * an allocation is the real call, one malloc_usable_size, two plain adds to
- * the thread's own counter slot and the countdown (subtract, compare); of a
- * free the real call, malloc_usable_size, two adds and one byte load from a
- * 16 KiB filter of sampled addresses.  Sampling is a Poisson process over
+ * Workload: millions of calls per second on many threads.  With glibc
+ * underneath, the fast path of malloc is the countdown (subtract, compare),
+ * the real call, the usable size from the chunk header and two plain adds
+ * to the thread's own counter slot (about 30 instructions); of free the
+ * chunk header word (which also tells a sampled block: see "tag" below),
+ * two adds and a tail call (about 27).  Sampling is a Poisson process over
  * requested bytes with mean `rate` (LYNXPROF_HEAP_RATE, default 512 KiB):
  * a thread-local countdown drawn from the exponential distribution; the
  * allocation that crosses zero is sampled with its stack (libunwind
@@ -503,7 +504,14 @@ static int live_remove(uintptr_t p, live_entry_t *out)
     return 1;
 }
 
-static void *map_table(size_t bytes);
+static MAYBE_UNUSED void *map_table(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
 
 /* Put e in its place in the current table (there is room). */
 static void live_place(const live_entry_t *e)
@@ -769,17 +777,15 @@ static void record(void *p, size_t size, const void *ra)
     unlock();
 }
 
-static __attribute__((noinline)) void sample_alloc(void *p, size_t size,
-                                                   const void *ra)
+/* The countdown ran out: whether this allocation is recorded.  Draws the
+ * next interval; never for our own allocations (made while unwinding). */
+static __attribute__((noinline)) int take_sample(void)
 {
-    int saved_errno = errno;
+    int take = 0;
 
     if (tls_guard) {
-        /* An allocation made by our own unwinding: never sampled. */
-        errno = saved_errno;
-        return;
+        return 0; /* an allocation of our own unwinding: never sampled */
     }
-    tls_guard = 1;
     if (!atomic_load_explicit(&heap.configured, memory_order_acquire)) {
         tls_countdown = 0; /* decide again once configured */
     } else if (heap.stacks == NULL) {
@@ -790,73 +796,262 @@ static __attribute__((noinline)) void sample_alloc(void *p, size_t size,
         tls_countdown += draw_interval();
         if (tls_countdown < 0) {
             tls_countdown = draw_interval();
-            record(p, size, ra);
+            take = 1;
         }
     } else {
         tls_countdown = draw_interval();
-        record(p, size, ra);
+        take = 1;
     }
+    return take;
+}
+
+/* Record a sampled allocation (the slow path: errno kept, no re-entry). */
+static __attribute__((noinline)) void sample(void *p, size_t size,
+                                             const void *ra)
+{
+    int saved_errno = errno;
+
+    tls_guard = 1;
+    record(p, size, ra);
     tls_guard = 0;
     errno = saved_errno;
 }
 
-/* malloc_usable_size of a block of the real allocator. */
+/* Usable bytes of a glibc chunk from its header word: size | flags, 0x2 =
+ * mmapped.  Usable is the size minus the header (16 bytes for mmapped
+ * chunks, else 8: the next chunk's prev_size field belongs to this one). */
+INLINE size_t chunk_usable(size_t h)
+{
+    return (h & ~(size_t)7) - 8 - ((h & 2) << 2);
+}
+
+/* ---- sampled blocks carry a tag ---------------------------------------------
+ *
+ * With glibc's allocator, a sampled block is allocated `prefix` bytes
+ * larger (16, or its alignment up to a page) and handed out at the real
+ * block + prefix, with two words in front: the prefix, then TAG where
+ * glibc keeps a chunk's size.  A chunk size is a multiple of 16, so bit 3
+ * of that word is never set in a block of glibc's own: free() tells a
+ * sampled block from the word it reads anyway for the exact counters, and
+ * needs no table lookup, no filter and no lock for all the others.  With
+ * another allocator, a counting filter of sampled addresses does that job
+ * (slower).  malloc_usable_size, realloc and free know the tag; nothing
+ * else reads chunk headers. */
+
+#define TAG ((size_t)0x4c594e58u << 32 | 0x8u) /* bit 3: never a chunk size */
+#define TAG_BIT ((size_t)8)
+#define TAG_PREFIX_MAX 4096u
+
+/* 1 when sampled blocks are tagged (glibc, checked at start); else
+ * `filtering` when sampling is on at all. */
+static int tagging;
+static int filtering;
+
+INLINE int tagged(const void *q)
+{
+    return tagging && (((const size_t *)q)[-1] & TAG_BIT) != 0;
+}
+
+/* The real block under a tagged one, and the tagged block's usable size. */
+static void *untag(void *q, size_t *usable)
+{
+    size_t prefix = ((const size_t *)q)[-2];
+    void *r = (char *)q - prefix;
+
+    *usable = chunk_usable(((const size_t *)r)[-1]) - prefix;
+    return r;
+}
+
+/* malloc_usable_size of a block handed out by us (not boot memory). */
 INLINE size_t usable_of(void *p)
 {
     if (LIKELY(glibc_chunks)) {
-        /* glibc's chunk header: size | flags; 0x2 = mmapped.  Usable is
-         * the size minus the header (16 bytes for mmapped chunks, else 8:
-         * the next chunk's prev_size field belongs to this one). */
         size_t h = ((const size_t *)p)[-1];
-        return (h & ~(size_t)7) - ((h & 2) ? 16 : 8);
+        if (UNLIKELY(h & TAG_BIT) && tagging) {
+            size_t u;
+            untag(p, &u);
+            return u;
+        }
+        return chunk_usable(h);
     }
     return real.usable(p);
 }
 
-/* What every successful allocation does. */
-INLINE void after_alloc(void *p, size_t size, const void *ra)
+/* The countdown: true when this allocation of `size` bytes is due. */
+INLINE int due(size_t size)
 {
-    count_alloc(usable_of(p));
     tls_countdown -= (int64_t)size;
-    if (UNLIKELY(tls_countdown < 0)) {
-        sample_alloc(p, size, ra);
-    }
+    return UNLIKELY(tls_countdown < 0);
 }
 
-/* What every release does, before the real call (the address may be
- * reused by another thread as soon as the real call starts). */
-INLINE void before_free(void *p, live_entry_t *sampled, int *was_sampled)
+enum { ALLOC_PLAIN = 0, ALLOC_ZEROED = 1 };
+
+/* The slow path of an allocation that is due: allocate and record it, or
+ * NOT_TAKEN when it is not to be sampled after all (the caller then
+ * allocates as usual).  `align` is 0 for malloc's own alignment. */
+#define NOT_TAKEN ((void *)1)
+static MAYBE_UNUSED __attribute__((noinline)) void *
+alloc_sampled(int how, size_t align, size_t size, const void *ra)
 {
-    count_free(usable_of(p));
-    if (UNLIKELY(filter_hit(p))) {
-        live_entry_t e;
-        int found;
-        lock();
-        found = heap.live != NULL && live_remove((uintptr_t)p, &e);
-        unlock();
-        if (found && sampled != NULL) {
-            *sampled = e;
-            *was_sampled = 1;
-        }
+    size_t prefix = align > 16 ? align : 16;
+    size_t total;
+    char *r;
+    void *q;
+
+    if (!take_sample()) {
+        return NOT_TAKEN;
     }
+    if (!tagging) {
+        /* Another allocator: a plain block, found again by the filter. */
+        q = how == ALLOC_ZEROED ? real.calloc(1, size)
+            : align != 0        ? real.memalign(align, size)
+                                : real.malloc(size);
+        if (q != NULL) {
+            count_alloc(real.usable(q));
+            sample(q, size, ra);
+        }
+        return q;
+    }
+    if (prefix > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
+        __builtin_add_overflow(size, prefix, &total)) {
+        return NOT_TAKEN; /* rare shapes stay unsampled */
+    }
+    r = how == ALLOC_ZEROED ? real.calloc(1, total)
+        : align != 0        ? real.memalign(align, total)
+                            : real.malloc(total);
+    if (r == NULL) {
+        return NULL;
+    }
+    q = r + prefix;
+    ((size_t *)q)[-2] = prefix;
+    ((size_t *)q)[-1] = TAG;
+    count_alloc(chunk_usable(((const size_t *)r)[-1]) - prefix);
+    sample(q, size, ra);
+    return q;
+}
+
+/* Take a sampled pointer out of the live table. */
+static void forget(void *p)
+{
+    live_entry_t e;
+
+    lock();
+    if (heap.live != NULL) {
+        live_remove((uintptr_t)p, &e);
+    }
+    unlock();
+}
+
+/* Release a block handed out by us (not boot memory, not NULL).  The
+ * sample is forgotten before the real call: the address may be reused by
+ * another thread as soon as that starts. */
+INLINE void release(void *p)
+{
+    if (LIKELY(glibc_chunks)) {
+        size_t h = ((const size_t *)p)[-1];
+        if (UNLIKELY(h & TAG_BIT) && tagging) {
+            size_t u;
+            void *r = untag(p, &u);
+            count_free(u);
+            forget(p);
+            real.free(r);
+            return;
+        }
+        count_free(chunk_usable(h)); /* no filter: glibc means tags */
+        real.free(p);
+        return;
+    }
+    count_free(real.usable(p));
+    if (filtering && filter_hit(p)) {
+        forget(p);
+    }
+    real.free(p);
+}
+
+/* A sampled block (tagged, or found by the filter). */
+static MAYBE_UNUSED int is_sampled(void *p)
+{
+    int found = 0;
+
+    if (tagging) {
+        return tagged(p);
+    }
+    if (filtering && filter_hit(p)) {
+        lock();
+        if (heap.live != NULL) {
+            const uint32_t mask = (1u << heap.live_bits) - 1;
+            for (uint32_t i = live_home((uintptr_t)p), n = 0;
+                 n <= mask && heap.live[i].ptr != 0;
+                 n++, i = (i + 1) & mask) {
+                if (heap.live[i].ptr == (uintptr_t)p) {
+                    found = 1;
+                    break;
+                }
+            }
+        }
+        unlock();
+    }
+    return found;
 }
 
 /* ---- the interposed functions --------------------------------------------------- */
 
 #ifndef LYNX_NO_MALLOC_HOOKS
 
-EXPORT void *malloc(size_t size)
+/* malloc and calloc after the bootstrap. */
+INLINE void *alloc(int how, size_t size, const void *ra)
 {
     void *p;
 
+    if (UNLIKELY(due(size))) {
+        p = alloc_sampled(how, 0, size, ra);
+        if (p != NOT_TAKEN) {
+            return p;
+        }
+    }
+    p = how == ALLOC_ZEROED ? real.calloc(1, size) : real.malloc(size);
+    if (LIKELY(p != NULL)) {
+        count_alloc(usable_of(p));
+    }
+    return p;
+}
+
+static __attribute__((noinline)) void *malloc_slow(size_t size,
+                                                   const void *ra)
+{
     if (UNLIKELY(!ready())) {
         return boot_alloc(size, 16);
     }
-    p = real.malloc(size);
-    if (LIKELY(p != NULL)) {
-        after_alloc(p, size, RETURN_ADDRESS());
+    return alloc(ALLOC_PLAIN, size, ra);
+}
+
+/* The fast paths of malloc and free: glibc underneath (so the real
+ * functions are resolved), the thread's counter slot claimed, no sample
+ * due or sampled block involved.  Everything else takes the slow path. */
+EXPORT void *malloc(size_t size)
+{
+    thread_counts_t *c = tls_counts;
+    int64_t left = tls_countdown - (int64_t)size;
+
+    if (LIKELY(glibc_chunks && c != NULL && left >= 0)) {
+        void *p;
+        tls_countdown = left;
+        p = real.malloc(size);
+        if (LIKELY(p != NULL)) {
+            bump(&c->allocs, 1);
+            bump(&c->alloc_bytes, chunk_usable(((const size_t *)p)[-1]));
+        }
+        return p;
     }
-    return p;
+    return malloc_slow(size, RETURN_ADDRESS());
+}
+
+static __attribute__((noinline)) void free_slow(void *p)
+{
+    if (UNLIKELY(!ready())) {
+        return; /* cannot happen: p came from a real allocator */
+    }
+    release(p);
 }
 
 EXPORT void free(void *p)
@@ -864,36 +1059,35 @@ EXPORT void free(void *p)
     if (p == NULL || UNLIKELY(is_boot(p))) {
         return; /* boot memory is never reused */
     }
-    if (UNLIKELY(!ready())) {
-        return; /* cannot happen: p came from a real allocator */
+    if (LIKELY(glibc_chunks)) {
+        size_t h = ((const size_t *)p)[-1];
+        thread_counts_t *c = tls_counts;
+        if (LIKELY((h & TAG_BIT) == 0 && c != NULL)) {
+            bump(&c->frees, 1);
+            bump(&c->free_bytes, chunk_usable(h));
+            real.free(p);
+            return;
+        }
     }
-    before_free(p, NULL, NULL);
-    real.free(p);
+    free_slow(p);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
     size_t total;
-    void *p;
 
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (UNLIKELY(!ready())) {
-        if (__builtin_mul_overflow(n, size, &total)) {
-            errno = ENOMEM;
-            return NULL;
-        }
         return boot_alloc(total, 16); /* boot memory starts zeroed */
     }
-    p = real.calloc(n, size);
-    if (LIKELY(p != NULL)) {
-        after_alloc(p, n * size, RETURN_ADDRESS());
-    }
-    return p;
+    return alloc(ALLOC_ZEROED, total, RETURN_ADDRESS());
 }
 
 INLINE void *realloc_impl(void *old, size_t size, const void *ra)
 {
-    live_entry_t e;
-    int sampled = 0;
     size_t old_usable;
     void *p;
 
@@ -906,36 +1100,40 @@ INLINE void *realloc_impl(void *old, size_t size, const void *ra)
         return p;
     }
     if (old == NULL || UNLIKELY(is_boot(old))) {
-        p = real.malloc(size);
-        if (p != NULL) {
-            if (old != NULL) {
-                size_t n = boot_size(old);
-                memcpy(p, old, n < size ? n : size);
-            }
-            after_alloc(p, size, ra);
+        p = alloc(ALLOC_PLAIN, size, ra);
+        if (p != NULL && old != NULL) {
+            size_t n = boot_size(old);
+            memcpy(p, old, n < size ? n : size);
         }
         return p;
     }
     old_usable = usable_of(old);
-    if (UNLIKELY(filter_hit(old))) {
-        lock();
-        sampled = heap.live != NULL && live_remove((uintptr_t)old, &e);
-        unlock();
-    }
-    p = real.realloc(old, size);
-    if (p == NULL && size != 0) {
-        /* Failed: the old block is still there, and so is its sample. */
-        if (sampled) {
-            lock();
-            live_insert(&e);
-            unlock();
+    if (UNLIKELY(is_sampled(old))) {
+        /* A sampled block moves: its tag and sample stay with it. */
+        if (size == 0) {
+            release(old); /* glibc: realloc(p, 0) frees p */
+            return NULL;
         }
-        return NULL;
+        p = alloc(ALLOC_PLAIN, size, ra);
+    } else if (UNLIKELY(due(size)) && size != 0 &&
+               (p = alloc_sampled(ALLOC_PLAIN, 0, size, ra)) != NOT_TAKEN) {
+        /* Due for a sample: the block moves into a sampled one. */
+    } else {
+        p = real.realloc(old, size);
+        if (p == NULL && size != 0) {
+            return NULL; /* failed: the old block is still there */
+        }
+        count_free(old_usable);
+        if (p != NULL) {
+            count_alloc(usable_of(p));
+        }
+        return p;
     }
-    count_free(old_usable);
-    if (p != NULL) {
-        after_alloc(p, size, ra);
+    if (p == NULL) {
+        return NULL; /* the old block (and its sample) stay */
     }
+    memcpy(p, old, old_usable < size ? old_usable : size);
+    release(old);
     return p;
 }
 
@@ -955,75 +1153,77 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
     return realloc_impl(old, total, RETURN_ADDRESS());
 }
 
-EXPORT int posix_memalign(void **out, size_t align, size_t size)
-{
-    int rc;
-
-    if (UNLIKELY(!ready())) {
-        void *p;
-        if (align < sizeof(void *) || (align & (align - 1)) != 0) {
-            return EINVAL;
-        }
-        p = boot_alloc(size, align);
-        if (p == NULL) {
-            return ENOMEM;
-        }
-        *out = p;
-        return 0;
-    }
-    rc = real.posix_memalign(out, align, size);
-    if (rc == 0 && *out != NULL) {
-        after_alloc(*out, size, RETURN_ADDRESS());
-    }
-    return rc;
-}
-
-INLINE void *aligned_impl(void *(*fn)(size_t, size_t), size_t align,
-                          size_t size, const void *ra)
+/* The aligned allocators after the bootstrap: `fn` (NULL: memalign) for
+ * a block that is not sampled. */
+INLINE void *aligned(void *(*fn)(size_t, size_t), size_t align, size_t size,
+                     const void *ra)
 {
     void *p;
 
-    if (UNLIKELY(!ready())) {
-        return boot_alloc(size, align);
+    if (UNLIKELY(due(size))) {
+        p = alloc_sampled(ALLOC_PLAIN, align != 0 ? align : 16, size, ra);
+        if (p != NOT_TAKEN) {
+            return p;
+        }
     }
     p = fn != NULL ? fn(align, size) : real.memalign(align, size);
     if (LIKELY(p != NULL)) {
-        after_alloc(p, size, ra);
+        count_alloc(usable_of(p));
     }
     return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    void *p;
+
+    if (align < sizeof(void *) || (align & (align - 1)) != 0) {
+        return EINVAL;
+    }
+    if (UNLIKELY(!ready())) {
+        p = boot_alloc(size, align);
+    } else {
+        int saved_errno = errno;
+        p = aligned(NULL, align, size, RETURN_ADDRESS());
+        errno = saved_errno; /* posix_memalign leaves errno alone */
+    }
+    if (p == NULL) {
+        return ENOMEM;
+    }
+    *out = p;
+    return 0;
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-    return aligned_impl(real.aligned_alloc, align, size, RETURN_ADDRESS());
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, align);
+    }
+    return aligned(real.aligned_alloc, align, size, RETURN_ADDRESS());
 }
 
 EXPORT void *memalign(size_t align, size_t size)
 {
-    return aligned_impl(real.memalign, align, size, RETURN_ADDRESS());
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, align);
+    }
+    return aligned(real.memalign, align, size, RETURN_ADDRESS());
 }
 
 EXPORT void *valloc(size_t size)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    void *p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
     if (UNLIKELY(!ready())) {
-        return boot_alloc(size, (size_t)page);
+        return boot_alloc(size, page);
     }
-    p = real.valloc != NULL ? real.valloc(size)
-                            : real.memalign((size_t)page, size);
-    if (LIKELY(p != NULL)) {
-        after_alloc(p, size, RETURN_ADDRESS());
-    }
-    return p;
+    return aligned(NULL, page, size, RETURN_ADDRESS());
 }
 
 EXPORT void *pvalloc(size_t size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t rounded = (size + page - 1) & ~(page - 1);
-    void *p;
 
     if (rounded < size) {
         errno = ENOMEM;
@@ -1032,12 +1232,8 @@ EXPORT void *pvalloc(size_t size)
     if (UNLIKELY(!ready())) {
         return boot_alloc(rounded, page);
     }
-    p = real.pvalloc != NULL ? real.pvalloc(size)
-                             : real.memalign(page, rounded);
-    if (LIKELY(p != NULL)) {
-        after_alloc(p, rounded, RETURN_ADDRESS());
-    }
-    return p;
+    return aligned(NULL, page, rounded != 0 ? rounded : page,
+                   RETURN_ADDRESS());
 }
 
 EXPORT size_t malloc_usable_size(void *p)
@@ -1051,7 +1247,7 @@ EXPORT size_t malloc_usable_size(void *p)
     if (!ready()) {
         return 0;
     }
-    return real.usable(p);
+    return usable_of(p);
 }
 
 /* ---- start-up, fork ------------------------------------------------------------- */
@@ -1099,14 +1295,6 @@ static uint64_t env_rate(void)
     return v;
 }
 
-static void *map_table(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-    return p == MAP_FAILED ? NULL : p;
-}
-
 /* Before main() (and before the agent's own constructor): environment and
  * tables.  Allocations made earlier are counted but not sampled. */
 __attribute__((constructor(101))) static void heap_configure(void)
@@ -1139,8 +1327,9 @@ __attribute__((constructor(101))) static void heap_configure(void)
                     break;
                 }
                 h = ((const size_t *)p)[-1];
-                agree &= real.usable(p) ==
-                         (h & ~(size_t)7) - ((h & 2) ? 16 : 8);
+                /* ... and chunk sizes are multiples of 16: bit 3 is ours */
+                agree &= real.usable(p) == chunk_usable(h) &&
+                         (h & TAG_BIT) == 0;
                 real.free(p);
             }
             glibc_chunks = agree;
@@ -1163,6 +1352,8 @@ __attribute__((constructor(101))) static void heap_configure(void)
     heap.rate = rate;
     heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
     heap.nstacks = 1;
+    tagging = glibc_chunks && rate > 0;
+    filtering = !glibc_chunks && rate > 0;
     /* Per-thread caches make libunwind's local unwinder cheap and free of
      * its global lock. */
     if (rate > 0) {

@@ -143,13 +143,13 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
     uint32_t idx;
 
     (void)sig;
-    /* A thread-dump request from the agent thread (agent_threaddump.c). */
-    if (info != NULL && info->si_code == SI_TKILL) {
+    /* Thread-dump requests from the agent thread (agent_threaddump.c). */
+    if (info != NULL) {
         int r = lynx_threaddump_on_signal(info, ucv, lynx_agent_unwinding);
         if (r == LYNX_DUMP_DEFERRED) {
             atomic_store_explicit(&deferred_dump, 1, memory_order_relaxed);
         }
-        if (r != 0) {
+        if (r != 0 && info->si_code != SI_TIMER) {
             errno = saved_errno;
             return;
         }

@@ -104,13 +104,16 @@ static void slot_done(dump_slot_t *s)
 int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
                               int defer)
 {
+    /* A SIGPROF is not queued twice: the request may have merged with a
+     * CPU timer's signal pending on the thread, so any SIGPROF answers a
+     * pending request; only ours is nothing else. */
+    int asked = info != NULL && info->si_code == SI_TKILL &&
+                info->si_pid == getpid();
     dump_slot_t *s;
 
-    if (info == NULL || info->si_code != SI_TKILL ||
-        info->si_pid != getpid() ||
-        !atomic_load_explicit(&g.pending, memory_order_acquire) ||
+    if (!atomic_load_explicit(&g.pending, memory_order_acquire) ||
         g.slots == NULL) {
-        return 0;
+        return asked;
     }
     if (defer) {
         return LYNX_DUMP_DEFERRED;
@@ -121,7 +124,7 @@ int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
                                        LYNX_STACK_MAX_DEPTH, &s->flags);
         slot_done(s);
     }
-    return 1;
+    return asked;
 }
 
 void lynx_threaddump_answer(const uint64_t *pcs, uint32_t depth,

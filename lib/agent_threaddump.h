@@ -23,11 +23,13 @@ void lynx_agent_modules_refresh(void);
 /* LYNX_CMD_THREAD_DUMP.  Agent thread only. */
 int lynx_agent_thread_dump(const void *arg, size_t arg_len, lynx_reply_t *r);
 
-/* Called first by the SIGPROF handler for a signal that is not a timer's.
- * Returns 0 if it was not a dump request; 1 if it was and it answered;
- * LYNX_DUMP_DEFERRED if it was but `defer` is set (the thread is inside
- * the unwinder and must not unwind again): the caller answers later with
- * lynx_threaddump_answer.  ASYNC-SIGNAL-SAFE. */
+/* Called first by the SIGPROF handler for every SIGPROF.  While a dump
+ * request is pending, answers it for this thread (any SIGPROF does: the
+ * request's signal may have merged with a CPU timer's), unless `defer` is
+ * set (the thread is inside the unwinder and must not unwind again): then
+ * returns LYNX_DUMP_DEFERRED and the caller answers later with
+ * lynx_threaddump_answer.  Otherwise returns 1 if the signal was a dump
+ * request (nothing else to do with it), 0 if not.  ASYNC-SIGNAL-SAFE. */
 #define LYNX_DUMP_DEFERRED 2
 int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
                               int defer);

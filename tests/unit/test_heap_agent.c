@@ -374,6 +374,54 @@ static void test_alignment(void **state)
     assert_int_equal(malloc_usable_size(NULL), 0);
 }
 
+/* At rate 1 every block is a sampled one (tagged, handed out past a
+ * prefix): it behaves like any other block, and the profile sees each
+ * allocation and release. */
+static void test_sampled_blocks_behave(void **state)
+{
+    lynx_heap_totals_t t0;
+    lynx_heap_totals_t t1;
+    unsigned char *p;
+    unsigned char *z;
+    void *a = NULL;
+    (void)state;
+
+    lynx_heap_totals(&t0);
+    z = calloc(1000, 3);
+    assert_non_null(z);
+    for (size_t i = 0; i < 3000; i++) {
+        assert_int_equal(z[i], 0);
+    }
+    p = malloc(100);
+    assert_non_null(p);
+    assert_true(malloc_usable_size(p) >= 100);
+    for (int i = 0; i < 100; i++) {
+        p[i] = (unsigned char)i;
+    }
+    p = realloc(p, 100000); /* grows: moves, contents kept */
+    assert_non_null(p);
+    assert_true(malloc_usable_size(p) >= 100000);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(p[i], (unsigned char)i);
+    }
+    p = realloc(p, 10); /* shrinks: contents kept */
+    assert_non_null(p);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(p[i], (unsigned char)i);
+    }
+    assert_null(realloc(p, 0)); /* glibc: frees */
+    assert_int_equal(posix_memalign(&a, 8192, 64), 0); /* beyond a page */
+    assert_int_equal((uintptr_t)a % 8192, 0);
+    free(a);
+    free(z);
+    lynx_heap_totals(&t1);
+    /* calloc, malloc, 2 reallocs, posix_memalign; as many releases */
+    assert_true(t1.allocs - t0.allocs >= 5);
+    assert_int_equal(t1.allocs - t0.allocs, t1.frees - t0.frees);
+    assert_int_equal(t1.alloc_bytes - t0.alloc_bytes,
+                     t1.free_bytes - t0.free_bytes);
+}
+
 static void test_overflow(void **state)
 {
     (void)state;
@@ -788,6 +836,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rate1_exact_and_free),
         cmocka_unit_test(test_realloc_failure_keeps_sample),
         cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_sampled_blocks_behave),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_fork_while_sampling),
         cmocka_unit_test(test_signal_handler_while_sampling),
