@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 
 #include <dlfcn.h>
 
+#include "agent_child.h"
 #include "fake_block.h"
 #include "lynx_symbolize.h"
 #include "lynx_block_io.h"
@@ -111,37 +113,20 @@ static void wait_state(const char *id, uint32_t state)
     fail_msg("session %s never reached state %u", id, state);
 }
 
-/* The program's own SIGPROF handler is never taken over. */
+/* The program's own SIGPROF handler is never taken over (in a process of
+ * its own). */
+static int foreign_sigprof_child(void)
+{
+    lynx_cpu_start_arg_t a = {SECOND, 100, LYNX_ORIGIN_API, 1};
+
+    return agent_child_foreign_sigprof(LYNX_CMD_CPU_START, &a, sizeof(a),
+                                       -EBUSY, "SIGPROF");
+}
+
 static void test_refuses_foreign_sigprof(void **state)
 {
-    pid_t child = fork();
-    int status;
     (void)state;
-    if (child == 0) {
-        lynx_agent_stop();
-        signal(SIGPROF, SIG_IGN); /* ignoring is fine: not a handler */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = (void (*)(int))cpu_test_leaf;
-        sigaction(SIGPROF, &sa, NULL);
-        if (lynx_agent_start(fake_name("sigprof")) != 0) {
-            _exit(3);
-        }
-        lynx_block_t *b;
-        lynx_cpu_start_reply_t rep;
-        lynx_call_t c;
-        lynx_cpu_start_arg_t a = {SECOND, 100, LYNX_ORIGIN_API, 1};
-        if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0 ||
-            lynx_mailbox_call(b, LYNX_CMD_CPU_START, &a, sizeof(a), &rep,
-                              sizeof(rep), NULL, &c, SECOND) != 0) {
-            _exit(4);
-        }
-        lynx_agent_stop();
-        _exit(c.result == -EBUSY && strstr(c.message, "SIGPROF") ? 0 : 5);
-    }
-    waitpid(child, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(agent_child_run("foreign-sigprof"), 0);
 }
 
 static int64_t thread_cpu_ns(pthread_t th)
@@ -410,5 +395,8 @@ int main(void)
         cmocka_unit_test(test_modules),
         cmocka_unit_test(test_dlopen_during_profile),
     };
+    if (getenv(AGENT_CHILD_ENV) != NULL) {
+        return foreign_sigprof_child();
+    }
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent_locks.h"
+#include "agent_child.h"
 #include "fake_block.h"
 #include "lynx_block_io.h"
 #include "lynx_block_threads.h"
@@ -182,40 +183,18 @@ static void test_thread_dump(void **state)
     close(pipefd[1]);
 }
 
-static void foreign_handler(int sig)
+/* The program's own SIGPROF handler is never taken over (in a process of
+ * its own). */
+static int foreign_sigprof_child(void)
 {
-    (void)sig;
+    return agent_child_foreign_sigprof(LYNX_CMD_THREAD_DUMP, NULL, 0,
+                                       LYNX_EUNSUPPORTED, "SIGPROF is in use");
 }
 
-/* The program's own SIGPROF handler is never taken over. */
 static void test_dump_refuses_foreign_sigprof(void **state)
 {
-    pid_t child = fork();
-    int status;
     (void)state;
-    if (child == 0) {
-        lynx_agent_stop();
-        signal(SIGPROF, foreign_handler);
-        if (lynx_agent_start(fake_name("tdsig")) != 0) {
-            _exit(3);
-        }
-        lynx_block_t *b;
-        lynx_thread_dump_reply_t rep;
-        lynx_call_t c;
-        if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0 ||
-            lynx_mailbox_call(b, LYNX_CMD_THREAD_DUMP, NULL, 0, &rep,
-                              sizeof(rep), NULL, &c, SECOND) != 0) {
-            _exit(4);
-        }
-        lynx_agent_stop();
-        _exit(c.result == LYNX_EUNSUPPORTED &&
-                      strstr(c.message, "SIGPROF is in use")
-                  ? 0
-                  : 5);
-    }
-    waitpid(child, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(agent_child_run("foreign-sigprof"), 0);
 }
 
 /* ---- thread creation ----------------------------------------------------------- */
@@ -520,5 +499,8 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_debug_text),
     };
+    if (getenv(AGENT_CHILD_ENV) != NULL) {
+        return foreign_sigprof_child();
+    }
     return cmocka_run_group_tests(tests, setup, teardown);
 }

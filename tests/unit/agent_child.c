@@ -1,0 +1,76 @@
+/*
+ * agent_child.c - see agent_child.h.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_child.h"
+#include "fake_block.h"
+#include "lynx_block_io.h"
+#include "lynxprof-agent.h"
+#include "lynxprof.h"
+
+#define SECOND 1000000000LL
+
+int agent_child_run(const char *mode)
+{
+    int status;
+    pid_t child = fork();
+
+    if (child == 0) {
+        char *argv[] = {"agent-test-child", NULL};
+        setenv(AGENT_CHILD_ENV, mode, 1);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    if (child < 0 || waitpid(child, &status, 0) != child) {
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status)
+                             : 128 + WTERMSIG(status);
+}
+
+static void foreign_handler(int sig)
+{
+    (void)sig;
+}
+
+int agent_child_foreign_sigprof(uint32_t command, const void *arg,
+                                size_t arg_len, int want,
+                                const char *message_part)
+{
+    struct sigaction sa;
+    lynx_block_t *b;
+    lynx_call_t c;
+    char reply[LYNX_REPLY_MAX];
+    int rc;
+
+    signal(SIGPROF, SIG_IGN); /* ignoring is fine: not a handler */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = foreign_handler;
+    sigaction(SIGPROF, &sa, NULL);
+    if (lynx_agent_start(fake_name("sigprof")) != 0) {
+        return 3;
+    }
+    if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0) {
+        return 4;
+    }
+    rc = lynx_mailbox_call(b, command, arg, arg_len, reply, sizeof(reply),
+                           NULL, &c, 10 * SECOND);
+    lynx_block_detach(b);
+    lynx_agent_stop();
+    if (rc != 0) {
+        fprintf(stderr, "agent_child: call failed: %d\n", rc);
+        return 5;
+    }
+    if (c.result != want || strstr(c.message, message_part) == NULL) {
+        fprintf(stderr, "agent_child: result %d, message \"%s\"\n", c.result,
+                c.message);
+        return 6;
+    }
+    return 0;
+}
