@@ -6,24 +6,15 @@
  * each new block's first bytes.  No output; exit 0.
  *   heap_overhead [threads] [steps per thread] [live window]
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long steps = 4000000;
-static int window = 512;
+#include "bench_common.h"
 
-static uint64_t next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 2685821657736338717ULL;
-}
+static long steps = 4000000;
+static long window = 512;
 
 static size_t pick_size(uint64_t r)
 {
@@ -44,9 +35,9 @@ static void *worker(void *arg)
     unsigned long sum = 0;
 
     for (long i = 0; i < steps; i++) {
-        uint64_t r = next(&seed);
+        uint64_t r = bench_next(&seed);
         int slot = (int)(r % (uint64_t)window);
-        size_t size = pick_size(next(&seed));
+        size_t size = pick_size(bench_next(&seed));
         char *p;
         free(live[slot]);
         p = malloc(size);
@@ -63,24 +54,6 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    int nthreads = argc > 1 ? atoi(argv[1]) : 4;
-    pthread_t th[64];
-
-    if (argc > 2) {
-        steps = atol(argv[2]);
-    }
-    if (argc > 3) {
-        window = atoi(argv[3]);
-    }
-    if (nthreads < 1 || nthreads > 64 || steps < 1 || window < 1) {
-        fprintf(stderr, "usage: heap_overhead [threads] [steps] [window]\n");
-        return 2;
-    }
-    for (int i = 0; i < nthreads; i++) {
-        pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
-    }
-    for (int i = 0; i < nthreads; i++) {
-        pthread_join(th[i], NULL);
-    }
-    return 0;
+    return bench_main(argc, argv, &steps, &window, worker,
+                      "heap_overhead [threads] [steps] [window]");
 }

@@ -1,56 +1,78 @@
 #!/usr/bin/env bash
-# Benchmark: overhead of the heap profiler on a multi-threaded malloc-heavy
-# workload (bench/heap_overhead.c: 4 threads x 4M free+malloc steps of
-# mixed sizes), in one run: no agent; the agent with sampling off
-# (LYNXPROF_HEAP_RATE=0: exact counters only); the default rate (512 KiB);
-# every allocation (rate 1); gperftools' heap profiler (HEAPPROFILE with
-# libtcmalloc, beside tcmalloc alone, its own baseline); heaptrack.  Wall
-# time, median of hyperfine runs; ratios to the no-agent baseline.
-#   bench/heap_overhead.sh [runs] [threads] [steps]
+# Benchmark: overhead of the heap profiler on two multi-threaded
+# malloc-heavy workloads, side by side with the peers, in one run:
+#   json   bench/heap_json.c: threads build, serialize, parse and read back
+#          JSON documents with json-c (every value, string and table is a
+#          malloc): a real library doing a server's kind of work;
+#   churn  bench/heap_overhead.c: threads do nothing but free a random block
+#          of a window and malloc a new one: the allocator alone, the worst
+#          case for any interposer.
+# Configurations: no agent; the agent with sampling off (LYNXPROF_HEAP_RATE=0:
+# exact counters only); the default rate (512 KiB); tcmalloc alone (the
+# baseline of gperftools' profiler) -- these in interleaved rounds, compared
+# by paired per-round ratios; then, fewer rounds, the ones that record every
+# allocation: the agent at rate 1, gperftools' heap profiler (HEAPPROFILE
+# with libtcmalloc) and heaptrack.  Also the share of each workload's CPU
+# time spent in the malloc family without any agent (perf).
+#   bench/heap_overhead.sh [rounds] [threads] [slow rounds]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
-runs="${1:-7}"
+rounds="${1:-15}"
 threads="${2:-4}"
-steps="${3:-4000000}"
+slow="${3:-3}"
 agent="$src/build/.libs/libprofile-agent.so"
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 tmp=$(mktemp -d /tmp/lynxprof-heapbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+. "$here/interleave.sh"
 
-for tool in hyperfine heaptrack jq; do
+for tool in heaptrack perf pkg-config; do
     command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
 done
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
-gcc -O2 -g -pthread -o "$tmp/heap_overhead" "$here/heap_overhead.c"
-bin="$tmp/heap_overhead $threads $steps"
+# shellcheck disable=SC2046
+gcc -O2 -g -pthread -o "$tmp/heap_json" "$here/heap_json.c" \
+    $(pkg-config --cflags --libs json-c)
+gcc -O2 -g -pthread -o "$tmp/heap_churn" "$here/heap_overhead.c"
 
-# name|command
-cases=(
-  "no agent|$bin"
-  "agent, sampling off (rate 0)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0 $bin"
-  "agent, default rate (512 KiB)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench $bin"
-  "agent, every allocation (rate 1)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=1 $bin"
-  "tcmalloc alone|env LD_PRELOAD=$tcmalloc $bin"
-  "tcmalloc + HEAPPROFILE|env LD_PRELOAD=$tcmalloc HEAPPROFILE=$tmp/gperf HEAP_PROFILE_ALLOCATION_INTERVAL=1099511627776 HEAP_PROFILE_INUSE_INTERVAL=1099511627776 $bin"
-  "heaptrack|heaptrack -o $tmp/heaptrack $bin"
-)
-echo "heap profiling overhead: $threads threads x $steps steps, median of $runs runs, $(nproc) cores"
-echo
-echo "| configuration | median s | ratio to no agent |"
-echo "|---|---|---|"
-base=""
-for c in "${cases[@]}"; do
-    name="${c%%|*}"
-    cmd="${c#*|}"
-    n=$runs
-    case "$name" in *"rate 1"*|heaptrack|*HEAPPROFILE*) n=$(( runs < 3 ? runs : 3 )) ;; esac
-    hyperfine -N --warmup 1 --runs "$n" --export-json "$tmp/r.json" "$cmd" >/dev/null 2>&1 ||
-        { printf '| %s | failed | |\n' "$name"; continue; }
-    med=$(jq '.results[0].median' "$tmp/r.json")
-    [ -z "$base" ] && base=$med
-    printf '| %s | %.3f | %.3f |\n' "$name" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m / b }')"
+# The malloc family's share of a command's CPU time (perf, no agent).
+malloc_share() {
+    perf record -q -e cpu-clock -F 999 -o "$tmp/p.data" -- "$@" >/dev/null 2>&1
+    perf report -i "$tmp/p.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+        awk '/^ *[0-9.]+%/ && $2 ~ /libc\.so/ &&
+             $NF ~ /^(malloc|free|cfree.*|calloc|realloc|_int_.*|__libc_.*|malloc_consolidate|unlink_chunk.*|sysmalloc|tcache_.*|__malloc_.*|_mid_memalign|systrim|heap_trim)$/ {
+                 gsub("%", "", $1); s += $1 }
+             END { printf "%.1f %%\n", s }'
+}
+
+echo "heap profiling overhead: $threads threads, $(nproc) CPUs;" \
+     "$rounds interleaved rounds (slow configurations: $slow)"
+for w in json churn; do
+    case $w in
+    json) bin="$tmp/heap_json $threads 2000"
+          title="json: json-c documents built, serialized, parsed, read ($threads x 2000)" ;;
+    churn) bin="$tmp/heap_churn $threads 4000000"
+           title="churn: free + malloc and nothing else ($threads x 4M steps)" ;;
+    esac
+    echo
+    echo "### $title"
+    echo
+    # shellcheck disable=SC2086
+    echo "malloc family's share of its CPU time without the agent: $(malloc_share $bin)"
+    echo
+    interleave "$rounds" \
+        "no agent|$bin" \
+        "agent, sampling off (rate 0)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0 $bin" \
+        "agent, default rate (512 KiB)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench $bin" \
+        "tcmalloc alone|env LD_PRELOAD=$tcmalloc $bin"
+    echo
+    interleave "$slow" \
+        "no agent|$bin" \
+        "agent, every allocation (rate 1)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=1 $bin" \
+        "tcmalloc + HEAPPROFILE|env LD_PRELOAD=$tcmalloc HEAPPROFILE=$tmp/gperf HEAP_PROFILE_ALLOCATION_INTERVAL=1099511627776 HEAP_PROFILE_INUSE_INTERVAL=1099511627776 $bin" \
+        "heaptrack|heaptrack -o $tmp/heaptrack $bin"
 done
 echo
-echo "command: bench/heap_overhead.sh $runs $threads $steps"
+echo "command: bench/heap_overhead.sh $rounds $threads $slow"

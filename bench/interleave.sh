@@ -1,0 +1,54 @@
+# Sourced by benchmarks: run commands in interleaved rounds and compare them
+# with the first by paired ratios.
+#
+#   interleave ROUNDS "name|command" "name|command" ...
+#
+# Each round runs every command once, in order, so that a slow spell of a
+# shared machine touches all of them alike.  Per command it prints the
+# median wall time, the median CPU time (user + system), and the median and
+# interquartile range of the per-round ratios of its wall and CPU times to
+# the first command's in the same round.  A markdown table on stdout.
+interleave() {
+    local rounds="$1"; shift
+    local tmp r i c name cmd
+    tmp=$(mktemp -d /tmp/lynxprof-interleave.XXXXXX)
+    for ((r = 0; r < rounds; r++)); do
+        i=0
+        for c in "$@"; do
+            cmd="${c#*|}"
+            if /usr/bin/time -o "$tmp/t" -f '%e %U %S' bash -c "$cmd" \
+                    >/dev/null 2>"$tmp/err"; then
+                awk '{ print $1, $2 + $3 }' "$tmp/t" >>"$tmp/$i"
+            else
+                echo "interleave: failed: $cmd" >&2
+                tail -3 "$tmp/err" >&2
+                echo "nan nan" >>"$tmp/$i"
+            fi
+            i=$((i + 1))
+        done
+    done
+    echo "| configuration | median wall s | median CPU s | wall ratio (IQR) | CPU ratio (IQR) |"
+    echo "|---|---:|---:|---:|---:|"
+    i=0
+    for c in "$@"; do
+        name="${c%%|*}"
+        paste -d' ' "$tmp/0" "$tmp/$i" | awk -v name="$name" '
+            function med(a, n,   k, t, j) {
+                for (k = 1; k <= n; k++)
+                    for (j = k + 1; j <= n; j++)
+                        if (a[j] < a[k]) { t = a[k]; a[k] = a[j]; a[j] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            function q(a, n, p,   k) { k = int(p * (n - 1) + 1.5); return a[k] }
+            { n++; w[n] = $3; c[n] = $4; rw[n] = $3 / $1; rc[n] = $4 / $2 }
+            END {
+                mw = med(w, n); mc = med(c, n)
+                mrw = med(rw, n); mrc = med(rc, n)
+                printf "| %s | %.3f | %.3f | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) |\n",
+                    name, mw, mc, mrw, q(rw, n, 0.25), q(rw, n, 0.75),
+                    mrc, q(rc, n, 0.25), q(rc, n, 0.75)
+            }'
+        i=$((i + 1))
+    done
+    rm -rf "$tmp"
+}
