@@ -13,7 +13,11 @@
 # by paired per-round ratios; then, fewer rounds, the ones that record every
 # allocation: the agent at rate 1, gperftools' heap profiler (HEAPPROFILE
 # with libtcmalloc) and heaptrack.  Also the share of each workload's CPU
-# time spent in the malloc family without any agent (perf).
+# time spent in the malloc family without any agent (perf), and the
+# instructions each configuration executes per unit of work (cachegrind,
+# one thread: the difference between two run lengths, so start-up cancels
+# out) -- a count that a noisy machine cannot blur, where times on a shared
+# 2-CPU VM move by +-10 % from run to run.
 #   bench/heap_overhead.sh [rounds] [threads] [slow rounds]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,7 +31,7 @@ tmp=$(mktemp -d /tmp/lynxprof-heapbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
 
-for tool in heaptrack perf pkg-config; do
+for tool in heaptrack perf pkg-config valgrind; do
     command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
 done
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
@@ -47,13 +51,40 @@ malloc_share() {
              END { printf "%.1f %%\n", s }'
 }
 
+# Instructions per unit of work (1 thread): cachegrind at two lengths.
+instructions() { # program small large env...
+    local prog="$1" n1="$2" n2="$3" a b
+    shift 3
+    a=$(env "$@" valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null $prog 1 "$n1" 2>&1 |
+        sed -n 's/.*I *refs: *//p' | tr -d ,)
+    b=$(env "$@" valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null $prog 1 "$n2" 2>&1 |
+        sed -n 's/.*I *refs: *//p' | tr -d ,)
+    echo $((b - a))
+}
+instruction_table() { # program small large
+    local base r0 def
+    base=$(instructions "$@")
+    r0=$(instructions "$@" LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0)
+    def=$(instructions "$@" LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench)
+    echo "| configuration | instructions for $(( $3 - $2 )) units, 1 thread | ratio |"
+    echo "|---|---:|---:|"
+    awk -v b="$base" -v r="$r0" -v d="$def" 'BEGIN {
+        printf "| no agent | %d | 1.000 |\n", b
+        printf "| agent, sampling off (rate 0) | %d | %.3f |\n", r, r / b
+        printf "| agent, default rate (512 KiB) | %d | %.3f |\n", d, d / b }'
+}
+
 echo "heap profiling overhead: $threads threads, $(nproc) CPUs;" \
      "$rounds interleaved rounds (slow configurations: $slow)"
 for w in json churn; do
     case $w in
     json) bin="$tmp/heap_json $threads 2000"
+          small=300 large=900 unit="documents"
           title="json: json-c documents built, serialized, parsed, read ($threads x 2000)" ;;
     churn) bin="$tmp/heap_churn $threads 4000000"
+           small=200000 large=600000 unit="steps"
            title="churn: free + malloc and nothing else ($threads x 4M steps)" ;;
     esac
     echo
@@ -61,6 +92,8 @@ for w in json churn; do
     echo
     # shellcheck disable=SC2086
     echo "malloc family's share of its CPU time without the agent: $(malloc_share $bin)"
+    echo
+    instruction_table "$tmp/heap_$w" "$small" "$large" | sed "s/units/$unit/"
     echo
     interleave "$rounds" \
         "no agent|$bin" \

@@ -75,6 +75,12 @@
 #define MAYBE_UNUSED __attribute__((unused)) /* unused without hooks */
 
 #define THREAD_SLOTS 1024u
+/* The word before a block of ours that is not a plain glibc chunk (see
+ * "tag" below) has bit 3 set, which a glibc chunk size never has. */
+#define TAG_BIT ((size_t)8)
+#define TAG ((size_t)0x4c594e58u << 32 | TAG_BIT)      /* sampled */
+#define BOOT_TAG ((size_t)0x424f4f54u << 32 | TAG_BIT) /* boot memory */
+#define TAG_PREFIX_MAX 4096u
 #define BOOT_BYTES (128u * 1024)   /* allocations made while dlsym runs */
 #define BOOT_HEADER 16u
 #define FILTER_BITS 14u            /* 16 KiB of 8-bit counters */
@@ -196,8 +202,14 @@ static _Atomic uint8_t filter[1u << FILTER_BITS];
 #define COARSE_SHIFT 5u
 static _Atomic uint8_t coarse[1u << (FILTER_BITS - COARSE_SHIFT)];
 
-static __thread int64_t tls_countdown IE_TLS; /* bytes until the next
-                                                 sample; < 0: sample now */
+/* What the fast paths read, together (one TLS offset to load): the
+ * thread's counter slot when the fast paths may be taken (glibc underneath,
+ * slot owned), else NULL; bytes until the next sample (< 0: sample now). */
+static __thread struct {
+    thread_counts_t *fast;
+    int64_t countdown;
+} tls_hot IE_TLS;
+#define tls_countdown tls_hot.countdown
 static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
 static __thread int tls_guard IE_TLS;         /* inside our slow path */
 static _Atomic uint64_t seed_counter;
@@ -254,7 +266,9 @@ static MAYBE_UNUSED void *boot_alloc(size_t size, size_t align)
             return NULL;
         }
         if (atomic_compare_exchange_weak(&boot_used, &used, start + size)) {
+            const size_t tag = BOOT_TAG; /* free()'s fast path steps aside */
             memcpy(boot_arena + start - BOOT_HEADER, &size, sizeof(size));
+            memcpy(boot_arena + start - sizeof(tag), &tag, sizeof(tag));
             return boot_arena + start;
         }
     }
@@ -331,11 +345,17 @@ INLINE int ready(void)
 
 /* ---- counting ------------------------------------------------------------------ */
 
+/* Add to a counter only this thread writes; readers load it relaxed.  On
+ * x86-64 one add to memory (an aligned 8-byte store is seen whole). */
 INLINE void bump(_Atomic uint64_t *w, uint64_t by)
 {
+#if defined(__x86_64__)
+    __asm__("addq %1, %0" : "+m"(*(uint64_t *)w) : "er"(by));
+#else
     atomic_store_explicit(
         w, atomic_load_explicit(w, memory_order_relaxed) + by,
         memory_order_relaxed);
+#endif
 }
 
 static MAYBE_UNUSED void thread_gone(void *slot)
@@ -344,6 +364,7 @@ static MAYBE_UNUSED void thread_gone(void *slot)
 
     /* Later allocations of this thread (other destructors) share. */
     tls_counts = NULL;
+    tls_hot.fast = NULL;
     tls_state = TS_SHARED;
     atomic_store_explicit(&c->owned, 0, memory_order_release);
 }
@@ -838,9 +859,6 @@ INLINE size_t chunk_usable(size_t h)
  * (slower).  malloc_usable_size, realloc and free know the tag; nothing
  * else reads chunk headers. */
 
-#define TAG ((size_t)0x4c594e58u << 32 | 0x8u) /* bit 3: never a chunk size */
-#define TAG_BIT ((size_t)8)
-#define TAG_PREFIX_MAX 4096u
 
 /* 1 when sampled blocks are tagged (glibc, checked at start); else
  * `filtering` when sampling is on at all. */
@@ -1016,26 +1034,41 @@ INLINE void *alloc(int how, size_t size, const void *ra)
     return p;
 }
 
+/* The thread may take the fast paths from now on (glibc underneath, its
+ * counter slot owned). */
+INLINE void arm_fast(void)
+{
+    if (glibc_chunks && tls_state == TS_OWN) {
+        tls_hot.fast = tls_counts;
+    }
+}
+
 static __attribute__((noinline)) void *malloc_slow(size_t size,
                                                    const void *ra)
 {
+    void *p;
+
     if (UNLIKELY(!ready())) {
         return boot_alloc(size, 16);
     }
-    return alloc(ALLOC_PLAIN, size, ra);
+    p = alloc(ALLOC_PLAIN, size, ra);
+    arm_fast();
+    return p;
 }
 
 /* The fast paths of malloc and free: glibc underneath (so the real
  * functions are resolved), the thread's counter slot claimed, no sample
- * due or sampled block involved.  Everything else takes the slow path. */
+ * due, no sampled or boot block: two TLS loads, the countdown, the real
+ * call, the chunk header word and two adds.  Everything else takes the
+ * slow path. */
 EXPORT void *malloc(size_t size)
 {
-    thread_counts_t *c = tls_counts;
-    int64_t left = tls_countdown - (int64_t)size;
+    thread_counts_t *c = tls_hot.fast;
+    int64_t left = tls_hot.countdown - (int64_t)size;
 
-    if (LIKELY(glibc_chunks && c != NULL && left >= 0)) {
+    if (LIKELY(c != NULL && left >= 0)) {
         void *p;
-        tls_countdown = left;
+        tls_hot.countdown = left;
         p = real.malloc(size);
         if (LIKELY(p != NULL)) {
             bump(&c->allocs, 1);
@@ -1048,21 +1081,23 @@ EXPORT void *malloc(size_t size)
 
 static __attribute__((noinline)) void free_slow(void *p)
 {
+    if (p == NULL || is_boot(p)) {
+        return; /* boot memory is never reused */
+    }
     if (UNLIKELY(!ready())) {
         return; /* cannot happen: p came from a real allocator */
     }
     release(p);
+    arm_fast();
 }
 
 EXPORT void free(void *p)
 {
-    if (p == NULL || UNLIKELY(is_boot(p))) {
-        return; /* boot memory is never reused */
-    }
-    if (LIKELY(glibc_chunks)) {
+    thread_counts_t *c = tls_hot.fast;
+
+    if (LIKELY(p != NULL && c != NULL)) {
         size_t h = ((const size_t *)p)[-1];
-        thread_counts_t *c = tls_counts;
-        if (LIKELY((h & TAG_BIT) == 0 && c != NULL)) {
+        if (LIKELY((h & TAG_BIT) == 0)) {
             bump(&c->frees, 1);
             bump(&c->free_bytes, chunk_usable(h));
             real.free(p);
