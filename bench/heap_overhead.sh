@@ -18,7 +18,7 @@
 # one thread: the difference between two run lengths, so start-up cancels
 # out) -- a count that a noisy machine cannot blur, where times on a shared
 # 2-CPU VM move by +-10 % from run to run.
-#   bench/heap_overhead.sh [rounds] [threads] [slow rounds]
+#   bench/heap_overhead.sh [rounds] [threads] [slow rounds (0: skip them)]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
@@ -49,6 +49,27 @@ malloc_share() {
              $NF ~ /^(malloc|free|cfree.*|calloc|realloc|_int_.*|__libc_.*|malloc_consolidate|unlink_chunk.*|sysmalloc|tcache_.*|__malloc_.*|_mid_memalign|systrim|heap_trim)$/ {
                  gsub("%", "", $1); s += $1 }
              END { printf "%.1f %%\n", s }'
+}
+
+# Where the time goes (perf, default rate): the agent's own code and
+# libunwind; and glibc's free with and without the agent, whose first touch
+# of a block's header (a cache miss) moves into the agent's free.
+perf_shares() {
+    local a u f0 f1
+    perf record -q -e cpu-clock -F 1999 -o "$tmp/a.data" -- \
+        env LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench "$@" >/dev/null 2>&1
+    perf record -q -e cpu-clock -F 1999 -o "$tmp/n.data" -- "$@" >/dev/null 2>&1
+    share() { # file dso-regex [symbol-regex]
+        perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null |
+            awk -v d="$2" -v s="${3:-.}" '/^ *[0-9.]+%/ && $2 ~ d && $NF ~ s {
+                gsub("%", "", $1); t += $1 } END { printf "%.1f", t }'
+    }
+    a=$(share "$tmp/a.data" libprofile-agent)
+    u=$(share "$tmp/a.data" libunwind)
+    f0=$(share "$tmp/n.data" 'libc\.so' '^cfree')
+    f1=$(share "$tmp/a.data" 'libc\.so' '^cfree')
+    echo "perf, default rate: agent code $a %, libunwind $u % of the CPU time;" \
+         "glibc's free $f0 % without the agent, $f1 % with it"
 }
 
 # Instructions per unit of work (1 thread): cachegrind at two lengths.
@@ -92,6 +113,8 @@ for w in json churn; do
     echo
     # shellcheck disable=SC2086
     echo "malloc family's share of its CPU time without the agent: $(malloc_share $bin)"
+    # shellcheck disable=SC2086
+    perf_shares $bin
     echo
     instruction_table "$tmp/heap_$w" "$small" "$large" | sed "s/units/$unit/"
     echo
@@ -100,6 +123,7 @@ for w in json churn; do
         "agent, sampling off (rate 0)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0 $bin" \
         "agent, default rate (512 KiB)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench $bin" \
         "tcmalloc alone|env LD_PRELOAD=$tcmalloc $bin"
+    [ "$slow" -gt 0 ] || continue
     echo
     interleave "$slow" \
         "no agent|$bin" \

@@ -39,7 +39,10 @@ interleave() {
                         if (a[j] < a[k]) { t = a[k]; a[k] = a[j]; a[j] = t }
                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
             }
-            function q(a, n, p,   k) { k = int(p * (n - 1) + 1.5); return a[k] }
+            function q(a, n, p,   x, k) {
+                x = 1 + p * (n - 1); k = int(x)
+                return k >= n ? a[n] : a[k] + (a[k + 1] - a[k]) * (x - k)
+            }
             { n++; w[n] = $3; c[n] = $4; rw[n] = $3 / $1; rc[n] = $4 / $2 }
             END {
                 mw = med(w, n); mc = med(c, n)
