@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every benchmark (bench/*.sh except this one), one after the other.
+# Run every benchmark (bench/*.sh except this one and the sourced helper
+# interleave.sh), one after the other.
 #   bench/run.sh [name...]   e.g. bench/run.sh memory_endpoint
 # Results go to stdout; docs/PERFORMANCE.md records them with their commands.
 set -uo pipefail
@@ -11,7 +12,7 @@ if [ $# -gt 0 ]; then
     list=""
     for n in "$@"; do list="$list $here/$n.sh"; done
 else
-    list=$(ls "$here"/*.sh | grep -v '/run\.sh$')
+    list=$(ls "$here"/*.sh | grep -v -e '/run\.sh$' -e '/interleave\.sh$')
 fi
 rc=0
 for b in $list; do
