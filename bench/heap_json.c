@@ -7,12 +7,14 @@
  * documents alive (released oldest first, so frees do not simply mirror
  * the allocations).  json-c allocates every value, string, hash table and
  * buffer with malloc: allocation and release are a large share of the
- * time (docs/PERFORMANCE.md gives the share measured with perf).
+ * time (docs/PERFORMANCE.md gives the share measured with perf).  The
+ * seedless string hash makes runs repeat exactly (instruction counts).
  * No output unless the checksum is impossible; exit 0.
  *   heap_json [threads] [documents per thread] [records per document]
  */
 #include <json_object.h>
 #include <json_tokener.h>
+#include <linkhash.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,9 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
+    /* json-c's default string hash is seeded at random per process: the
+     * seedless one makes every run execute the same instructions. */
+    json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE);
     return bench_main(argc, argv, &documents, &records, worker,
                       "heap_json [threads] [documents] [records]");
 }
