@@ -491,22 +491,31 @@ static void stack_add(uint32_t si, const live_entry_t *e, int sign)
 }
 
 /* Take p out of the live table; its entry into *out.  1 if it was there. */
-static int live_remove(uintptr_t p, live_entry_t *out)
+/* The slot holding p in the live table, or -1. */
+static int64_t live_find(uintptr_t p)
 {
     const uint32_t mask = (1u << heap.live_bits) - 1;
     uint32_t i = live_home(p);
 
-    for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+    for (uint32_t n = 0; n <= mask && heap.live[i].ptr != 0;
+         n++, i = (i + 1) & mask) {
         if (heap.live[i].ptr == p) {
-            break;
-        }
-        if (heap.live[i].ptr == 0) {
-            return 0;
+            return i;
         }
     }
-    if (heap.live[i].ptr != p) {
+    return -1;
+}
+
+static int live_remove(uintptr_t p, live_entry_t *out)
+{
+    const uint32_t mask = (1u << heap.live_bits) - 1;
+    int64_t found = live_find(p);
+    uint32_t i;
+
+    if (found < 0) {
         return 0;
     }
+    i = (uint32_t)found;
     *out = heap.live[i];
     /* Backward-shift deletion keeps probe chains whole without
      * tombstones. */
@@ -860,10 +869,14 @@ INLINE size_t chunk_usable(size_t h)
  * else reads chunk headers. */
 
 
-/* 1 when sampled blocks are tagged (glibc, checked at start); else
- * `filtering` when sampling is on at all. */
+/* 1 when sampled blocks are tagged (glibc, checked at start). */
 static int tagging;
-static int filtering;
+
+/* Sampling is on but blocks cannot be tagged: the filter finds them. */
+INLINE int filtering(void)
+{
+    return heap.stacks != NULL && !tagging;
+}
 
 INLINE int tagged(const void *q)
 {
@@ -980,7 +993,7 @@ INLINE void release(void *p)
         return;
     }
     count_free(real.usable(p));
-    if (filtering && filter_hit(p)) {
+    if (filtering() && filter_hit(p)) {
         forget(p);
     }
     real.free(p);
@@ -994,19 +1007,9 @@ static MAYBE_UNUSED int is_sampled(void *p)
     if (tagging) {
         return tagged(p);
     }
-    if (filtering && filter_hit(p)) {
+    if (filtering() && filter_hit(p)) {
         lock();
-        if (heap.live != NULL) {
-            const uint32_t mask = (1u << heap.live_bits) - 1;
-            for (uint32_t i = live_home((uintptr_t)p), n = 0;
-                 n <= mask && heap.live[i].ptr != 0;
-                 n++, i = (i + 1) & mask) {
-                if (heap.live[i].ptr == (uintptr_t)p) {
-                    found = 1;
-                    break;
-                }
-            }
-        }
+        found = heap.live != NULL && live_find((uintptr_t)p) >= 0;
         unlock();
     }
     return found;
@@ -1388,7 +1391,6 @@ __attribute__((constructor(101))) static void heap_configure(void)
     heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
     heap.nstacks = 1;
     tagging = glibc_chunks && rate > 0;
-    filtering = !glibc_chunks && rate > 0;
     /* Per-thread caches make libunwind's local unwinder cheap and free of
      * its global lock. */
     if (rate > 0) {

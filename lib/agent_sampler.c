@@ -203,18 +203,21 @@ static __attribute__((noinline)) void deliver_deferred(void *const *buf,
     }
     weight = atomic_exchange_explicit(&deferred_weight, 0,
                                       memory_order_relaxed);
-    if (weight != 0 && ring != NULL) {
+    if (weight == 0 || ring == NULL) {
+        return;
+    }
+    if (depth == 0) {
+        atomic_fetch_add_explicit(&lost, weight, memory_order_relaxed);
+    } else {
         /* A signal now would unwind into a slot of its own: nothing to
          * guard against. */
         uint32_t idx;
-        ring_slot_t *slot = depth > 0 ? ring_claim(weight, &idx) : NULL;
+        ring_slot_t *slot = ring_claim(weight, &idx);
         if (slot != NULL) {
             slot->sample.depth = depth;
             slot->sample.flags = flags;
             memcpy(slot->sample.pcs, pcs, depth * sizeof(uint64_t));
             ring_publish(idx);
-        } else if (depth == 0) {
-            atomic_fetch_add_explicit(&lost, weight, memory_order_relaxed);
         }
     }
 }

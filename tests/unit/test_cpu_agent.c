@@ -21,7 +21,7 @@
 
 #include <dlfcn.h>
 
-#include "agent_child.h"
+#include "agent_test.h"
 #include "fake_block.h"
 #include "lynx_symbolize.h"
 #include "lynx_block_io.h"
@@ -126,7 +126,7 @@ static int foreign_sigprof_child(void)
 static void test_refuses_foreign_sigprof(void **state)
 {
     (void)state;
-    assert_int_equal(agent_child_run("foreign-sigprof"), 0);
+    assert_int_equal(agent_child_run("foreign-sigprof", NULL, NULL), 0);
 }
 
 static int64_t thread_cpu_ns(pthread_t th)
@@ -371,16 +371,15 @@ static void test_modules(void **state)
 static int setup(void **state)
 {
     (void)state;
-    assert_int_equal(lynx_agent_start(fake_name("cpu")), 0);
-    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    blk = agent_test_start("cpu");
+    assert_non_null(blk);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    lynx_block_detach(blk);
-    lynx_agent_stop();
+    agent_test_stop(blk);
     return 0;
 }
 

@@ -27,6 +27,7 @@
 
 #include "agent_heap.h"
 #include "agent_sampler.h"
+#include "agent_test.h"
 #include "fake_block.h"
 #include "lynx_block_io.h"
 #include "lynx_block_threads.h"
@@ -742,41 +743,16 @@ static int accuracy_child(void)
 
 static void test_accuracy_sparse_rate(void **state)
 {
-    int status;
-    pid_t child;
     (void)state;
-
-    child = fork();
-    if (child == 0) {
-        char *argv[] = {"test_heap_agent", NULL};
-        setenv("LYNXPROF_HEAP_RATE", "4096", 1);
-        setenv("HEAP_TEST_MODE", "accuracy", 1);
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(
+        agent_child_run("accuracy", "LYNXPROF_HEAP_RATE", "4096"), 0);
 }
 
 /* Rate 0: counted, never sampled. */
 static void test_rate_zero(void **state)
 {
-    int status;
-    pid_t child;
     (void)state;
-
-    child = fork();
-    if (child == 0) {
-        char *argv[] = {"test_heap_agent", NULL};
-        setenv("LYNXPROF_HEAP_RATE", "0", 1);
-        setenv("HEAP_TEST_MODE", "off", 1);
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(agent_child_run("off", "LYNXPROF_HEAP_RATE", "0"), 0);
 }
 
 static int off_child(void)
@@ -805,8 +781,8 @@ static int setup(void **state)
     site_starts[7] = (uintptr_t)accuracy_child;
     site_starts[8] = (uintptr_t)storm;
     nsite_starts = 9;
-    assert_int_equal(lynx_agent_start(fake_name("heap")), 0);
-    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    blk = agent_test_start("heap");
+    assert_non_null(blk);
     {
         /* One answered command: the agent thread is past its start-up
          * (which allocates), so the exact counts below are the tests'. */
@@ -820,8 +796,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    lynx_block_detach(blk);
-    lynx_agent_stop();
+    agent_test_stop(blk);
     return 0;
 }
 
@@ -836,7 +811,7 @@ static void test_skipped_under_asan(void **state)
 
 int main(int argc, char **argv)
 {
-    const char *mode = getenv("HEAP_TEST_MODE");
+    const char *mode = getenv(AGENT_CHILD_ENV);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_exact),
         cmocka_unit_test(test_memstats_has_counters),

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "agent_locks.h"
-#include "agent_child.h"
+#include "agent_test.h"
 #include "fake_block.h"
 #include "lynx_block_io.h"
 #include "lynx_block_threads.h"
@@ -194,7 +194,7 @@ static int foreign_sigprof_child(void)
 static void test_dump_refuses_foreign_sigprof(void **state)
 {
     (void)state;
-    assert_int_equal(agent_child_run("foreign-sigprof"), 0);
+    assert_int_equal(agent_child_run("foreign-sigprof", NULL, NULL), 0);
 }
 
 /* ---- thread creation ----------------------------------------------------------- */
@@ -475,16 +475,15 @@ static void test_debug_text(void **state)
 static int setup(void **state)
 {
     (void)state;
-    assert_int_equal(lynx_agent_start(fake_name("threads")), 0);
-    assert_int_equal(lynx_block_attach(lynx_agent_name(), 0, &blk), 0);
+    blk = agent_test_start("threads");
+    assert_non_null(blk);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    lynx_block_detach(blk);
-    lynx_agent_stop();
+    agent_test_stop(blk);
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * agent_child.c - see agent_child.h.
+ * agent_test.c - see agent_test.h.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_child.h"
+#include "agent_test.h"
 #include "fake_block.h"
 #include "lynx_block_io.h"
 #include "lynxprof-agent.h"
@@ -16,7 +16,27 @@
 
 #define SECOND 1000000000LL
 
-int agent_child_run(const char *mode)
+lynx_block_t *agent_test_start(const char *prefix)
+{
+    lynx_block_t *b;
+
+    if (lynx_agent_start(fake_name(prefix)) != 0) {
+        return NULL;
+    }
+    if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0) {
+        lynx_agent_stop();
+        return NULL;
+    }
+    return b;
+}
+
+void agent_test_stop(lynx_block_t *b)
+{
+    lynx_block_detach(b);
+    lynx_agent_stop();
+}
+
+int agent_child_run(const char *mode, const char *var, const char *value)
 {
     int status;
     pid_t child = fork();
@@ -24,6 +44,9 @@ int agent_child_run(const char *mode)
     if (child == 0) {
         char *argv[] = {"agent-test-child", NULL};
         setenv(AGENT_CHILD_ENV, mode, 1);
+        if (var != NULL) {
+            setenv(var, value, 1);
+        }
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -53,16 +76,12 @@ int agent_child_foreign_sigprof(uint32_t command, const void *arg,
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = foreign_handler;
     sigaction(SIGPROF, &sa, NULL);
-    if (lynx_agent_start(fake_name("sigprof")) != 0) {
+    if ((b = agent_test_start("sigprof")) == NULL) {
         return 3;
-    }
-    if (lynx_block_attach(lynx_agent_name(), 0, &b) != 0) {
-        return 4;
     }
     rc = lynx_mailbox_call(b, command, arg, arg_len, reply, sizeof(reply),
                            NULL, &c, 10 * SECOND);
-    lynx_block_detach(b);
-    lynx_agent_stop();
+    agent_test_stop(b);
     if (rc != 0) {
         fprintf(stderr, "agent_child: call failed: %d\n", rc);
         return 5;
