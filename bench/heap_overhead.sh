@@ -51,25 +51,42 @@ malloc_share() {
              END { printf "%.1f %%\n", s }'
 }
 
-# Where the time goes (perf, default rate): the agent's own code and
-# libunwind; and glibc's free with and without the agent, whose first touch
-# of a block's header (a cache miss) moves into the agent's free.
+# Where the time goes (perf, default rate, `perf_runs` interleaved pairs of
+# runs with and without the agent, samples summed): the agent's own code
+# and libunwind; and glibc's free, whose first touch of a block's header (a
+# cache miss) moves into the agent's free, which reads the same word for the
+# exact counters.  The agent's net cost is its own samples and libunwind's
+# less what glibc's free no longer spends, over the samples without it.
+perf_runs=5
 perf_shares() {
-    local a u f0 f1
-    perf record -q -e cpu-clock -F 1999 -o "$tmp/a.data" -- \
-        env LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench "$@" >/dev/null 2>&1
-    perf record -q -e cpu-clock -F 1999 -o "$tmp/n.data" -- "$@" >/dev/null 2>&1
-    share() { # file dso-regex [symbol-regex]
-        perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null |
-            awk -v d="$2" -v s="${3:-.}" '/^ *[0-9.]+%/ && $2 ~ d && $NF ~ s {
-                gsub("%", "", $1); t += $1 } END { printf "%.1f", t }'
+    local i
+    for i in $(seq "$perf_runs"); do
+        perf record -q -e cpu-clock -F 1999 -o "$tmp/a$i.data" -- \
+            env LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench "$@" >/dev/null 2>&1
+        perf record -q -e cpu-clock -F 1999 -o "$tmp/n$i.data" -- "$@" \
+            >/dev/null 2>&1
+    done
+    samples() { # a|n: "total agent libunwind glibc-free" summed over the runs
+        for i in $(seq "$perf_runs"); do
+            perf report -i "$tmp/$1$i.data" -n --no-children --sort dso,sym \
+                --stdio 2>/dev/null
+        done | awk '/^ *[0-9.]+%/ { t += $2
+                        if ($3 ~ /libprofile-agent/) a += $2
+                        if ($3 ~ /libunwind/) u += $2
+                        if ($3 ~ /libc\.so/ && $NF ~ /^cfree/) f += $2 }
+                    END { print t + 0, a + 0, u + 0, f + 0 }'
     }
-    a=$(share "$tmp/a.data" libprofile-agent)
-    u=$(share "$tmp/a.data" libunwind)
-    f0=$(share "$tmp/n.data" 'libc\.so' '^cfree')
-    f1=$(share "$tmp/a.data" 'libc\.so' '^cfree')
-    echo "perf, default rate: agent code $a %, libunwind $u % of the CPU time;" \
-         "glibc's free $f0 % without the agent, $f1 % with it"
+    # shellcheck disable=SC2046
+    set -- $(samples a) $(samples n)
+    awk -v ta="$1" -v a="$2" -v u="$3" -v fa="$4" -v tn="$5" -v fn="$8" \
+        -v runs="$perf_runs" 'BEGIN {
+        printf "perf, default rate, %d runs each (%d and %d samples):" \
+               " agent code %.1f %%, libunwind %.1f %% of the CPU time;" \
+               " glibc free %.1f %% without the agent, %.1f %% with it;" \
+               " net cost of the agent %.1f %% of the CPU time without it" \
+               " (CPU time ratio %.3f)\n",
+               runs, ta, tn, 100 * a / ta, 100 * u / ta, 100 * fn / tn,
+               100 * fa / ta, 100 * (a + u + fa - fn) / tn, ta / tn }'
 }
 
 # Instructions per unit of work (1 thread): cachegrind at two lengths.

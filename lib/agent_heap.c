@@ -24,17 +24,18 @@
  * twice at once, without a system call to block the signal.
  *
  * Workload: millions of calls per second on many threads.  With glibc
- * underneath, the fast path of malloc is the countdown (subtract, compare),
- * the real call, the usable size from the chunk header and two plain adds
- * to the thread's own counter slot (about 30 instructions); of free the
- * chunk header word (which also tells a sampled block: see "tag" below),
- * two adds and a tail call (about 27).  Sampling is a Poisson process over
- * requested bytes with mean `rate` (LYNXPROF_HEAP_RATE, default 512 KiB):
- * a thread-local countdown drawn from the exponential distribution; the
- * allocation that crosses zero is sampled with its stack (libunwind
- * unw_backtrace), weighted 1/(1-exp(-size/rate)) (Go's scaleHeapSample,
- * applied per sample), aggregated per stack, and remembered in the live
- * table so that free and realloc take it out of the in-use estimates.
+ * underneath, the fast path of malloc and calloc is the countdown
+ * (compare, subtract), the real call, the chunk size from its header and
+ * two plain adds to the thread's own counter slot (20 instructions); of
+ * free the chunk header word (which also tells a sampled or mmapped block:
+ * see "tag" below), two adds and a tail call (13).  Sampling is a
+ * Poisson process over requested bytes with mean `rate`
+ * (LYNXPROF_HEAP_RATE, default 512 KiB): a thread-local countdown drawn
+ * from the exponential distribution; the allocation that crosses zero is
+ * sampled with its stack (libunwind unw_backtrace), weighted
+ * 1/(1-exp(-size/rate)) (Go's scaleHeapSample, applied per sample),
+ * aggregated per stack, and remembered in the live table so that free and
+ * realloc take it out of the in-use estimates.
  *
  * Tables, all mapped at start: THREAD_SLOTS per-thread counter slots
  * (threads beyond that share one slot with atomic adds); STACK_SLOTS
@@ -130,7 +131,12 @@ static __thread int tls_resolving IE_TLS;
 
 /* Written by its owner only (load + store, no locked instruction); summed
  * by readers with relaxed loads.  A slot outlives its thread: the next
- * thread that claims it keeps adding, so the sums never lose anything. */
+ * thread that claims it keeps adding, so the sums never lose anything.
+ * The byte counters hold, per block, its usable size plus BLOCK_EXTRA: for
+ * a glibc chunk that is not mmapped that is the chunk size itself, which
+ * the fast paths add without arithmetic; lynx_heap_totals takes it off
+ * again per block. */
+#define BLOCK_EXTRA ((size_t)8)
 typedef struct thread_counts {
     _Atomic uint64_t allocs;
     _Atomic uint64_t frees;
@@ -400,6 +406,7 @@ static __attribute__((noinline)) void count_slow(int is_alloc, size_t bytes)
     if (tls_state == TS_NONE) {
         claim_slot();
     }
+    bytes += BLOCK_EXTRA;
     c = tls_counts;
     if (c != NULL) {
         bump(is_alloc ? &c->allocs : &c->frees, 1);
@@ -419,7 +426,7 @@ INLINE void count_alloc(size_t bytes)
 
     if (LIKELY(c != NULL)) {
         bump(&c->allocs, 1);
-        bump(&c->alloc_bytes, bytes);
+        bump(&c->alloc_bytes, bytes + BLOCK_EXTRA);
     } else {
         count_slow(1, bytes);
     }
@@ -431,7 +438,7 @@ INLINE void count_free(size_t bytes)
 
     if (LIKELY(c != NULL)) {
         bump(&c->frees, 1);
-        bump(&c->free_bytes, bytes);
+        bump(&c->free_bytes, bytes + BLOCK_EXTRA);
     } else {
         count_slow(0, bytes);
     }
@@ -490,7 +497,6 @@ static void stack_add(uint32_t si, const live_entry_t *e, int sign)
     st->inuse_sampled_bytes += (uint64_t)(int64_t)sign * e->size_bytes;
 }
 
-/* Take p out of the live table; its entry into *out.  1 if it was there. */
 /* The slot holding p in the live table, or -1. */
 static int64_t live_find(uintptr_t p)
 {
@@ -506,6 +512,7 @@ static int64_t live_find(uintptr_t p)
     return -1;
 }
 
+/* Take p out of the live table; its entry into *out.  1 if it was there. */
 static int live_remove(uintptr_t p, live_entry_t *out)
 {
     const uint32_t mask = (1u << heap.live_bits) - 1;
@@ -729,7 +736,7 @@ static int64_t draw_interval(void)
     double v;
 
     if (heap.rate <= 1) {
-        return -1;
+        return 0; /* every allocation: the countdown stays at 0 */
     }
     x ^= x >> 12;
     x ^= x << 25;
@@ -808,13 +815,19 @@ static void record(void *p, size_t size, const void *ra)
 }
 
 /* The countdown ran out: whether this allocation is recorded.  Draws the
- * next interval; never for our own allocations (made while unwinding). */
+ * next interval; never for our own allocations (made while unwinding).
+ * Leaves the countdown >= 0, which the fast paths rely on. */
 static __attribute__((noinline)) int take_sample(void)
 {
     int take = 0;
 
     if (tls_guard) {
-        return 0; /* an allocation of our own unwinding: never sampled */
+        /* An allocation of our own unwinding: never sampled.  The next
+         * one of the program's is, instead. */
+        if (tls_countdown < 0) {
+            tls_countdown = 0;
+        }
+        return 0;
     }
     if (!atomic_load_explicit(&heap.configured, memory_order_acquire)) {
         tls_countdown = 0; /* decide again once configured */
@@ -824,7 +837,7 @@ static __attribute__((noinline)) int take_sample(void)
         /* First decision on this thread: start its countdown. */
         seed_rng();
         tls_countdown += draw_interval();
-        if (tls_countdown < 0) {
+        if (tls_countdown <= 0) {
             tls_countdown = draw_interval();
             take = 1;
         }
@@ -853,6 +866,14 @@ static __attribute__((noinline)) void sample(void *p, size_t size,
 INLINE size_t chunk_usable(size_t h)
 {
     return (h & ~(size_t)7) - 8 - ((h & 2) << 2);
+}
+
+/* What the byte counters add for a chunk: its usable size + BLOCK_EXTRA,
+ * the chunk size for all but mmapped chunks (large and rare). */
+INLINE size_t chunk_counted(size_t h)
+{
+    return LIKELY((h & 2) == 0) ? h & ~(size_t)7
+                                : chunk_usable(h) + BLOCK_EXTRA;
 }
 
 /* ---- sampled blocks carry a tag ---------------------------------------------
@@ -908,11 +929,15 @@ INLINE size_t usable_of(void *p)
     return real.usable(p);
 }
 
-/* The countdown: true when this allocation of `size` bytes is due. */
+/* The countdown: true when this allocation of `size` bytes is due; then
+ * take_sample must follow (it draws the next interval). */
 INLINE int due(size_t size)
 {
-    tls_countdown -= (int64_t)size;
-    return UNLIKELY(tls_countdown < 0);
+    if (UNLIKELY(__builtin_sub_overflow(tls_countdown, size,
+                                        &tls_countdown))) {
+        tls_countdown = -1; /* a size beyond any countdown */
+    }
+    return UNLIKELY(tls_countdown <= 0);
 }
 
 enum { ALLOC_PLAIN = 0, ALLOC_ZEROED = 1 };
@@ -1046,40 +1071,74 @@ INLINE void arm_fast(void)
     }
 }
 
-static __attribute__((noinline)) void *malloc_slow(size_t size,
-                                                   const void *ra)
+static __attribute__((noinline)) void *alloc_slow(int how, size_t size,
+                                                  const void *ra)
 {
     void *p;
 
     if (UNLIKELY(!ready())) {
-        return boot_alloc(size, 16);
+        return boot_alloc(size, 16); /* boot memory starts zeroed */
     }
-    p = alloc(ALLOC_PLAIN, size, ra);
+    p = alloc(how, size, ra);
     arm_fast();
     return p;
 }
 
-/* The fast paths of malloc and free: glibc underneath (so the real
- * functions are resolved), the thread's counter slot claimed, no sample
- * due, no sampled or boot block: two TLS loads, the countdown, the real
- * call, the chunk header word and two adds.  Everything else takes the
- * slow path. */
+/* The fast paths of malloc, calloc and free: glibc underneath (so the
+ * real functions are resolved), the thread's counter slot claimed, no
+ * sample due, no sampled, boot or mmapped block: two TLS loads, the
+ * countdown, the real call, the chunk header word and two adds.
+ * Everything else takes the slow path. */
+
+/* Whether an allocation of `size` bytes may take the fast path (it is not
+ * due: the countdown stays above 0); if so its bytes are off the
+ * countdown.  Outside the slow paths the countdown is never negative
+ * (take_sample sees to that), so one unsigned comparison covers every
+ * size. */
+INLINE int fast_take(const thread_counts_t *c, size_t size)
+{
+    uint64_t cd = (uint64_t)tls_hot.countdown;
+
+    if (UNLIKELY(c == NULL || size >= cd)) {
+        return 0;
+    }
+    tls_hot.countdown = (int64_t)(cd - size);
+    return 1;
+}
+
+/* Count a block the real allocator just handed out on a fast path. */
+INLINE void *counted(thread_counts_t *c, void *p)
+{
+    if (LIKELY(p != NULL)) {
+        bump(&c->allocs, 1);
+        bump(&c->alloc_bytes, chunk_counted(((const size_t *)p)[-1]));
+    }
+    return p;
+}
+
 EXPORT void *malloc(size_t size)
 {
     thread_counts_t *c = tls_hot.fast;
-    int64_t left = tls_hot.countdown - (int64_t)size;
 
-    if (LIKELY(c != NULL && left >= 0)) {
-        void *p;
-        tls_hot.countdown = left;
-        p = real.malloc(size);
-        if (LIKELY(p != NULL)) {
-            bump(&c->allocs, 1);
-            bump(&c->alloc_bytes, chunk_usable(((const size_t *)p)[-1]));
-        }
-        return p;
+    if (LIKELY(fast_take(c, size))) {
+        return counted(c, real.malloc(size));
     }
-    return malloc_slow(size, RETURN_ADDRESS());
+    return alloc_slow(ALLOC_PLAIN, size, RETURN_ADDRESS());
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    thread_counts_t *c = tls_hot.fast;
+    size_t total;
+
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (LIKELY(fast_take(c, total))) {
+        return counted(c, real.calloc(1, total));
+    }
+    return alloc_slow(ALLOC_ZEROED, total, RETURN_ADDRESS());
 }
 
 static __attribute__((noinline)) void free_slow(void *p)
@@ -1100,28 +1159,14 @@ EXPORT void free(void *p)
 
     if (LIKELY(p != NULL && c != NULL)) {
         size_t h = ((const size_t *)p)[-1];
-        if (LIKELY((h & TAG_BIT) == 0)) {
+        if (LIKELY((h & (TAG_BIT | 2)) == 0)) { /* not sampled, not mmapped */
             bump(&c->frees, 1);
-            bump(&c->free_bytes, chunk_usable(h));
+            bump(&c->free_bytes, h & ~(size_t)7);
             real.free(p);
             return;
         }
     }
     free_slow(p);
-}
-
-EXPORT void *calloc(size_t n, size_t size)
-{
-    size_t total;
-
-    if (__builtin_mul_overflow(n, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (UNLIKELY(!ready())) {
-        return boot_alloc(total, 16); /* boot memory starts zeroed */
-    }
-    return alloc(ALLOC_ZEROED, total, RETURN_ADDRESS());
 }
 
 INLINE void *realloc_impl(void *old, size_t size, const void *ra)
@@ -1153,7 +1198,7 @@ INLINE void *realloc_impl(void *old, size_t size, const void *ra)
             return NULL;
         }
         p = alloc(ALLOC_PLAIN, size, ra);
-    } else if (UNLIKELY(due(size)) && size != 0 &&
+    } else if (size != 0 && UNLIKELY(due(size)) &&
                (p = alloc_sampled(ALLOC_PLAIN, 0, size, ra)) != NOT_TAKEN) {
         /* Due for a sample: the block moves into a sampled one. */
     } else {
@@ -1419,6 +1464,14 @@ int lynx_heap_totals(lynx_heap_totals_t *t)
         t->free_bytes +=
             atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
     }
+    /* Each block was counted BLOCK_EXTRA larger.  The counters of a thread
+     * that is counting right now may be one block apart: saturate. */
+    t->alloc_bytes = t->alloc_bytes > t->allocs * BLOCK_EXTRA
+                         ? t->alloc_bytes - t->allocs * BLOCK_EXTRA
+                         : 0;
+    t->free_bytes = t->free_bytes > t->frees * BLOCK_EXTRA
+                        ? t->free_bytes - t->frees * BLOCK_EXTRA
+                        : 0;
     return 1;
 }
 

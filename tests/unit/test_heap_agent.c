@@ -167,16 +167,21 @@ static void *counted_worker(void *arg)
         void *p3 = realloc(p1, 5000);
         void *p4 = NULL;
         void *p5 = aligned_alloc(256, 512);
+        /* mmapped (the threshold is fixed below), and smaller than the
+         * sampling interval: mostly counted on the fast paths */
+        void *p6 = malloc((size_t)(160 << 10) + (size_t)i);
         assert_int_equal(posix_memalign(&p4, 64, 200), 0);
-        e->allocs += 5;
+        e->allocs += 6;
         e->alloc_bytes += u1 + malloc_usable_size(p2) +
                           malloc_usable_size(p3) + malloc_usable_size(p4) +
-                          malloc_usable_size(p5);
+                          malloc_usable_size(p5) + malloc_usable_size(p6);
         e->frees += 1; /* realloc's release of p1 */
         e->free_bytes += u1;
-        e->frees += 4;
+        e->frees += 5;
         e->free_bytes += malloc_usable_size(p2) + malloc_usable_size(p3) +
-                         malloc_usable_size(p4) + malloc_usable_size(p5);
+                         malloc_usable_size(p4) + malloc_usable_size(p5) +
+                         malloc_usable_size(p6);
+        free(p6);
         free(p2);
         free(p3);
         free(p4);
@@ -196,6 +201,9 @@ static void test_counters_exact(void **state)
     expect_t sum = {0, 0, 0, 0};
     (void)state;
 
+    /* Blocks from 128 KiB are mmapped chunks (whose header differs), and
+     * stay so: a fixed threshold does not rise when one is freed. */
+    assert_int_equal(mallopt(M_MMAP_THRESHOLD, 128 << 10), 1);
     pthread_barrier_init(&ready_line, NULL, NTHREADS + 1);
     pthread_barrier_init(&start_line, NULL, NTHREADS + 1);
     pthread_barrier_init(&finish_line, NULL, NTHREADS + 1);
@@ -722,10 +730,31 @@ __attribute__((noinline)) void *heap_test_site_small(void)
     return head;
 }
 
+/* Sizes no allocator can give, above INT64_MAX: they fail, and must not
+ * push the countdown out of reach (sampling would stop for the thread). */
+static int absurd_sizes_fail(void)
+{
+    volatile size_t absurd_v = (size_t)0xF << 60; /* not a constant to gcc */
+    const size_t absurd = absurd_v;
+    void *p = NULL;
+    int ok = 1;
+
+    ok &= malloc(absurd) == NULL;
+    ok &= calloc(1, absurd) == NULL;
+    ok &= realloc(NULL, absurd) == NULL;
+    ok &= aligned_alloc(64, absurd) == NULL;
+    ok &= posix_memalign(&p, 64, absurd) == ENOMEM;
+    if (!ok) {
+        fprintf(stderr, "an absurd size did not fail\n");
+    }
+    return ok;
+}
+
 static int accuracy_child(void)
 {
     snap_t s;
     lynx_heap_record_t r;
+    int absurd_failed = absurd_sizes_fail();
     void *keep = heap_test_site_small();
     double truth = 100000.0 * 64;
 
@@ -735,7 +764,8 @@ static int accuracy_child(void)
             "truth %.0f\n", (unsigned long long)s.rep.rate_bytes,
             r.inuse_bytes, (unsigned long long)r.inuse_samples, truth);
     __asm__ volatile("" ::"r"(keep) : "memory");
-    return s.rep.rate_bytes == 4096 && r.inuse_bytes > truth * 0.9 &&
+    return absurd_failed && s.rep.rate_bytes == 4096 &&
+                   r.inuse_bytes > truth * 0.9 &&
                    r.inuse_bytes < truth * 1.1
                ? 0
                : 1;
@@ -746,6 +776,22 @@ static void test_accuracy_sparse_rate(void **state)
     (void)state;
     assert_int_equal(
         agent_child_run("accuracy", "LYNXPROF_HEAP_RATE", "4096"), 0);
+}
+
+/* The exact counters where most calls take the fast paths (the default
+ * rate: a block is sampled now and then) and where all do (rate 0). */
+static void test_counters_exact_default_rate(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        agent_child_run("counted", "LYNXPROF_HEAP_RATE", "524288"), 0);
+}
+
+static void test_counters_exact_rate_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(agent_child_run("counted", "LYNXPROF_HEAP_RATE", "0"),
+                     0);
 }
 
 /* Rate 0: counted, never sampled. */
@@ -814,6 +860,8 @@ int main(int argc, char **argv)
     const char *mode = getenv(AGENT_CHILD_ENV);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_exact),
+        cmocka_unit_test(test_counters_exact_default_rate),
+        cmocka_unit_test(test_counters_exact_rate_zero),
         cmocka_unit_test(test_memstats_has_counters),
         cmocka_unit_test(test_rate1_exact_and_free),
         cmocka_unit_test(test_realloc_failure_keeps_sample),
@@ -842,6 +890,12 @@ int main(int argc, char **argv)
         setenv("LYNXPROF_HEAP_RATE", "1", 1);
         execv("/proc/self/exe", argv);
         return 127;
+    }
+    if (mode != NULL && strcmp(mode, "counted") == 0) {
+        const struct CMUnitTest counted[] = {
+            cmocka_unit_test(test_counters_exact),
+        };
+        return cmocka_run_group_tests(counted, setup, teardown);
     }
     if (mode != NULL) {
         int rc;
