@@ -55,8 +55,10 @@ malloc_share() {
 # runs with and without the agent, samples summed): the agent's own code
 # and libunwind; and glibc's free, whose first touch of a block's header (a
 # cache miss) moves into the agent's free, which reads the same word for the
-# exact counters.  The agent's net cost is its own samples and libunwind's
-# less what glibc's free no longer spends, over the samples without it.
+# exact counters.  Net cost: with s the share of the agent, libunwind and
+# glibc's free with the agent, f glibc's free's share without it, the time
+# added over the time without is (s - f) / (1 - s).  Shares, not sample
+# counts, so that a run the machine slowed as a whole does not count.
 perf_runs=5
 perf_shares() {
     local i
@@ -80,38 +82,42 @@ perf_shares() {
     set -- $(samples a) $(samples n)
     awk -v ta="$1" -v a="$2" -v u="$3" -v fa="$4" -v tn="$5" -v fn="$8" \
         -v runs="$perf_runs" 'BEGIN {
+        s = (a + u + fa) / ta; f = fn / tn
         printf "perf, default rate, %d runs each (%d and %d samples):" \
                " agent code %.1f %%, libunwind %.1f %% of the CPU time;" \
                " glibc free %.1f %% without the agent, %.1f %% with it;" \
-               " net cost of the agent %.1f %% of the CPU time without it" \
-               " (CPU time ratio %.3f)\n",
-               runs, ta, tn, 100 * a / ta, 100 * u / ta, 100 * fn / tn,
-               100 * fa / ta, 100 * (a + u + fa - fn) / tn, ta / tn }'
+               " net cost of the agent %.1f %% (CPU time ratio of these" \
+               " runs %.3f)\n",
+               runs, ta, tn, 100 * a / ta, 100 * u / ta, 100 * f,
+               100 * fa / ta, 100 * (s - f) / (1 - s), ta / tn }'
 }
 
-# Instructions per unit of work (1 thread): cachegrind at two lengths.
+# Instructions and first-level data cache misses per unit of work (1
+# thread): cachegrind (its cache model) at two lengths, the difference.
 instructions() { # program small large env...
-    local prog="$1" n1="$2" n2="$3" a b
+    local prog="$1" n1="$2" n2="$3" n
     shift 3
-    a=$(env "$@" valgrind --tool=cachegrind --cache-sim=no \
-        --cachegrind-out-file=/dev/null $prog 1 "$n1" 2>&1 |
-        sed -n 's/.*I *refs: *//p' | tr -d ,)
-    b=$(env "$@" valgrind --tool=cachegrind --cache-sim=no \
-        --cachegrind-out-file=/dev/null $prog 1 "$n2" 2>&1 |
-        sed -n 's/.*I *refs: *//p' | tr -d ,)
-    echo $((b - a))
+    for n in "$n1" "$n2"; do
+        env "$@" valgrind --tool=cachegrind --cache-sim=yes \
+            --cachegrind-out-file=/dev/null $prog 1 "$n" 2>&1 | tr -d , |
+            awk '/I *refs:/ { i = $NF } /D1 *misses:/ { m = $4 }
+                 END { print i, m }'
+    done | awk 'NR == 1 { i = $1; m = $2 } NR == 2 { print $1 - i, $2 - m }'
 }
 instruction_table() { # program small large
     local base r0 def
     base=$(instructions "$@")
     r0=$(instructions "$@" LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0)
     def=$(instructions "$@" LD_PRELOAD="$agent" LYNXPROF_NAME=heapbench)
-    echo "| configuration | instructions for $(( $3 - $2 )) units, 1 thread | ratio |"
-    echo "|---|---:|---:|"
-    awk -v b="$base" -v r="$r0" -v d="$def" 'BEGIN {
-        printf "| no agent | %d | 1.000 |\n", b
-        printf "| agent, sampling off (rate 0) | %d | %.3f |\n", r, r / b
-        printf "| agent, default rate (512 KiB) | %d | %.3f |\n", d, d / b }'
+    echo "| configuration | instructions for $(( $3 - $2 )) units, 1 thread | ratio | D1 misses | ratio |"
+    echo "|---|---:|---:|---:|---:|"
+    # shellcheck disable=SC2086
+    echo "$base $r0 $def" | awk '{
+        printf "| no agent | %d | 1.000 | %d | 1.000 |\n", $1, $2
+        printf "| agent, sampling off (rate 0) | %d | %.3f | %d | %.3f |\n",
+            $3, $3 / $1, $4, $4 / $2
+        printf "| agent, default rate (512 KiB) | %d | %.3f | %d | %.3f |\n",
+            $5, $5 / $1, $6, $6 / $2 }'
 }
 
 echo "heap profiling overhead: $threads threads, $(nproc) CPUs;" \
