@@ -52,14 +52,14 @@ malloc_share() {
 }
 
 # Where the time goes (perf, default rate, `perf_runs` interleaved pairs of
-# runs with and without the agent, samples summed): the agent's own code
+# runs with and without the agent; samples summed, and each pair alone): the agent's own code
 # and libunwind; and glibc's free, whose first touch of a block's header (a
 # cache miss) moves into the agent's free, which reads the same word for the
 # exact counters.  Net cost: with s the share of the agent, libunwind and
 # glibc's free with the agent, f glibc's free's share without it, the time
 # added over the time without is (s - f) / (1 - s).  Shares, not sample
 # counts, so that a run the machine slowed as a whole does not count.
-perf_runs=5
+perf_runs=9
 perf_shares() {
     local i
     for i in $(seq "$perf_runs"); do
@@ -68,28 +68,40 @@ perf_shares() {
         perf record -q -e cpu-clock -F 1999 -o "$tmp/n$i.data" -- "$@" \
             >/dev/null 2>&1
     done
-    samples() { # a|n: "total agent libunwind glibc-free" summed over the runs
-        for i in $(seq "$perf_runs"); do
-            perf report -i "$tmp/$1$i.data" -n --no-children --sort dso,sym \
-                --stdio 2>/dev/null
-        done | awk '/^ *[0-9.]+%/ { t += $2
-                        if ($3 ~ /libprofile-agent/) a += $2
-                        if ($3 ~ /libunwind/) u += $2
-                        if ($3 ~ /libc\.so/ && $NF ~ /^cfree/) f += $2 }
-                    END { print t + 0, a + 0, u + 0, f + 0 }'
-    }
-    # shellcheck disable=SC2046
-    set -- $(samples a) $(samples n)
-    awk -v ta="$1" -v a="$2" -v u="$3" -v fa="$4" -v tn="$5" -v fn="$8" \
-        -v runs="$perf_runs" 'BEGIN {
-        s = (a + u + fa) / ta; f = fn / tn
-        printf "perf, default rate, %d runs each (%d and %d samples):" \
-               " agent code %.1f %%, libunwind %.1f %% of the CPU time;" \
-               " glibc free %.1f %% without the agent, %.1f %% with it;" \
-               " net cost of the agent %.1f %% (CPU time ratio of these" \
-               " runs %.3f)\n",
-               runs, ta, tn, 100 * a / ta, 100 * u / ta, 100 * f,
-               100 * fa / ta, 100 * (s - f) / (1 - s), ta / tn }'
+    # One line per pair: "total agent libunwind glibc-free" with the agent,
+    # then the same without.
+    for i in $(seq "$perf_runs"); do
+        for r in a n; do
+            perf report -i "$tmp/$r$i.data" -n --no-children --sort dso,sym \
+                --stdio 2>/dev/null |
+                awk '/^ *[0-9.]+%/ { t += $2
+                         if ($3 ~ /libprofile-agent/) a += $2
+                         if ($3 ~ /libunwind/) u += $2
+                         if ($3 ~ /libc\.so/ && $NF ~ /^cfree/) f += $2 }
+                     END { printf "%d %d %d %d ", t, a, u, f }'
+        done
+        echo
+    done | awk '
+        function net(ta, a, u, fa, tn, fn,   s) {
+            s = (a + u + fa) / ta
+            return 100 * (s - fn / tn) / (1 - s)
+        }
+        { n++; x[n] = net($1, $2, $3, $4, $5, $8)
+          for (k = 1; k <= 8; k++) t[k] += $k }
+        END {
+            for (i = 1; i <= n; i++)
+                for (j = i + 1; j <= n; j++)
+                    if (x[j] < x[i]) { y = x[i]; x[i] = x[j]; x[j] = y }
+            printf "perf, default rate, %d pairs of runs (%d and %d samples):" \
+                   " agent code %.1f %%, libunwind %.1f %% of the CPU time;" \
+                   " glibc free %.1f %% without the agent, %.1f %% with it;" \
+                   " net cost of the agent %.1f %% (pairs: median %.1f %%," \
+                   " range %.1f to %.1f %%; CPU time ratio %.3f)\n",
+                   n, t[1], t[5], 100 * t[2] / t[1], 100 * t[3] / t[1],
+                   100 * t[8] / t[5], 100 * t[4] / t[1],
+                   net(t[1], t[2], t[3], t[4], t[5], t[8]),
+                   x[int((n + 1) / 2)], x[1], x[n], t[1] / t[5]
+        }'
 }
 
 # Instructions and first-level data cache misses per unit of work (1
