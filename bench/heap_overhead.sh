@@ -7,8 +7,9 @@
 #   churn  bench/heap_overhead.c: threads do nothing but free a random block
 #          of a window and malloc a new one: the allocator alone, the worst
 #          case for any interposer.
-# Configurations: no agent; the agent with sampling off (LYNXPROF_HEAP_RATE=0:
-# exact counters only); the default rate (512 KiB); tcmalloc alone (the
+# Configurations: no agent (twice, and with an empty preloaded library: the
+# controls that show the noise); the agent with sampling off
+# (LYNXPROF_HEAP_RATE=0: exact counters only); the default rate (512 KiB); tcmalloc alone (the
 # baseline of gperftools' profiler) -- these in interleaved rounds, compared
 # by paired per-round ratios; then, fewer rounds, the ones that record every
 # allocation: the agent at rate 1, gperftools' heap profiler (HEAPPROFILE
@@ -40,6 +41,11 @@ done
 gcc -O2 -g -pthread -o "$tmp/heap_json" "$here/heap_json.c" \
     $(pkg-config --cflags --libs json-c)
 gcc -O2 -g -pthread -o "$tmp/heap_churn" "$here/heap_overhead.c"
+# Controls for the time columns: the baseline again, and a preloaded
+# library that does nothing -- what this machine's noise and a changed
+# process layout alone make of a ratio.
+echo 'void heapbench_empty(void) {}' >"$tmp/empty.c"
+gcc -O2 -shared -fPIC -o "$tmp/libempty.so" "$tmp/empty.c"
 
 # The malloc family's share of a command's CPU time (perf, no agent).
 malloc_share() {
@@ -155,6 +161,8 @@ for w in json churn; do
     echo
     interleave "$rounds" \
         "no agent|$bin" \
+        "no agent again (control)|$bin" \
+        "empty preloaded library (control)|env LD_PRELOAD=$tmp/libempty.so $bin" \
         "agent, sampling off (rate 0)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench LYNXPROF_HEAP_RATE=0 $bin" \
         "agent, default rate (512 KiB)|env LD_PRELOAD=$agent LYNXPROF_NAME=heapbench $bin" \
         "tcmalloc alone|env LD_PRELOAD=$tcmalloc $bin"
