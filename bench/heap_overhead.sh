@@ -9,16 +9,18 @@
 #          case for any interposer.
 # Configurations: no agent (twice, and with an empty preloaded library: the
 # controls that show the noise); the agent with sampling off
-# (LYNXPROF_HEAP_RATE=0: exact counters only); the default rate (512 KiB); tcmalloc alone (the
-# baseline of gperftools' profiler) -- these in interleaved rounds, compared
-# by paired per-round ratios; then, fewer rounds, the ones that record every
-# allocation: the agent at rate 1, gperftools' heap profiler (HEAPPROFILE
-# with libtcmalloc) and heaptrack.  Also the share of each workload's CPU
+# (LYNXPROF_HEAP_RATE=0: exact counters only); the default rate (512 KiB);
+# tcmalloc alone (the baseline of gperftools' profiler) -- these in
+# interleaved rounds, compared by paired per-round ratios; then, fewer
+# rounds, the ones that record every allocation: the agent at rate 1,
+# gperftools' heap profiler (HEAPPROFILE with libtcmalloc) and heaptrack.
+# Also the share of each workload's CPU
 # time spent in the malloc family without any agent (perf), and the
-# instructions each configuration executes per unit of work (cachegrind,
-# one thread: the difference between two run lengths, so start-up cancels
-# out) -- a count that a noisy machine cannot blur, where times on a shared
-# 2-CPU VM move by +-10 % from run to run.
+# instructions and first-level cache misses of each configuration per unit
+# of work (cachegrind, one thread: the difference between two run lengths,
+# so start-up cancels out) and the agent's net share of the CPU time by
+# perf attribution -- measures a noisy machine cannot blur, where times on
+# a shared 2-CPU VM move by +-10 % from run to run.
 #   bench/heap_overhead.sh [rounds] [threads] [slow rounds (0: skip them)]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
