@@ -210,7 +210,8 @@ static _Atomic uint8_t coarse[1u << (FILTER_BITS - COARSE_SHIFT)];
 
 /* What the fast paths read, together (one TLS offset to load): the
  * thread's counter slot when the fast paths may be taken (glibc underneath,
- * slot owned), else NULL; bytes until the next sample (< 0: sample now). */
+ * slot owned), else NULL; bytes until the next sample (<= 0: due; never
+ * negative outside the slow paths). */
 static __thread struct {
     thread_counts_t *fast;
     int64_t countdown;
@@ -889,7 +890,6 @@ INLINE size_t chunk_counted(size_t h)
  * (slower).  malloc_usable_size, realloc and free know the tag; nothing
  * else reads chunk headers. */
 
-
 /* 1 when sampled blocks are tagged (glibc, checked at start). */
 static int tagging;
 
@@ -1161,6 +1161,8 @@ EXPORT void free(void *p)
         size_t h = ((const size_t *)p)[-1];
         if (LIKELY((h & (TAG_BIT | 2)) == 0)) { /* not sampled, not mmapped */
             bump(&c->frees, 1);
+            /* chunk_counted(h) of a chunk that is not mmapped (gcc does
+             * not see that the test above already excluded the bit) */
             bump(&c->free_bytes, h & ~(size_t)7);
             real.free(p);
             return;
