@@ -53,7 +53,12 @@ if [ ! -e "$policy" ]; then
     $SUDO chmod 755 "$policy"
     made_policy=1
 fi
-cleanup() { [ "$made_policy" = 1 ] && $SUDO rm -f "$policy"; }
+cleanup() {
+    if [ "$made_policy" = 1 ]; then
+        $SUDO rm -f "$policy"
+    fi
+    return 0
+}
 trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
