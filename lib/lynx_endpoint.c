@@ -429,7 +429,8 @@ static void handle(lynx_req_t *req)
         if (ep->flags & LYNX_EP_DELETE) {
             strcat(allow, ", DELETE");
         }
-        lynx_reply_header(req, "Allow: %s", allow[0] != '\0' ? allow + 2 : "");
+        lynx_reply_header(req, "Allow: %s",
+                          allow[0] != '\0' ? allow + 2 : "");
         lynx_reply_error(req, 405, "method %s not allowed", req->method);
         return;
     }
