@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lynx_block_io.h"
@@ -49,6 +50,7 @@ static const char *status_text(int status)
     case 202: return "Accepted";
     case 301: return "Moved Permanently";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
@@ -365,13 +367,43 @@ static int read_body(lynx_req_t *req, char *err, size_t err_size)
 static int method_allowed(const lynx_endpoint_t *ep, const char *m)
 {
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
-        return 1;
+        return (ep->flags & LYNX_EP_NO_GET) == 0;
     }
     if (strcmp(m, "POST") == 0) {
         return (ep->flags & LYNX_EP_POST) != 0;
     }
     if (strcmp(m, "DELETE") == 0) {
         return (ep->flags & LYNX_EP_DELETE) != 0;
+    }
+    return 0;
+}
+
+int lynx_cross_origin(const char *sec_fetch_site, const char *origin,
+                      const char *scheme, const char *host, char *why,
+                      size_t size)
+{
+    size_t n;
+
+    /* "none" is the user's own navigation (address bar, bookmark). */
+    if (sec_fetch_site != NULL && strcmp(sec_fetch_site, "same-origin") != 0 &&
+        strcmp(sec_fetch_site, "none") != 0) {
+        snprintf(why, size, "cross-origin request refused (Sec-Fetch-Site: "
+                 "%.64s)", sec_fetch_site);
+        return 1;
+    }
+    if (origin == NULL) {
+        return 0;
+    }
+    if (scheme == NULL) {
+        scheme = "http";
+    }
+    n = strlen(scheme);
+    if (host == NULL || strncasecmp(origin, scheme, n) != 0 ||
+        strncmp(origin + n, "://", 3) != 0 ||
+        strcasecmp(origin + n + 3, host) != 0) {
+        snprintf(why, size, "cross-origin request refused (Origin: %.128s)",
+                 origin);
+        return 1;
     }
     return 0;
 }
@@ -386,10 +418,29 @@ static void handle(lynx_req_t *req)
 
     req->method = m != NULL ? m : "GET";
     if (!method_allowed(ep, req->method)) {
-        lynx_reply_header(req, "Allow: GET, HEAD%s%s",
-                          (ep->flags & LYNX_EP_POST) ? ", POST" : "",
-                          (ep->flags & LYNX_EP_DELETE) ? ", DELETE" : "");
+        char allow[32] = "";
+
+        if (!(ep->flags & LYNX_EP_NO_GET)) {
+            strcat(allow, ", GET, HEAD");
+        }
+        if (ep->flags & LYNX_EP_POST) {
+            strcat(allow, ", POST");
+        }
+        if (ep->flags & LYNX_EP_DELETE) {
+            strcat(allow, ", DELETE");
+        }
+        lynx_reply_header(req, "Allow: %s",
+                          allow[0] != '\0' ? allow + 2 : "");
         lynx_reply_error(req, 405, "method %s not allowed", req->method);
+        return;
+    }
+    if ((ep->flags & LYNX_EP_ACTS) &&
+        lynx_cross_origin(
+            FCGX_GetParam("HTTP_SEC_FETCH_SITE", req->fcgx.envp),
+            FCGX_GetParam("HTTP_ORIGIN", req->fcgx.envp),
+            FCGX_GetParam("REQUEST_SCHEME", req->fcgx.envp),
+            FCGX_GetParam("HTTP_HOST", req->fcgx.envp), err, sizeof(err))) {
+        lynx_reply_error(req, 403, "%s", err);
         return;
     }
     if ((ep->flags & LYNX_EP_ADVANCED) && !cfg->profiling_enabled) {

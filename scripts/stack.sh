@@ -65,6 +65,7 @@ stack_render() { # template output
         -e "s|@HTPASSWD@|$STACK_RUNDIR/conf/htpasswd|g" \
         -e "s|@LISTEN@|127.0.0.1:$STACK_PORT|g" \
         -e "s|@TLS_LISTEN@|127.0.0.1:$STACK_TLS_PORT|g" \
+        -e "s|@PORT@|$STACK_PORT|g" -e "s|@TLS_PORT@|$STACK_TLS_PORT|g" \
         -e "s|@TLS_CERT@|$STACK_RUNDIR/conf/tls.crt|g" \
         -e "s|@TLS_KEY@|$STACK_RUNDIR/conf/tls.key|g" \
         -e "s|@APP_UPSTREAM@|127.0.0.1:$STACK_APP_PORT|g" \
@@ -73,11 +74,10 @@ stack_render() { # template output
         "$1" >"$2"
 }
 
-stack_config() {
-    local c="$STACK_RUNDIR/conf"
-    mkdir -p "$c" "$c/extra" "$STACK_RUNDIR/nginx-tmp" "$STACK_RUNDIR/spool"
-    chown "$STACK_FCGI_USER:$STACK_FCGI_USER" "$STACK_RUNDIR/spool"
-    chmod 0750 "$STACK_RUNDIR/spool"
+# The htpasswd login (STACK_USER, STACK_PASSWORD) and a self-signed TLS
+# certificate (tls.crt, tls.key) in directory $1, as nginx reads them.
+stack_credentials() {
+    local c="$1"
     htpasswd -B -b -c "$c/htpasswd" "$STACK_USER" "$STACK_PASSWORD" 2>/dev/null
     chown "root:$STACK_NGINX_USER" "$c/htpasswd"
     chmod 0640 "$c/htpasswd"
@@ -87,6 +87,20 @@ stack_config() {
             -keyout "$c/tls.key" -out "$c/tls.crt" >/dev/null 2>&1
         chmod 0600 "$c/tls.key"
     fi
+}
+
+# The spool directory $1, writable by the endpoints only.
+stack_spool() {
+    mkdir -p "$1"
+    chown "$STACK_FCGI_USER:$STACK_FCGI_USER" "$1"
+    chmod 0750 "$1"
+}
+
+stack_config() {
+    local c="$STACK_RUNDIR/conf"
+    mkdir -p "$c" "$c/extra" "$STACK_RUNDIR/nginx-tmp"
+    stack_spool "$STACK_RUNDIR/spool"
+    stack_credentials "$c"
     # nginx must wait for the longest synchronous CPU profile
     # (/debug/pprof/profile?seconds=MAX_PROFILE_DURATION) plus a margin.
     local max_s timeout_s=660
@@ -97,7 +111,7 @@ stack_config() {
     sed -e "s|^fastcgi_read_timeout .*|fastcgi_read_timeout ${timeout_s}s;|" \
         "$STACK_SRC/nginx-conf/lynxprof-fastcgi.conf" >"$c/lynxprof-fastcgi.conf"
     local t
-    for t in lynxprof-locations example-server nginx; do
+    for t in lynxprof-http lynxprof-locations example-server nginx; do
         stack_render "$STACK_SRC/nginx-conf/$t.conf.in" "$c/$t.conf"
     done
 }
