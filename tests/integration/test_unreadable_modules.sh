@@ -35,25 +35,10 @@ if ! stack_start; then
 fi
 t_ok "stack starts"
 
-# The second target: copies of the demo and of the agent, mode 0711 in a
-# directory the endpoints' user may enter.
+# The second target: copies of the demo and of the agent, mode 0711.
 SECRET=secret-demo
 SBIN="$T_TMP/secret"
-mkdir -p "$SBIN"
-chmod 0755 "$SBIN"
-cp "$STACK_BIN/lynx-demo" "$SBIN/lynx-demo"
-cp "$(readlink -f "$STACK_AGENT")" "$SBIN/libprofile-agent.so"
-chmod 0711 "$SBIN/lynx-demo" "$SBIN/libprofile-agent.so"
-LD_PRELOAD="$SBIN/libprofile-agent.so" LYNXPROF_NAME="$SECRET" \
-    LYNXPROF_GROUP="$STACK_FCGI_USER" \
-    "$SBIN/lynx-demo" --threads 2 >>"$STACK_RUNDIR/demo-$SECRET.log" 2>&1 &
-SECRET_PID=$!
-STACK_PIDS="$STACK_PIDS $SECRET_PID"
-for ((i = 0; i < 50; i++)); do
-    [ -e "/dev/shm/lynxprof.$SECRET" ] && break
-    sleep 0.1
-done
-t_check "the 0711 target starts" test -e "/dev/shm/lynxprof.$SECRET"
+t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" --threads 2
 t_check "the endpoints' user cannot read its program" \
     bash -c "! setpriv --reuid=$STACK_FCGI_USER --regid=$STACK_FCGI_USER --clear-groups cat '$SBIN/lynx-demo' >/dev/null 2>&1"
 

@@ -229,6 +229,24 @@ static void test_saved_view_checks_inode(void **state)
     unlink(file);
 }
 
+/* In a child: become uid (and gid) `id`, or exit 10. */
+static void become(uid_t id)
+{
+    if (setgid(id) != 0 || setuid(id) != 0) {
+        _exit(10);
+    }
+}
+
+/* The child exited 0 (its exit code says which of its checks failed). */
+static void expect_child_ok(pid_t child)
+{
+    int status;
+
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /*
  * As the endpoints usually run: another user than the target, so neither
  * maps nor map_files can be read.  A child drops to `nobody` and looks at
@@ -241,7 +259,6 @@ static void test_other_user_view(void **state)
     char secret[128];
     pid_t parent = getpid();
     pid_t child;
-    int status;
 
     (void)state;
     if (geteuid() != 0) {
@@ -260,9 +277,7 @@ static void test_other_user_view(void **state)
         char note[512];
         int fd;
 
-        if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0) {
-            _exit(10);
-        }
+        become(NOBODY);
         v = lynx_modfiles_create(parent);
         if (v == NULL) {
             _exit(11);
@@ -283,9 +298,7 @@ static void test_other_user_view(void **state)
         lynx_modfiles_destroy(v);
         _exit(0);
     }
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_child_ok(child);
     unlink(readable);
     unlink(secret);
 }
@@ -297,7 +310,6 @@ static void test_foreign_file_refused(void **state)
     char mine[128];
     pid_t target;
     pid_t child;
-    int status;
 
     (void)state;
     if (geteuid() != 0) {
@@ -309,9 +321,7 @@ static void test_foreign_file_refused(void **state)
     target = fork();
     assert_true(target >= 0);
     if (target == 0) {
-        if (setgid(NOBODY - 1) != 0 || setuid(NOBODY - 1) != 0) {
-            _exit(10);
-        }
+        become(NOBODY - 1);
         pause();
         _exit(0);
     }
@@ -322,9 +332,7 @@ static void test_foreign_file_refused(void **state)
         lynx_modfile_id_t id;
         lynx_modfiles_t *v;
 
-        if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0) {
-            _exit(10);
-        }
+        become(NOBODY);
         v = lynx_modfiles_create(target);
         if (v == NULL) {
             _exit(11);
@@ -332,11 +340,9 @@ static void test_foreign_file_refused(void **state)
         _exit(open_as(v, mine, 0x400000, &id) == LYNX_MODFILE_EFOREIGN ? 0
                                                                      : 12);
     }
-    assert_int_equal(waitpid(child, &status, 0), child);
     kill(target, SIGKILL);
     waitpid(target, NULL, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_child_ok(child);
     unlink(mine);
 }
 
