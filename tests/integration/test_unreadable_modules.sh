@@ -38,7 +38,7 @@ t_ok "stack starts"
 # The second target: copies of the demo and of the agent, mode 0711.
 SECRET=secret-demo
 SBIN="$T_TMP/secret"
-t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" --threads 2
+t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" --threads 1 --intensity 20
 t_check "the endpoints' user cannot read its program" \
     bash -c "! setpriv --reuid=$STACK_FCGI_USER --regid=$STACK_FCGI_USER --clear-groups cat '$SBIN/lynx-demo' >/dev/null 2>&1"
 
