@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,12 +238,18 @@ static void become(uid_t id)
     }
 }
 
-/* The child exited 0 (its exit code says which of its checks failed). */
-static void expect_child_ok(pid_t child)
+/* Wait for child; then stop `target` (if > 0) and check that the child
+ * exited 0 (its exit code says which of its checks failed). */
+static void expect_child_ok(pid_t child, pid_t target)
 {
-    int status;
+    int status = -1;
+    pid_t got = waitpid(child, &status, 0);
 
-    assert_int_equal(waitpid(child, &status, 0), child);
+    if (target > 0) {
+        kill(target, SIGKILL);
+        waitpid(target, NULL, 0);
+    }
+    assert_int_equal(got, child);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 }
@@ -298,9 +305,82 @@ static void test_other_user_view(void **state)
         lynx_modfiles_destroy(v);
         _exit(0);
     }
-    expect_child_ok(child);
+    expect_child_ok(child, 0);
     unlink(readable);
     unlink(secret);
+}
+
+/*
+ * Endpoint and target of the same user, without privileges: map_files is
+ * closed, maps is open.  The file is found by the device and inode mapped
+ * at the record's address and opened by the kernel's name for it.
+ */
+static void test_same_user_maps(void **state)
+{
+    char file[128];
+    char other[128];
+    struct stat st;
+    uint64_t addr = 0;
+    int fds[2];
+    pid_t target;
+    pid_t child;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+    }
+    path_in_dir(file, sizeof(file), "same-user.so");
+    path_in_dir(other, sizeof(other), "same-user-other.so");
+    write_file(file, "same user\n", 0644);
+    write_file(other, "other\n", 0644);
+    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(pipe(fds), 0);
+    target = fork();
+    assert_true(target >= 0);
+    if (target == 0) {
+        void *p;
+        become(NOBODY);
+        prctl(PR_SET_DUMPABLE, 1); /* setuid() cleared it */
+        p = map_file(file);
+        addr = (uint64_t)(uintptr_t)p;
+        if (write(fds[1], &addr, sizeof(addr)) != sizeof(addr)) {
+            _exit(11);
+        }
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(read(fds[0], &addr, sizeof(addr)), sizeof(addr));
+    close(fds[0]);
+    close(fds[1]);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        lynx_modfile_id_t id;
+        lynx_modfiles_t *v;
+        struct stat fst;
+        int fd;
+
+        become(NOBODY);
+        v = lynx_modfiles_create(target);
+        if (v == NULL) {
+            _exit(11);
+        }
+        /* The record names the other file: the mapped one is opened. */
+        fd = open_as(v, other, addr, &id);
+        if (fd < 0 || id.how != LYNX_MODFILE_BY_MAPS) {
+            _exit(12);
+        }
+        if (fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino ||
+            fst.st_dev != st.st_dev || strcmp(id.path, file) != 0) {
+            _exit(13);
+        }
+        close(fd);
+        _exit(open_as(v, other, 0x10000, &id) == LYNX_MODFILE_ENOTMAPPED ? 0
+                                                                      : 14);
+    }
+    expect_child_ok(child, target);
+    unlink(file);
+    unlink(other);
 }
 
 /* A target whose own user could not read the named file: refused even
@@ -340,9 +420,7 @@ static void test_foreign_file_refused(void **state)
         _exit(open_as(v, mine, 0x400000, &id) == LYNX_MODFILE_EFOREIGN ? 0
                                                                      : 12);
     }
-    kill(target, SIGKILL);
-    waitpid(target, NULL, 0);
-    expect_child_ok(child);
+    expect_child_ok(child, target);
     unlink(mine);
 }
 
@@ -372,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_mapped_file_accepted),
         cmocka_unit_test(test_saved_view_checks_inode),
         cmocka_unit_test(test_other_user_view),
+        cmocka_unit_test(test_same_user_maps),
         cmocka_unit_test(test_foreign_file_refused),
     };
 
