@@ -284,9 +284,14 @@ lynx_modfiles_t *lynx_modfiles_saved(const lynx_module_t *mods,
     return v;
 }
 
-/* Could the target's user read a file of this owner and mode? */
+/* Could the target's user read a file of this owner and mode?  With no
+ * user known (the process is gone, or /proc hides it), only what every
+ * user may read. */
 static int mf_target_may_read(const lynx_modfiles_t *v, const struct stat *st)
 {
+    if (!v->have_creds) {
+        return (st->st_mode & S_IROTH) != 0;
+    }
     if (v->uid == 0) {
         return 1; /* root reads everything (CAP_DAC_OVERRIDE) */
     }
@@ -347,17 +352,14 @@ static void mf_answer_live(lynx_modfiles_t *v, mf_memo_t *m)
         }
         return;
     }
-    if (!v->have_creds) {
-        id->status = LYNX_MODFILE_ENOPROC;
-        return;
-    }
     /* stat() first: a device or FIFO is refused without being opened. */
     if (stat(m->path, &st) != 0) {
         id->status = mf_errno_code(errno);
     } else if (!S_ISREG(st.st_mode)) {
         id->status = LYNX_MODFILE_ENOTREG;
     } else if (!mf_target_may_read(v, &st)) {
-        id->status = LYNX_MODFILE_EFOREIGN;
+        id->status = v->have_creds ? LYNX_MODFILE_EFOREIGN
+                                   : LYNX_MODFILE_ENOPROC;
     } else {
         id->how = LYNX_MODFILE_BY_PERMISSION;
         id->dev = st.st_dev;

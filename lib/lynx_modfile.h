@@ -23,7 +23,9 @@
  *          groups from the world-readable /proc/<pid>/status), so a lying
  *          target cannot have the endpoints read a file it could not read
  *          itself; the build ID check in the symbolizer then catches a
- *          replaced binary.
+ *          replaced binary.  When the process is gone (a session saved
+ *          after its target died) or /proc hides it, only files that
+ *          every user may read are taken.
  *   - says why a module gives no file, as one of the codes below.
  *
  * Nothing here is async-signal-safe.  A view is not thread-safe (it
@@ -53,7 +55,8 @@ extern "C" {
 #define LYNX_MODFILE_ENOTMAPPED (-EFAULT) /* the target maps no file there */
 #define LYNX_MODFILE_EFOREIGN (-EPERM)    /* the target's user could not
                                              read that file */
-#define LYNX_MODFILE_ENOPROC (-ESRCH)     /* the target process is gone */
+#define LYNX_MODFILE_ENOPROC (-ESRCH)     /* the target process is gone, and
+                                             the file is not world-readable */
 
 /* How a module's file was found to be the target's. */
 #define LYNX_MODFILE_UNVERIFIED 0  /* no view: the record is trusted */

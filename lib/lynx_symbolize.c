@@ -145,7 +145,8 @@ const char *lynx_symbolize_strerror(int code)
     case LYNX_MODFILE_EFOREIGN:
         return "a file the target's own user could not read";
     case LYNX_MODFILE_ENOPROC:
-        return "the target process is gone: its files cannot be checked";
+        return "the target process is gone and the file is not "
+               "world-readable: it cannot be checked";
     case LYNX_SYM_EBUILDID:
         return "the file on disk has a different build ID (replaced since "
                "it was loaded)";

@@ -337,19 +337,21 @@ for (const [kind, label] of [['heap', 'Heap'], ['goroutine', 'Threads'], ['block
   });
 }
 
-/** Open the threads flame graph of the selected target. */
-async function threadsFlame() {
+/** Open the threads flame graph of target `name` (selected already); the
+ * subtitle names the target, so an older graph is not taken for it. */
+async function threadsFlame(name) {
   await page.click('#profiles-card tr[data-kind="goroutine"] button[data-action="flame"]');
   await until(async () => (await page.textContent('#flame-title')) === 'Threads profile' &&
-    (await page.getAttribute('#flame-panel', 'data-mode')) === 'profile',
-  { timeout: 10000, what: 'the threads graph' });
+    (await page.getAttribute('#flame-panel', 'data-mode')) === 'profile' &&
+    (await page.textContent('#flame-subtitle')).startsWith(`${name} `),
+  { timeout: 10000, what: `the threads graph of ${name}` });
 }
 
 await t.check('a program the endpoints cannot read: the notice names it, the reason and the user', async () => {
   assert(SECRET && SECRET_PROG, 'run.sh did not start the 0711 target');
   await page.selectOption('#target', SECRET);
   assert(await page.inputValue('#target') === SECRET, 'the 0711 target is not selected');
-  await threadsFlame();
+  await threadsFlame(SECRET);
   await page.waitForSelector('#flame-unsymbolized', { state: 'visible', timeout: 5000 });
   const items = await page.$$eval('#flame-unsymbolized li', (ls) => ls.map((l) => l.textContent));
   const want = `no symbols for ${SECRET_PROG}: not readable by user ${FCGI_USER}`;
@@ -361,13 +363,13 @@ await t.check('a program the endpoints cannot read: the notice names it, the rea
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
   assert(await page.inputValue('#target') === SECRET, 'the 0711 target is not selected after a reload');
-  await threadsFlame();
+  await threadsFlame(SECRET);
   await page.waitForSelector('#flame-unsymbolized', { state: 'visible', timeout: 5000 });
   await page.locator('#flame-panel').screenshot({ path: (await t.shot(page, '15-unsymbolized')).replace('15-unsymbolized', '15-unsymbolized-panel') });
   // The readable demo: symbols, no notice.
   await page.selectOption('#target', DEMO);
   assert(await page.inputValue('#target') === DEMO, 'the demo is not selected again');
-  await threadsFlame();
+  await threadsFlame(DEMO);
   assert(await page.isHidden('#flame-unsymbolized'), 'a notice for the readable demo');
 });
 

@@ -383,6 +383,41 @@ static void test_same_user_maps(void **state)
     unlink(other);
 }
 
+/* A target that is gone (a CPU session saved after it was killed): only
+ * files every user may read are taken. */
+static void test_gone_target(void **state)
+{
+    char shared[128];
+    char private_file[128];
+    lynx_modfile_id_t id;
+    lynx_modfiles_t *v;
+    pid_t gone;
+    int fd;
+
+    (void)state;
+    path_in_dir(shared, sizeof(shared), "world-readable.so");
+    path_in_dir(private_file, sizeof(private_file), "private.so");
+    write_file(shared, "shared\n", 0644);
+    write_file(private_file, "private\n", 0640);
+    gone = fork();
+    assert_true(gone >= 0);
+    if (gone == 0) {
+        _exit(0);
+    }
+    assert_int_equal(waitpid(gone, NULL, 0), gone);
+    v = lynx_modfiles_create(gone);
+    assert_non_null(v);
+    fd = open_as(v, shared, 0x400000, &id);
+    assert_true(fd >= 0);
+    assert_int_equal(id.how, LYNX_MODFILE_BY_PERMISSION);
+    close(fd);
+    assert_int_equal(open_as(v, private_file, 0x500000, &id),
+                     LYNX_MODFILE_ENOPROC);
+    lynx_modfiles_destroy(v);
+    unlink(shared);
+    unlink(private_file);
+}
+
 /* A target whose own user could not read the named file: refused even
  * though the endpoint could read it. */
 static void test_foreign_file_refused(void **state)
@@ -451,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_saved_view_checks_inode),
         cmocka_unit_test(test_other_user_view),
         cmocka_unit_test(test_same_user_maps),
+        cmocka_unit_test(test_gone_target),
         cmocka_unit_test(test_foreign_file_refused),
     };
 
