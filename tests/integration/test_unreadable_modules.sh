@@ -38,7 +38,7 @@ t_ok "stack starts"
 # The second target: copies of the demo and of the agent, mode 0711.
 SECRET=secret-demo
 SBIN="$T_TMP/secret"
-t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" --threads 1 --intensity 20
+t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" --threads 1
 t_check "the endpoints' user cannot read its program" \
     bash -c "! setpriv --reuid=$STACK_FCGI_USER --regid=$STACK_FCGI_USER --clear-groups cat '$SBIN/lynx-demo' >/dev/null 2>&1"
 
@@ -123,6 +123,7 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 t_check "the session finishes" test "$(jqr .done)" = true
+t_check "the session has samples" test "$(jqr .samples)" -gt 0
 fetch "cpu download" "$CPU/download/$id" "$T_TMP/cpu.pb.gz"
 comments_have "cpu profile: pprof -comments says why" "$T_TMP/cpu.pb.gz" "$PROG_NOTE"
 expect "cpu flame JSON (from the spool) says why" 200 \
