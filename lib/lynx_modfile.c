@@ -41,12 +41,12 @@ typedef struct mf_memo {
 } mf_memo_t;
 
 struct lynx_modfiles {
-    int32_t pid;       /* 0 for a saved view */
-    int have_maps;     /* maps were readable */
+    int32_t pid;   /* 0 for a saved view */
+    int have_maps; /* maps were readable */
     mf_map_t *maps;
     size_t nmaps;
-    int have_creds;    /* status was readable */
-    uint32_t uid;      /* the target's fs uid and gid, and its groups */
+    int have_creds; /* status was readable */
+    uint32_t uid;   /* the target's fs uid and gid, and its groups */
     uint32_t gid;
     uint32_t groups[MF_MAX_GROUPS];
     size_t ngroups;
@@ -160,8 +160,8 @@ static void mf_read_creds(lynx_modfiles_t *v)
                    &ids[3]) == 4) {
             v->uid = ids[3]; /* the fs uid is what file access uses */
             have_uid = 1;
-        } else if (sscanf(line, "Gid: %u %u %u %u", &ids[0], &ids[1],
-                          &ids[2], &ids[3]) == 4) {
+        } else if (sscanf(line, "Gid: %u %u %u %u", &ids[0], &ids[1], &ids[2],
+                          &ids[3]) == 4) {
             v->gid = ids[3];
             have_gid = 1;
         } else if (strncmp(line, "Groups:", 7) == 0) {
@@ -358,8 +358,8 @@ static void mf_answer_live(lynx_modfiles_t *v, mf_memo_t *m)
     } else if (!S_ISREG(st.st_mode)) {
         id->status = LYNX_MODFILE_ENOTREG;
     } else if (!mf_target_may_read(v, &st)) {
-        id->status = v->have_creds ? LYNX_MODFILE_EFOREIGN
-                                   : LYNX_MODFILE_ENOPROC;
+        id->status =
+            v->have_creds ? LYNX_MODFILE_EFOREIGN : LYNX_MODFILE_ENOPROC;
     } else {
         id->how = LYNX_MODFILE_BY_PERMISSION;
         id->dev = st.st_dev;
@@ -410,7 +410,7 @@ int lynx_modfiles_identify(lynx_modfiles_t *v, const lynx_module_t *mod,
     return id->status;
 }
 
-/* ---- opening -------------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------ */
 
 /*
  * Open `path` if it is a regular file; with want_id, only if it is that
@@ -438,7 +438,8 @@ static int mf_open_checked(const char *path, int want_id, uint64_t dev,
         close(fd);
         return LYNX_MODFILE_ENOTREG;
     }
-    if (want_id && ((uint64_t)st->st_dev != dev || (uint64_t)st->st_ino != ino)) {
+    if (want_id &&
+        ((uint64_t)st->st_dev != dev || (uint64_t)st->st_ino != ino)) {
         close(fd);
         return LYNX_MODFILE_EMISMATCH;
     }
@@ -453,14 +454,14 @@ static int mf_open_map_files(const lynx_modfiles_t *v, const mf_memo_t *m,
     int fd;
 
     snprintf(name, sizeof(name), "/proc/%d/map_files/%llx-%llx", (int)v->pid,
-             (unsigned long long)m->map_start,
-             (unsigned long long)m->map_end);
+             (unsigned long long)m->map_start, (unsigned long long)m->map_end);
     fd = open(name, MF_OPEN_FLAGS);
     if (fd < 0) {
         return -1;
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
-        (uint64_t)st->st_dev != m->id.dev || (uint64_t)st->st_ino != m->id.ino) {
+        (uint64_t)st->st_dev != m->id.dev ||
+        (uint64_t)st->st_ino != m->id.ino) {
         close(fd); /* remapped since the maps were read: use the checks */
         return -1;
     }

@@ -45,35 +45,38 @@ extern "C" {
 #endif
 
 /* Why a module's file is not used (negative, 0 = usable). */
-#define LYNX_MODFILE_EINVAL (-EINVAL)     /* path not absolute, or no NUL */
-#define LYNX_MODFILE_ENOENT (-ENOENT)     /* no such file */
-#define LYNX_MODFILE_EACCES (-EACCES)     /* not readable by our user */
-#define LYNX_MODFILE_ENOTREG (-ENODEV)    /* FIFO, device, directory, ... */
-#define LYNX_MODFILE_EMISMATCH (-EXDEV)   /* not the file the target maps */
-#define LYNX_MODFILE_EDELETED (-EIDRM)    /* the target maps a file that was
+#define LYNX_MODFILE_EINVAL (-EINVAL)   /* path not absolute, or no NUL */
+#define LYNX_MODFILE_ENOENT (-ENOENT)   /* no such file */
+#define LYNX_MODFILE_EACCES (-EACCES)   /* not readable by our user */
+#define LYNX_MODFILE_ENOTREG (-ENODEV)  /* FIFO, device, directory, ... */
+#define LYNX_MODFILE_EMISMATCH (-EXDEV) /* not the file the target maps */
+#define LYNX_MODFILE_EDELETED                                                  \
+    (-EIDRM)                              /* the target maps a file that was   \
                                              deleted or replaced since */
 #define LYNX_MODFILE_ENOTMAPPED (-EFAULT) /* the target maps no file there */
-#define LYNX_MODFILE_EFOREIGN (-EPERM)    /* the target's user could not
-                                             read that file */
-#define LYNX_MODFILE_ENOPROC (-ESRCH)     /* the target process is gone, and
-                                             the file is not world-readable */
+#define LYNX_MODFILE_EFOREIGN                                                  \
+    (-EPERM) /* the target's user could not                                    \
+                read that file */
+#define LYNX_MODFILE_ENOPROC                                                   \
+    (-ESRCH) /* the target process is gone, and                                \
+                the file is not world-readable */
 
 /* How a module's file was found to be the target's. */
-#define LYNX_MODFILE_UNVERIFIED 0  /* no view: the record is trusted */
+#define LYNX_MODFILE_UNVERIFIED 0 /* no view: the record is trusted */
 #define LYNX_MODFILE_BY_MAP_FILES 1
 #define LYNX_MODFILE_BY_MAPS 2
 #define LYNX_MODFILE_BY_PERMISSION 3
-#define LYNX_MODFILE_BY_SAVED 4    /* as verified earlier (a saved view) */
+#define LYNX_MODFILE_BY_SAVED 4 /* as verified earlier (a saved view) */
 
 /*
  * The file of one module as a view answered for it.  Plain data with fixed
  * sizes: CPU sessions save it next to their raw samples (cpu_spool.c).
  */
 typedef struct lynx_modfile_id {
-    int32_t status;  /* 0, or a LYNX_MODFILE_E* code */
-    uint32_t how;    /* LYNX_MODFILE_BY_* (0 when status < 0) */
-    uint64_t dev;    /* st_dev of the file (when status == 0) */
-    uint64_t ino;    /* st_ino of the file (when status == 0) */
+    int32_t status;                  /* 0, or a LYNX_MODFILE_E* code */
+    uint32_t how;                    /* LYNX_MODFILE_BY_* (0 when status < 0) */
+    uint64_t dev;                    /* st_dev of the file (when status == 0) */
+    uint64_t ino;                    /* st_ino of the file (when status == 0) */
     char path[LYNX_MODULE_PATH_MAX]; /* the name to open and to give libdw:
                                         the kernel's when it is known, else
                                         the record's; NUL-terminated */

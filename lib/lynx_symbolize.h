@@ -8,8 +8,8 @@
  * DWARF.  Module files are opened only through lynx_modfile_open(), checked
  * against the view of the target bound with lynx_symbolizer_set_files().
  * Opened modules are cached per (path, build ID, device, inode) for the
- * life of the symbolizer, up to LYNX_SYM_CACHE_MAX of them (least recently used goes
- * first), because one endpoint process serves many profiles of the same
+ * life of the symbolizer, up to LYNX_SYM_CACHE_MAX of them (least recently
+ * used goes first), because one endpoint process serves many profiles of the same
  * binaries.  A module is opened once at virtual address 0 and looked up at
  * (runtime address - load_bias), so one cache entry serves every process and
  * every load address of the same file.

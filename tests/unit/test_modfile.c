@@ -376,7 +376,7 @@ static void test_same_user_maps(void **state)
         }
         close(fd);
         _exit(open_as(v, other, 0x10000, &id) == LYNX_MODFILE_ENOTMAPPED ? 0
-                                                                      : 14);
+                                                                         : 14);
     }
     expect_child_ok(child, target);
     unlink(file);
@@ -453,7 +453,7 @@ static void test_foreign_file_refused(void **state)
             _exit(11);
         }
         _exit(open_as(v, mine, 0x400000, &id) == LYNX_MODFILE_EFOREIGN ? 0
-                                                                     : 12);
+                                                                       : 12);
     }
     expect_child_ok(child, target);
     unlink(mine);
