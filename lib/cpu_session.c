@@ -423,8 +423,15 @@ static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
             p = cpu_raw_pprof(&raw, s->lost_samples, &rc);
         }
         if (rc == 0) {
+            /* Only the files the target maps are read for symbols; which
+             * ones they were is saved for the flame graph. */
+            lynx_modfiles_t *files = lynx_modfiles_create(b->header->pid);
             pthread_mutex_lock(&c->sym_lock);
-            rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            lynx_symbolizer_set_files(c->sym, files);
+            rc = files == NULL ? -ENOMEM : cpu_raw_identify(&raw, files);
+            if (rc == 0) {
+                rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            }
             pthread_mutex_unlock(&c->sym_lock);
         }
         if (rc == 0) {
@@ -889,6 +896,7 @@ EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
 {
     char id[LYNX_CPU_ID_MAX];
     lynx_cpu_session_t tmp;
+    lynx_modfiles_t *files;
     lynx_pprof_t *p;
     cpu_raw_t raw;
     uint8_t *bytes;
@@ -915,11 +923,15 @@ EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
         return LYNX_EPROTO;
     }
     p = cpu_raw_pprof(&raw, 0, &rc);
+    files = cpu_raw_files(&raw);
     cpu_raw_fini(&raw);
-    if (p == NULL) {
-        return rc;
+    if (p == NULL || files == NULL) {
+        lynx_pprof_destroy(p);
+        lynx_modfiles_destroy(files);
+        return p == NULL ? rc : -ENOMEM;
     }
     pthread_mutex_lock(&c->sym_lock);
+    lynx_symbolizer_set_files(c->sym, files);
     if (json != NULL) {
         rc = lynx_pprof_flame_json(p, c->sym, json);
     } else {

@@ -25,7 +25,8 @@
 #include "cpu_spool.h"
 #include "lynx_time.h"
 
-#define RAW_MAGIC "LYNXSTK1"
+#define RAW_MAGIC "LYNXSTK2"   /* header, modules, module ids, stacks */
+#define RAW_MAGIC_V1 "LYNXSTK1" /* the same without module ids */
 #define TMP_PREFIX ".tmp-"
 #define FILE_MAX_BYTES (1ULL << 30)
 #define JSON_MAX_BYTES (64u << 10)
@@ -53,14 +54,52 @@ void cpu_raw_fini(cpu_raw_t *r)
         return;
     }
     free(r->mods);
+    free(r->ids);
     free(r->stacks);
     memset(r, 0, sizeof(*r));
+}
+
+int cpu_raw_identify(cpu_raw_t *r, lynx_modfiles_t *files)
+{
+    free(r->ids);
+    r->ids = calloc(r->nmods + 1, sizeof(*r->ids));
+    if (r->ids == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < r->nmods; i++) {
+        if (lynx_modfiles_identify(files, &r->mods[i], &r->ids[i]) ==
+            -ENOMEM) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+lynx_modfiles_t *cpu_raw_files(const cpu_raw_t *r)
+{
+    lynx_modfile_id_t *ids;
+    lynx_modfiles_t *v;
+
+    if (r->ids != NULL) {
+        return lynx_modfiles_saved(r->mods, r->ids, r->nmods);
+    }
+    ids = calloc(r->nmods + 1, sizeof(*ids));
+    if (ids == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nmods; i++) {
+        ids[i].status = LYNX_MODFILE_ENOPROC;
+    }
+    v = lynx_modfiles_saved(r->mods, ids, r->nmods);
+    free(ids);
+    return v;
 }
 
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
 {
     raw_header_t h;
-    size_t size = sizeof(h) + r->nmods * sizeof(lynx_module_t);
+    size_t size = sizeof(h) +
+                  r->nmods * (sizeof(lynx_module_t) + sizeof(*r->ids));
     uint8_t *buf;
     uint8_t *p;
 
@@ -84,6 +123,13 @@ int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
         memcpy(p, r->mods, r->nmods * sizeof(lynx_module_t));
         p += r->nmods * sizeof(lynx_module_t);
     }
+    for (size_t i = 0; i < r->nmods; i++) {
+        lynx_modfile_id_t none;
+        memset(&none, 0, sizeof(none));
+        none.status = LYNX_MODFILE_ENOPROC;
+        memcpy(p, r->ids != NULL ? &r->ids[i] : &none, sizeof(none));
+        p += sizeof(none);
+    }
     for (size_t i = 0; i < r->nstacks; i++) {
         raw_stack_t s = {r->stacks[i].count, r->stacks[i].depth,
                          r->stacks[i].flags};
@@ -102,16 +148,22 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     raw_header_t h;
     const uint8_t *p;
     const uint8_t *end = in + len;
+    size_t mod_size = sizeof(lynx_module_t) + sizeof(lynx_modfile_id_t);
+    int v1;
 
     memset(r, 0, sizeof(*r));
     if (len < sizeof(h)) {
         return -EINVAL;
     }
     memcpy(&h, in, sizeof(h));
-    if (memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0 ||
+    v1 = memcmp(h.magic, RAW_MAGIC_V1, sizeof(h.magic)) == 0;
+    if (v1) {
+        mod_size = sizeof(lynx_module_t);
+    }
+    if ((!v1 && memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0) ||
         h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
         h.duration_nanos < 0 ||
-        (size_t)(end - in - sizeof(h)) / sizeof(lynx_module_t) < h.nmodules) {
+        (size_t)(end - in - sizeof(h)) / mod_size < h.nmodules) {
         return -EINVAL;
     }
     r->period_ns = h.period_ns;
@@ -127,6 +179,15 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     memcpy(r->mods, p, h.nmodules * sizeof(lynx_module_t));
     r->nmods = h.nmodules;
     p += h.nmodules * sizeof(lynx_module_t);
+    if (!v1) {
+        r->ids = calloc(h.nmodules + 1, sizeof(*r->ids));
+        if (r->ids == NULL) {
+            cpu_raw_fini(r);
+            return -ENOMEM;
+        }
+        memcpy(r->ids, p, h.nmodules * sizeof(*r->ids));
+        p += h.nmodules * sizeof(*r->ids);
+    }
     for (uint32_t i = 0; i < h.nstacks; i++) {
         raw_stack_t s;
         lynx_cpu_stack_t *st = &r->stacks[i];

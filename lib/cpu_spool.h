@@ -11,6 +11,7 @@
 
 #include "lynx_block.h"
 #include "lynx_cpu.h"
+#include "lynx_modfile.h"
 #include "lynx_pprof.h"
 
 /* The samples of one session as copied out of a block.  Owns its arrays. */
@@ -20,6 +21,9 @@ typedef struct cpu_raw {
     int64_t duration_nanos;     /* actual length, >= 0 */
     lynx_module_t *mods;        /* nmods valid records */
     size_t nmods;
+    lynx_modfile_id_t *ids;     /* NULL, or nmods entries: which file each
+                                   module was found to be when the session
+                                   was saved (see lynx_modfile.h) */
     lynx_cpu_stack_t *stacks;   /* nstacks valid entries */
     size_t nstacks;
 } cpu_raw_t;
@@ -31,6 +35,14 @@ void cpu_raw_fini(cpu_raw_t *r);
  * file, -ENOMEM. */
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
 int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
+
+/* Fill r->ids with what view `files` says of each module.  0, -ENOMEM. */
+int cpu_raw_identify(cpu_raw_t *r, lynx_modfiles_t *files);
+
+/* A saved view of r's modules (lynx_modfiles_saved()) from r->ids; without
+ * ids (files written by older versions) every module is refused with
+ * LYNX_MODFILE_ENOPROC.  NULL on ENOMEM. */
+lynx_modfiles_t *cpu_raw_files(const cpu_raw_t *r);
 
 /* A pprof builder holding the session's samples (samples/count and
  * cpu/nanoseconds, period cpu/nanoseconds, mappings from the modules);

@@ -179,13 +179,14 @@ stack_wait_http() { # url expected-status seconds
 }
 
 # Start the demo target with the agent preloaded.  Prints nothing; sets
-# STACK_DEMO_PID.  Extra arguments go to the demo.
+# STACK_DEMO_PID.  Extra arguments go to the demo.  STACK_DEMO_EXE and
+# STACK_DEMO_AGENT, when set, replace the program and the agent library.
 stack_start_demo() {
     local name="$1"
     shift
-    LD_PRELOAD="$STACK_AGENT" LYNXPROF_NAME="$name" \
+    LD_PRELOAD="${STACK_DEMO_AGENT:-$STACK_AGENT}" LYNXPROF_NAME="$name" \
         LYNXPROF_GROUP="$STACK_FCGI_USER" \
-        "$STACK_BIN/lynx-demo" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
+        "${STACK_DEMO_EXE:-$STACK_BIN/lynx-demo}" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
     STACK_DEMO_PID=$!
     STACK_PIDS="$STACK_PIDS $STACK_DEMO_PID"
     local i
@@ -196,6 +197,27 @@ stack_start_demo() {
     done
     stack_log "the demo target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
     return 1
+}
+
+# Start a second demo target whose program and preloaded agent are copies
+# of mode 0711 in directory DIR: the endpoints' user may run them but not
+# read them, as with a program installed that way.  Sets STACK_SECRET_PID
+# and STACK_SECRET_PROG (the program's path).  Extra arguments go to the demo.
+stack_start_unreadable_demo() { # name dir [demo arguments...]
+    local name="$1" dir="$2" demo_pid="${STACK_DEMO_PID:-}" rc
+    shift 2
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    cp "$STACK_BIN/lynx-demo" "$dir/lynx-demo"
+    cp "$(readlink -f "$STACK_AGENT")" "$dir/libprofile-agent.so"
+    chmod 0711 "$dir/lynx-demo" "$dir/libprofile-agent.so"
+    STACK_SECRET_PROG="$dir/lynx-demo"
+    STACK_DEMO_EXE="$dir/lynx-demo" STACK_DEMO_AGENT="$dir/libprofile-agent.so" \
+        stack_start_demo "$name" "$@"
+    rc=$?
+    STACK_SECRET_PID="$STACK_DEMO_PID"
+    STACK_DEMO_PID="$demo_pid"
+    return "$rc"
 }
 
 stack_start() {

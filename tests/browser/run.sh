@@ -71,10 +71,12 @@ server {
 }
 CONF
 
-if stack_start; then
+# Beside the demo, a target whose program the endpoints cannot read.
+if stack_start && stack_start_unreadable_demo secret-demo "$tmp/secret" --threads 1 --intensity 10; then
     LYNXPROF_URL="http://127.0.0.1:$STACK_PORT" LYNXPROF_USER="$STACK_USER" \
         LYNXPROF_PASSWORD="$STACK_PASSWORD" LYNXPROF_DEMO="$STACK_DEMO_NAME" \
-        LYNXPROF_DEMO_PID="$STACK_DEMO_PID" \
+        LYNXPROF_DEMO_PID="$STACK_DEMO_PID" LYNXPROF_SECRET=secret-demo \
+        LYNXPROF_SECRET_PROG="$STACK_SECRET_PROG" LYNXPROF_FCGI_USER="$STACK_FCGI_USER" \
         node "$here/page.test.mjs" 2>&1 | tee "$tmp/page.log"
     add_counts "$tmp/page.log"
     LYNXPROF_URL="http://127.0.0.1:$STACK_PORT" LYNXPROF_USER="$STACK_USER" \
