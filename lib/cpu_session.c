@@ -116,6 +116,7 @@ EXPORT const char *lynx_cpu_state_name(int state)
     case LYNX_CPU_COMPLETED: return "completed";
     case LYNX_CPU_CANCELLED: return "cancelled";
     case LYNX_CPU_FAILED: return "failed";
+    case LYNX_CPU_DAMAGED: return "damaged";
     default: return "unknown";
     }
 }
@@ -575,8 +576,10 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         f->result = cpu_spool_read(c->spool_dir, f->id, f->out);
     }
     if (f->result != 0 && f->result != LYNX_ENOSESSION) {
-        /* Could not save it (spool unwritable?): still answer. */
+        /* Could not save it (spool full?): still answer, and say why. */
+        int why = f->result;
         session_from_record(b, &r, dead, f->out);
+        f->out->spool_error = why;
         f->result = 0;
     }
     return 1;
@@ -604,6 +607,9 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
         return rc;
     }
     rc = cpu_spool_read(c->spool_dir, id, out);
+    if (rc == LYNX_EPROTO) {
+        return 0; /* damaged, and described so */
+    }
     if (rc != LYNX_ENOSESSION) {
         return rc;
     }
@@ -879,6 +885,12 @@ static int finished(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *s)
     if (s->state == LYNX_CPU_RUNNING) {
         return LYNX_ENOTREADY;
     }
+    if (s->state == LYNX_CPU_DAMAGED) {
+        return LYNX_EDAMAGED;
+    }
+    if (!s->spooled && s->spool_error != 0) {
+        return s->spool_error;
+    }
     if (!s->spooled || s->data_size_bytes < 0) {
         return -ENODATA;
     }
@@ -989,6 +1001,7 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     for (uint32_t i = 0; ss != NULL && i < cap; i++) {
         lynx_session_t r;
         int gone;
+        int spooled;
         if (lynx_cpu_record_read(&ss->sessions[i], &r) != 0 ||
             list_has(l, r.id) ||
             cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
@@ -1007,14 +1020,21 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
             l->cap = ncap;
         }
         gone = record_gone(b, &r);
+        spooled = LYNX_ENOTREADY;
         if (r.state != LYNX_SESSION_RUNNING || gone) {
-            if (lynx_cpu_spool_record(c, b, i) == 0 &&
+            spooled = lynx_cpu_spool_record(c, b, i);
+            if (spooled == 0 &&
                 cpu_spool_read(c->spool_dir, r.id, &l->list[l->n]) == 0) {
                 l->n++;
                 continue;
             }
         }
-        session_from_record(b, &r, gone, &l->list[l->n++]);
+        session_from_record(b, &r, gone, &l->list[l->n]);
+        if (spooled != 0 && spooled != LYNX_ENOTREADY &&
+            spooled != LYNX_ENOSESSION) {
+            l->list[l->n].spool_error = spooled;
+        }
+        l->n++;
     }
     return 0;
 }
@@ -1176,7 +1196,6 @@ static void expire(lynx_cpu_t *c, keep_ctx_t *k)
         }
         free(gone);
     }
-    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
 }
 
 EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
@@ -1195,6 +1214,7 @@ EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
     memset(&k, 0, sizeof(k));
     k.retention_ns = retention_ns;
     rc = for_each_block(c, visit_keep, &k);
+    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
     if (rc >= 0 && retention_ns > 0 &&
         cpu_spool_stamp_get(c->spool_dir, CLEANUP_STAMP) +
                 cleanup_interval_ns <= lynx_real_ns()) {

@@ -38,7 +38,8 @@ extern "C" {
     X(NOSESSION, -1016, "profile session not found")                           \
     X(NOTREADY, -1017, "profile session not completed yet")                    \
     X(UNSUPPORTED, -1018, "not supported by this agent")                       \
-    X(TOOBIG, -1019, "result too large")
+    X(TOOBIG, -1019, "result too large")                                       \
+    X(DAMAGED, -1020, "the saved profile session is damaged")
 
 enum {
 #define LYNX_ERR_ENUM(name, value, msg) LYNX_E##name = (value),
