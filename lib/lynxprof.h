@@ -111,6 +111,8 @@ typedef struct lynx_target_info {
     int32_t pid;
     int32_t status;          /* 0 alive, else why not: LYNX_EDEAD, ... */
     int64_t started_unix_ns; /* process start */
+    int64_t agent_started_unix_ns; /* the agent's start: a new one after
+                                      the process exec()s itself */
     char exe[256];
 } lynx_target_info_t;
 
