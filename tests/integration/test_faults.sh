@@ -417,6 +417,11 @@ if want many; then
     http GET "$API/targets" "${AUTH[@]}"
     t_check "many: the hung one is reported ($(jqr ".targets[] | select(.name == \"many-$$-3\") | .status"))" \
         test "$(jqr ".targets[] | select(.name == \"many-$$-3\") | .alive")" = false
+    dl "$B/metrics" "$T_TMP/metrics.txt"
+    t_check "many: /metrics reports the hung one down" \
+        grep -qx "lynxprof_target_up{target=\"many-$$-3\"} 0" "$T_TMP/metrics.txt"
+    t_check "many: ... and counts the live ones, 49 and the demo ($(grep '^lynxprof_targets ' "$T_TMP/metrics.txt"))" \
+        grep -qx "lynxprof_targets 50" "$T_TMP/metrics.txt"
     timed GET "$API/memory?target=many-$$-3" "${AUTH[@]}"
     t_check "many: a request to the hung one is a 503 JSON error" \
         bash -c "[ '$H_CODE' = 503 ] && printf '%s' '$H_BODY' | jq -e .error >/dev/null"
