@@ -33,8 +33,6 @@ FIXTURE_PIDS=""
 cleanup() {
     local p
     for p in $FIXTURE_PIDS; do kill -CONT "$p" 2>/dev/null; done
-    # shellcheck disable=SC2086
-    [ -n "$FIXTURE_PIDS" ] && stack_kill_pids $FIXTURE_PIDS
     stack_stop
     umount "$T_TMP/small" 2>/dev/null
     rm -rf "$T_TMP"
@@ -103,18 +101,11 @@ chmod 0755 "$FIXTURE"
 
 # start_fixture NAME ARGS...: run the fixture with the agent; sets FPID.
 start_fixture() {
-    local name="$1" i
+    local name="$1"
     shift
-    LD_PRELOAD="$STACK_AGENT" LYNXPROF_NAME="$name" \
-        LYNXPROF_GROUP="$STACK_FCGI_USER" \
-        "$FIXTURE" "$@" >>"$STACK_RUNDIR/fixture-$name.log" 2>&1 &
-    FPID=$!
+    stack_start_target "$name" "$FIXTURE" "$@" || t_fail "target $name starts"
+    FPID=$STACK_TARGET_PID
     FIXTURE_PIDS="$FIXTURE_PIDS $FPID"
-    for ((i = 0; i < 100; i++)); do
-        [ -e "/dev/shm/lynxprof.$name" ] && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # ---- a target stopped during a session ----------------------------------------
@@ -343,7 +334,7 @@ if want exec; then
     before=$(jqr ".targets[] | select(.name == \"$EXN\") | .agent_started_at")
     t_check "exec: the first image is listed ($before)" test -n "$before" -a "$before" != null
     for ((i = 0; i < 50; i++)); do
-        grep -c '^ready' "$STACK_RUNDIR/fixture-$EXN.log" | grep -q 2 && break
+        grep -c '^ready' "$STACK_RUNDIR/demo-$EXN.log" | grep -q 2 && break
         sleep 0.1
     done
     sleep 0.5
@@ -420,8 +411,11 @@ if want many; then
     dl "$B/metrics" "$T_TMP/metrics.txt"
     t_check "many: /metrics reports the hung one down" \
         grep -qx "lynxprof_target_up{target=\"many-$$-3\"} 0" "$T_TMP/metrics.txt"
-    t_check "many: ... and counts the live ones, 49 and the demo ($(grep '^lynxprof_targets ' "$T_TMP/metrics.txt"))" \
-        grep -qx "lynxprof_targets 50" "$T_TMP/metrics.txt"
+    live=$(curl -s "${AUTH[@]}" "$API/targets" | jq '[.targets[] | select(.alive)] | length')
+    t_check "many: ... and counts the live ones, $live ($(grep -a '^lynxprof_targets ' "$T_TMP/metrics.txt"))" \
+        grep -qx "lynxprof_targets $live" "$T_TMP/metrics.txt"
+    t_check "many: /metrics is text (no NUL byte)" \
+        bash -c "tr -d '\\000' <'$T_TMP/metrics.txt' | cmp -s - '$T_TMP/metrics.txt'"
     timed GET "$API/memory?target=many-$$-3" "${AUTH[@]}"
     t_check "many: a request to the hung one is a 503 JSON error" \
         bash -c "[ '$H_CODE' = 503 ] && printf '%s' '$H_BODY' | jq -e .error >/dev/null"
