@@ -487,7 +487,7 @@ int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
     if (rc != 0) {
         return rc;
     }
-    dead = record_gone(b, &r);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         return LYNX_ENOTREADY;
     }
@@ -565,7 +565,7 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     if (i < 0) {
         return 0;
     }
-    dead = record_gone(b, &r);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         session_from_record(b, &r, 0, f->out);
         f->result = 0;

@@ -555,6 +555,57 @@ static void test_table_of_another_session(void **state)
     fake_block_destroy(&fb);
 }
 
+/* A live process whose agent no longer beats (stopped): its session runs
+ * until duration + 5 s, then is failed, "target stopped responding", and
+ * saved with its samples; no mailbox call waits on the silent agent. */
+static void test_stalled_target(void **state)
+{
+    fake_block_t fb;
+    lynx_cpu_t *c;
+    lynx_session_t r = make_record("cpu_3101", LYNX_SESSION_RUNNING);
+    lynx_cpu_session_t s;
+    int64_t t0;
+    (void)state;
+
+    rm_spool();
+    assert_int_equal(fake_block_create_cpu(&fb, fake_name("cs"), getpid(),
+                                           LYNX_MAX_MODULES, 64), 0);
+    fill_modules(&fb, 0);
+    fill_table(&fb, 1, 0);
+    atomic_store(&fb.header->heartbeat_ns, lynx_mono_ns() - 10 * SEC);
+    r.started_unix_ns = lynx_real_ns() - 5 * SEC; /* ends in 1 + 5 s */
+    r.duration_ns = 6 * SEC;
+    fake_session_write(&fb, 1, &r);
+    c = lynx_cpu_create(g_spool, SEC);
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_RUNNING);
+
+    r.started_unix_ns = lynx_real_ns() - 8 * SEC; /* ended 2 s ago */
+    r.duration_ns = 6 * SEC;
+    fake_session_write(&fb, 1, &r);
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_RUNNING);
+
+    r.started_unix_ns = lynx_real_ns() - 12 * SEC; /* ended 6 s ago */
+    fake_session_write(&fb, 1, &r);
+    t0 = lynx_mono_ns();
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_true(lynx_mono_ns() - t0 < SEC / 2);
+    assert_int_equal(s.state, LYNX_CPU_FAILED);
+    assert_string_equal(s.error, "target stopped responding");
+    assert_true(s.spooled);
+    assert_true(s.data_size_bytes > 0);
+    assert_int_equal(s.samples, 40);
+    assert_true(s.ended_unix_ns >= s.started_unix_ns);
+    assert_true(s.ended_unix_ns <= s.started_unix_ns + s.duration_ns);
+    /* Resumed: the agent beats again; the saved verdict stays. */
+    atomic_store(&fb.header->heartbeat_ns, lynx_mono_ns());
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_FAILED);
+    lynx_cpu_destroy(c);
+    fake_block_destroy(&fb);
+}
+
 /* Two processes spool the same session at the same moment: one intact
  * set of files, no temporary file left. */
 static void test_concurrent_spool(void **state)
@@ -1076,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_bad_spool_files),
         cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_stalled_target),
         cmocka_unit_test(test_sweep_dead_writer),
         cmocka_unit_test(test_raw_roundtrip),
     };
