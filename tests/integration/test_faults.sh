@@ -158,6 +158,16 @@ if want stalled; then
     expect "stalled, resumed: the old one is still listed once, failed" 200 \
         "[.sessions[] | select(.session_id == \"$sid\")] | length == 1 and .[0].status == \"failed\"" \
         GET "$CPU/sessions?target=stall-$$" "${AUTH[@]}"
+    # A synchronous profile whose target stops meanwhile.
+    curl -s "${AUTH[@]}" -o "$T_TMP/sync-stall.json" -w '%{http_code}' --max-time 40 \
+        "$B/debug/pprof/profile?seconds=2&hz=250&target=stall-$$" >"$T_TMP/sync-stall.code" &
+    curl_pid=$!
+    sleep 1
+    kill -STOP "$stalled"
+    wait "$curl_pid"
+    kill -CONT "$stalled"
+    t_check "stalled: a synchronous profile stopped meanwhile is a 503 with the reason ($(cat "$T_TMP/sync-stall.code") $(cat "$T_TMP/sync-stall.json"))" \
+        bash -c "[ \"\$(cat '$T_TMP/sync-stall.code')\" = 503 ] && jq -e '.error == \"CPU profile failed: target stopped responding\"' '$T_TMP/sync-stall.json' >/dev/null"
 fi
 
 # ---- an endpoint process killed mid-request --------------------------------------
