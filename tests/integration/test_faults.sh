@@ -412,6 +412,12 @@ if want many; then
     many_checks "all running"
     hung=$(echo $MANY_PIDS | cut -d' ' -f3)
     kill -STOP "$hung"
+    # At once, before its heartbeat is stale: the scrape waits for it
+    # until the heartbeat is (3 s; an overall deadline for the scrape is
+    # the control block v2's), but still answers for every target.
+    timed GET "$B/metrics" "${AUTH[@]}"
+    n=$(text_pipe "$H_BODY" "grep -o 'target=\"many-$$-[0-9]*\"' | sort -u | wc -l")
+    t_check "many (one just stopped): /metrics answers (HTTP $H_CODE) naming all 50 ($n)" test "$H_CODE" = 200 -a "$n" = 50
     sleep 4   # past the stale-heartbeat limit
     MANY_LIVE=49
     many_checks "one hung"
