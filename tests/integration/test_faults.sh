@@ -400,6 +400,9 @@ many_checks() { # label
     t_check "many ($1): the page's session list answers" test "$H_CODE" = 200
     timed GET "$API/memory?target=many-$$-7" "${AUTH[@]}"
     t_check "many ($1): a live one's memory answers" test "$H_CODE" = 200
+    timed GET "$API/flame?type=goroutine&target=many-$$-9" "${AUTH[@]}"
+    t_check "many ($1): a live one's threads flame data answers" \
+        text_pipe "$H_BODY" "[ '$H_CODE' = 200 ] && jq -e '.stacks | length > 0' >/dev/null"
 }
 
 if want many; then
