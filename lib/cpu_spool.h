@@ -57,8 +57,11 @@ int cpu_spool_path(const char *dir, const char *id, const char *ext,
 /* 1 if <dir>/<id><ext> exists, else 0. */
 int cpu_spool_exists(const char *dir, const char *id, const char *ext);
 
-/* Read <id>.json into *out (checked field by field).  0, LYNX_ENOSESSION
- * (no file), LYNX_EPROTO (bad content), -errno. */
+/* Read <id>.json into *out (checked field by field) and check the other
+ * files against the sizes and CRC-32s it records.  0, LYNX_ENOSESSION (no
+ * file), LYNX_EPROTO (damaged: *out then describes the session as
+ * LYNX_CPU_DAMAGED with the reason in error, and only the id when the
+ * record itself is unreadable), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
 
 /* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
@@ -67,8 +70,10 @@ int cpu_spool_read_file(const char *dir, const char *id, const char *ext,
                         uint8_t **data, size_t *len);
 
 /* Write the session: <id>.pb.gz and <id>.stacks when given (not NULL),
- * then <id>.json with s (its data_size_bytes is set from pprof_len).  Each
- * file goes to a temporary name first and is renamed into place. */
+ * then <id>.json with s (its data_size_bytes is set from pprof_len) and
+ * the sizes and CRC-32s of the others.  Each file goes to a temporary name
+ * first, is fsync'd and renamed into place.  On failure (-ENOSPC, ...) the
+ * files this call wrote are removed again when there is no <id>.json. */
 int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
                     const uint8_t *pprof, size_t pprof_len,
                     const uint8_t *raw, size_t raw_len);
@@ -82,14 +87,16 @@ int cpu_spool_remove(const char *dir, const char *id, int tombstone);
 int cpu_spool_lock(const char *dir, const char *name, int nonblock);
 void cpu_spool_unlock(int fd);
 
-/* Every spooled session (valid <id>.json files); *out malloc'd. */
+/* Every spooled session, damaged ones included (see cpu_spool_read);
+ * *out malloc'd. */
 int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count);
 
 /* Ids that have a tombstone (<id>.gone); *out malloc'd. */
 int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
                          size_t *count);
 
-/* Remove temporary files older than max_age_ns.  Number removed. */
+/* Remove temporary files older than max_age_ns, and those of writers
+ * that no longer exist (killed mid-write).  Number removed. */
 int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns);
 
 /* mtime of <dir>/<name> in unix ns (0 if missing); touch it. */

@@ -47,12 +47,14 @@ extern "C" {
 #define LYNX_CPU_ERROR_MAX 128  /* bytes of a failure reason, NUL incl. */
 #define LYNX_CPU_ID_DIGITS 20   /* at most this many digits after "cpu_" */
 
-/* States, the same values as enum lynx_session_state. */
+/* States, the same values as enum lynx_session_state; DAMAGED only for a
+ * spooled session whose files do not check out (the reason in error). */
 enum lynx_cpu_state {
     LYNX_CPU_RUNNING = 1,
     LYNX_CPU_COMPLETED = 2,
     LYNX_CPU_CANCELLED = 3,
     LYNX_CPU_FAILED = 4,
+    LYNX_CPU_DAMAGED = 5,
 };
 
 /* What is known about one session, from the block or from the spool. */
@@ -71,7 +73,9 @@ typedef struct lynx_cpu_session {
     int64_t data_size_bytes;         /* size of <id>.pb.gz; -1 while running
                                         or when there is no profile */
     int spooled;                     /* 1 when read from the spool */
-    char error[LYNX_CPU_ERROR_MAX];  /* reason when FAILED, else "" */
+    int32_t spool_error;             /* finished but could not be saved:
+                                        why (-ENOSPC, ...), else 0 */
+    char error[LYNX_CPU_ERROR_MAX];  /* reason when FAILED or DAMAGED */
 } lynx_cpu_session_t;
 
 typedef struct lynx_cpu lynx_cpu_t;
@@ -87,7 +91,7 @@ const char *lynx_cpu_spool_dir(const lynx_cpu_t *c);
 /* 1 if id is "cpu_" followed by 1..20 decimal digits, else 0. */
 int lynx_cpu_id_valid(const char *id);
 
-/* "running", "completed", "cancelled", "failed" or "unknown". */
+/* "running", "completed", "cancelled", "failed", "damaged" or "unknown". */
 const char *lynx_cpu_state_name(int state);
 
 /* Start a session on live target `target` (a name).  On success *out is
@@ -99,9 +103,13 @@ int lynx_cpu_start(lynx_cpu_t *c, const char *target, int64_t duration_ns,
                    uint32_t hz, uint32_t origin, lynx_cpu_session_t *out);
 
 /* Look a session up by id across all targets: the spool first, then the
- * blocks.  A finished session found in a block is spooled on the way; a
- * RUNNING session of a process that has died is reported FAILED ("target
- * process exited (pid N)") and spooled with what it sampled.
+ * blocks.  A finished session found in a block is spooled on the way
+ * (when that fails, out->spool_error says why); a RUNNING session of a
+ * process that has died is reported FAILED ("target process exited (pid
+ * N)") and spooled with what it sampled, and so is one whose agent has not
+ * answered (stale heartbeat) for 5 s past its end ("target stopped
+ * responding").  A spooled session whose files are damaged is found with
+ * state LYNX_CPU_DAMAGED.
  * LYNX_EBADARG (malformed id), LYNX_ENOSESSION, or an I/O error. */
 int lynx_cpu_get(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out);
 
@@ -128,7 +136,9 @@ int lynx_cpu_delete(lynx_cpu_t *c, const char *id);
 
 /* The gzipped pprof of a finished session: *data malloc'd (caller frees),
  * *len bytes; *out (when not NULL) the session.  LYNX_ENOSESSION,
- * LYNX_ENOTREADY (running), -ENODATA (finished without a profile). */
+ * LYNX_ENOTREADY (running), -ENODATA (finished without a profile),
+ * LYNX_EDAMAGED (its files do not check out), the error that kept it from
+ * being saved (-ENOSPC, ...). */
 int lynx_cpu_profile(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out,
                      uint8_t **data, size_t *len);
 

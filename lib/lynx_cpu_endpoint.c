@@ -195,6 +195,16 @@ void lynx_cpu_reply_error(lynx_req_t *req, int code, const char *what,
             lynx_reply_error(req, 409, "Profile session not completed yet");
         }
         return;
+    case LYNX_EDAMAGED:
+        lynx_reply_error(req, 500, "Profile session %s is damaged: %s",
+                         s != NULL ? s->id : "", s != NULL ? s->error : "");
+        return;
+    case -ENOSPC:
+    case -EDQUOT:
+        lynx_reply_error(req, 507, "Profile session %s could not be saved: "
+                         "the spool directory is full (%s)",
+                         s != NULL ? s->id : "", lynx_strerror(code));
+        return;
     case -ENODATA:
         if (s != NULL && s->error[0] != '\0') {
             lynx_reply_error(req, 409, "Profile session %s without profile "
@@ -295,10 +305,14 @@ json_object *lynx_cpu_session_json(const lynx_cpu_session_t *s,
         ADD("data_size", json_object_new_int64(
                              s->data_size_bytes > 0 ? s->data_size_bytes : 0));
     }
-    if (s->state == LYNX_CPU_FAILED) {
+    if (s->state == LYNX_CPU_FAILED || s->state == LYNX_CPU_DAMAGED) {
         ADD("error", json_object_new_string(s->error[0] != '\0'
                                                 ? s->error
                                                 : "failed"));
+    }
+    if (s->spool_error != 0) {
+        ADD("spool_error", json_object_new_string(
+                               lynx_strerror(s->spool_error)));
     }
 #undef ADD
     return o;

@@ -57,6 +57,7 @@ static const char *status_text(int status)
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     case 504: return "Gateway Timeout";
     default: return "Status";
     }
@@ -86,6 +87,9 @@ int lynx_code_status(int code)
     case LYNX_EPROTO:
     case LYNX_EUNSUPPORTED:
         return 503;
+    case -ENOSPC:
+    case -EDQUOT:
+        return 507;
     default:
         return 500;
     }

@@ -448,6 +448,11 @@ int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text)
     return 0;
 }
 
+const char *lynx_pprof_comment(const lynx_pprof_t *p, size_t i)
+{
+    return i < p->ncomments ? p->strings.strs[p->comments[i]] : NULL;
+}
+
 static int pp_set_regex(lynx_pprof_t *p, const char *regex, int64_t *field)
 {
     int64_t s;

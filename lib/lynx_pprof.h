@@ -78,6 +78,8 @@ int lynx_pprof_set_default_sample_type(lynx_pprof_t *p, const char *type);
 
 /* Append a free-text comment (copied). */
 int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text);
+/* Comment i (0-based, in the order added), owned by p; NULL past the end. */
+const char *lynx_pprof_comment(const lynx_pprof_t *p, size_t i);
 
 /* Regular expressions of frames pprof should drop / keep (copied; NULL
  * clears). */

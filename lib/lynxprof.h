@@ -38,7 +38,8 @@ extern "C" {
     X(NOSESSION, -1016, "profile session not found")                           \
     X(NOTREADY, -1017, "profile session not completed yet")                    \
     X(UNSUPPORTED, -1018, "not supported by this agent")                       \
-    X(TOOBIG, -1019, "result too large")
+    X(TOOBIG, -1019, "result too large")                                       \
+    X(DAMAGED, -1020, "the saved profile session is damaged")
 
 enum {
 #define LYNX_ERR_ENUM(name, value, msg) LYNX_E##name = (value),
@@ -110,6 +111,8 @@ typedef struct lynx_target_info {
     int32_t pid;
     int32_t status;          /* 0 alive, else why not: LYNX_EDEAD, ... */
     int64_t started_unix_ns; /* process start */
+    int64_t agent_started_unix_ns; /* the agent's start: a new one after
+                                      the process exec()s itself */
     char exe[256];
 } lynx_target_info_t;
 

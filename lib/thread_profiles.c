@@ -316,10 +316,29 @@ static int count_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     return lynx_pprof_debug_text(p, sym, header, NULL, 0, out, out_len);
 }
 
+/* Go's text, then the dump's comments (how many threads answered, how
+ * long it took) as "#" lines at the end, where Go puts its own notes. */
 static int goroutine_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           char **out, size_t *out_len)
 {
-    return count_text(p, sym, "goroutine", out, out_len);
+    int rc = count_text(p, sym, "goroutine", out, out_len);
+    buf_t b;
+
+    if (rc != 0) {
+        return rc;
+    }
+    b = (buf_t){*out, *out_len, *out_len + 1, 0};
+    for (size_t i = 0; lynx_pprof_comment(p, i) != NULL; i++) {
+        buf_printf(&b, "# %s\n", lynx_pprof_comment(p, i));
+    }
+    if (b.failed) {
+        free(b.data);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    *out = b.data;
+    *out_len = b.len;
+    return 0;
 }
 
 const lynx_profile_kind_t lynx_profile_goroutine = {

@@ -14,7 +14,8 @@
 #   STACK_WORKERS    processes per endpoint            (default 2)
 #   STACK_RATE       nginx rate limit                  (default 50r/s)
 # and the endpoints' configuration in the environment (PROFILING_ENABLED...).
-# Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID.
+# Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID,
+# STACK_TARGET_PID (the last target started by stack_start_target).
 
 STACK_ENDPOINTS="memory targets page cpu-start cpu-status cpu-download cpu-sessions cpu-stop cpu-delete cpu-flame pprof-profile heap pprof-kind goroutine pprof-index pprof-cmdline pprof-symbol flame metrics"
 STACK_FCGI_USER=lynxprof
@@ -178,25 +179,39 @@ stack_wait_http() { # url expected-status seconds
     return 1
 }
 
+# Start program BIN as target NAME with the agent preloaded, and wait for
+# its control block.  Prints nothing; sets STACK_TARGET_PID.  Extra
+# arguments go to the program; its output to $STACK_RUNDIR/demo-NAME.log.
+# STACK_TARGET_AGENT, when set, replaces the agent library.
+stack_start_target() {
+    local name="$1" bin="$2"
+    shift 2
+    LD_PRELOAD="${STACK_TARGET_AGENT:-$STACK_AGENT}" LYNXPROF_NAME="$name" \
+        LYNXPROF_GROUP="$STACK_FCGI_USER" \
+        "$bin" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
+    STACK_TARGET_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_TARGET_PID"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -e "/dev/shm/lynxprof.$name" ] && return 0
+        stack_alive "$STACK_TARGET_PID" || break
+        sleep 0.1
+    done
+    stack_log "the target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
+    return 1
+}
+
 # Start the demo target with the agent preloaded.  Prints nothing; sets
 # STACK_DEMO_PID.  Extra arguments go to the demo.  STACK_DEMO_EXE and
 # STACK_DEMO_AGENT, when set, replace the program and the agent library.
 stack_start_demo() {
     local name="$1"
     shift
-    LD_PRELOAD="${STACK_DEMO_AGENT:-$STACK_AGENT}" LYNXPROF_NAME="$name" \
-        LYNXPROF_GROUP="$STACK_FCGI_USER" \
-        "${STACK_DEMO_EXE:-$STACK_BIN/lynx-demo}" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
-    STACK_DEMO_PID=$!
-    STACK_PIDS="$STACK_PIDS $STACK_DEMO_PID"
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [ -e "/dev/shm/lynxprof.$name" ] && return 0
-        stack_alive "$STACK_DEMO_PID" || break
-        sleep 0.1
-    done
-    stack_log "the demo target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
-    return 1
+    STACK_TARGET_AGENT="${STACK_DEMO_AGENT:-}" \
+        stack_start_target "$name" "${STACK_DEMO_EXE:-$STACK_BIN/lynx-demo}" "$@"
+    local rc=$?
+    STACK_DEMO_PID=$STACK_TARGET_PID
+    return $rc
 }
 
 # Start a second demo target whose program and preloaded agent are copies
