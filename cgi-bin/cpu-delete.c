@@ -22,7 +22,7 @@ static void handle_delete(lynx_req_t *req)
     }
     id = lynx_cpu_req_id(req);
     c = id != NULL ? lynx_cpu_req_context(req) : NULL;
-    if (c == NULL) {
+    if (c == NULL || lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }
     rc = lynx_cpu_delete(c, id);
@@ -38,8 +38,8 @@ static void handle_delete(lynx_req_t *req)
 
 static const lynx_endpoint_t endpoint = {
     "cpu-delete",
-    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_PATH_ARG, NULL,
-    handle_delete,
+    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_PATH_ARG,
+    lynx_cpu_session_params, handle_delete,
 };
 
 int main(int argc, char **argv)
