@@ -30,7 +30,8 @@ extern "C" {
     X(BUSY, -1008, "all mailbox slots are busy")                               \
     X(BADNAME, -1009, "invalid target name")                                   \
     X(AMBIGUOUS, -1010, "several targets are running; choose one with target=")\
-    X(PERM, -1011, "permission denied on the target's control block")         \
+    X(PERM, -1011, "permission denied on the target's control block (start "  \
+                   "the target with LYNXPROF_GROUP=<the reader's group>)")     \
     X(PROTO, -1012, "malformed reply from the agent")                          \
     X(BADCMD, -1013, "unknown command")                                        \
     X(BADARG, -1014, "invalid command argument")                               \
