@@ -115,28 +115,36 @@ typedef struct lynx_target_info {
 } lynx_target_info_t;
 
 /* List the control blocks on this host, sorted by name, dead ones
- * included (their status says so).  *out is malloc'd (free() it), *count
- * entries.  0 or -errno. */
+ * included (their status says so).  Returns 0 with *out malloc'd (the
+ * caller free()s it) holding *count entries, or -errno.  Thread-safe. */
 int lynx_targets_list(lynx_target_info_t **out, size_t *count);
 
 /* Attach to a target.  name: the one asked for, or NULL; then fallback
  * (a configured default) when not NULL; else the only live target.
- * Errors: LYNX_EBADNAME, LYNX_ENOTARGET, LYNX_EAMBIGUOUS, LYNX_EDEAD,
- * LYNX_ESTALE, LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE. */
+ * Returns 0 with *out a new handle the caller owns (lynx_target_close),
+ * or LYNX_EBADNAME, LYNX_ENOTARGET, LYNX_EAMBIGUOUS, LYNX_EDEAD,
+ * LYNX_ESTALE, LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE,
+ * -errno (*out NULL).  Thread-safe; a handle is used by one thread at a
+ * time. */
 int lynx_target_open(const char *name, const char *fallback,
                      lynx_target_t **out);
 
-/* Detach; accepts NULL. */
+/* Detach and free the handle; accepts NULL. */
 void lynx_target_close(lynx_target_t *t);
 
-const char *lynx_target_name(const lynx_target_t *t); /* owned by t */
+/* The target's name: owned by t, valid until lynx_target_close(). */
+const char *lynx_target_name(const lynx_target_t *t);
+/* The target's pid. */
 int32_t lynx_target_pid(const lynx_target_t *t);
+/* When the target process started (CLOCK_REALTIME, ns since the epoch). */
 int64_t lynx_target_started_unix_ns(const lynx_target_t *t);
 
-/* Round trip through the mailbox.  0, LYNX_ETIMEOUT, LYNX_EDEAD, ... */
+/* Round trip through the mailbox, waiting at most timeout_ns.  Returns 0,
+ * LYNX_ETIMEOUT, LYNX_EDEAD, LYNX_EBUSY or LYNX_EPROTO. */
 int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns);
 
-/* The target's memory statistics.  0 or an error as above. */
+/* The target's memory statistics into *ms (caller's storage), waiting at
+ * most timeout_ns.  Returns 0 or an error as lynx_target_ping(). */
 int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                          int64_t timeout_ns);
 
