@@ -15,7 +15,7 @@ static void handle_delete(lynx_req_t *req)
 
     id = lynx_cpu_req_id(req);
     c = id != NULL ? lynx_cpu_req_context(req) : NULL;
-    if (c == NULL) {
+    if (c == NULL || lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }
     rc = lynx_cpu_delete(c, id);
@@ -33,7 +33,7 @@ static const lynx_endpoint_t endpoint = {
     "cpu-delete",
     LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_NO_GET |
         LYNX_EP_ACTS | LYNX_EP_PATH_ARG,
-    NULL,
+    lynx_cpu_session_params,
     handle_delete,
 };
 

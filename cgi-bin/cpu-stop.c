@@ -16,6 +16,9 @@ static void handle_stop(lynx_req_t *req)
     if (c == NULL) {
         return;
     }
+    if (lynx_cpu_req_check_target(req, c, id) != 0) {
+        return;
+    }
     rc = lynx_cpu_stop(c, id, &s);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, "stop", &s);
@@ -28,7 +31,7 @@ static const lynx_endpoint_t endpoint = {
     "cpu-stop",
     LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_NO_GET | LYNX_EP_ACTS |
         LYNX_EP_PATH_ARG,
-    NULL,
+    lynx_cpu_session_params,
     handle_stop,
 };
 

@@ -929,9 +929,9 @@ EXPORT int lynx_cpu_profile(lynx_cpu_t *c, const char *id_arg,
     return rc == -ENOENT ? LYNX_ENOSESSION : rc;
 }
 
-EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
-                          lynx_cpu_session_t *out, struct json_object **json,
-                          char **text, size_t *text_len)
+int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
+                   lynx_cpu_session_t *out, struct json_object **json,
+                   char **text, size_t *text_len)
 {
     char id[LYNX_CPU_ID_MAX];
     lynx_cpu_session_t tmp;

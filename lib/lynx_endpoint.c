@@ -19,6 +19,7 @@
 #include "lynx_duration.h"
 #include "lynx_endpoint.h"
 #include "lynx_query.h"
+#include "lynx_target_error.h"
 
 #define QUERY_MAX 4096      /* bytes of a query string we accept */
 #define TEXT_MAX 256        /* bytes of the path argument */
@@ -248,7 +249,7 @@ void lynx_reply_json(lynx_req_t *req, int status, json_object *obj)
 
 void lynx_reply_error(lynx_req_t *req, int status, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[LYNX_TARGET_ERROR_MAX];
     json_object *obj;
     va_list ap;
 
@@ -319,20 +320,21 @@ lynx_target_t *lynx_req_target(lynx_req_t *req)
 {
     const lynx_param_t *p = lynx_req_param(req, "target");
     const char *name = p->present ? p->text : NULL;
+    const char *fallback = req->cfg->default_target;
     lynx_target_t *t = NULL;
-    int rc = lynx_target_open(name, req->cfg->default_target, &t);
+    int rc = lynx_target_open(name, fallback, &t);
+    char msg[LYNX_TARGET_ERROR_MAX];
+    int status;
 
     if (rc == 0) {
         return t;
     }
-    if (rc == LYNX_ENOTARGET && name != NULL) {
-        lynx_reply_error(req, 404, "unknown target '%s'", name);
-    } else if (name != NULL) {
-        lynx_reply_error(req, lynx_code_status(rc), "target '%s': %s", name,
-                         lynx_strerror(rc));
+    if (name != NULL) {
+        status = lynx_target_error_explain(rc, name, 0, msg, sizeof(msg));
     } else {
-        lynx_reply_code(req, rc, NULL);
+        status = lynx_target_error_explain(rc, fallback, 1, msg, sizeof(msg));
     }
+    lynx_reply_error(req, status, "%s", msg);
     return NULL;
 }
 
