@@ -133,6 +133,7 @@ int lynx_cpu_record_check(const lynx_session_t *s)
         s->hz < LYNX_CPU_HZ_MIN || s->hz > LYNX_CPU_HZ_MAX ||
         (s->origin != LYNX_ORIGIN_API && s->origin != LYNX_ORIGIN_DEBUG) ||
         s->duration_ns <= 0 || s->started_unix_ns <= 0 ||
+        s->samples > INT64_MAX || s->lost_samples > INT64_MAX ||
         s->in_table > 1 || s->spooled > 1) {
         return LYNX_EPROTO;
     }

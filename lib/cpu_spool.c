@@ -110,15 +110,22 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     memcpy(&h, in, sizeof(h));
     if (memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0 ||
         h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
+        h.period_ns > CPU_RAW_PERIOD_MAX_NS ||
         h.duration_nanos < 0 ||
         (size_t)(end - in - sizeof(h)) / sizeof(lynx_module_t) < h.nmodules) {
+        return -EINVAL;
+    }
+    /* Every stack takes at least its header and one pc: a count the file
+     * cannot hold is refused before anything is allocated for it. */
+    if ((size_t)(end - in - sizeof(h) - h.nmodules * sizeof(lynx_module_t)) /
+            (sizeof(raw_stack_t) + sizeof(uint64_t)) < h.nstacks) {
         return -EINVAL;
     }
     r->period_ns = h.period_ns;
     r->time_nanos = h.time_nanos;
     r->duration_nanos = h.duration_nanos;
-    r->mods = calloc(h.nmodules + 1, sizeof(lynx_module_t));
-    r->stacks = calloc(h.nstacks + 1, sizeof(lynx_cpu_stack_t));
+    r->mods = calloc((size_t)h.nmodules + 1, sizeof(lynx_module_t));
+    r->stacks = calloc((size_t)h.nstacks + 1, sizeof(lynx_cpu_stack_t));
     if (r->mods == NULL || r->stacks == NULL) {
         cpu_raw_fini(r);
         return -ENOMEM;
@@ -136,6 +143,7 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
         memcpy(&s, p, sizeof(s));
         p += sizeof(s);
         if (s.depth < 1 || s.depth > LYNX_CPU_MAX_DEPTH ||
+            s.count > CPU_RAW_COUNT_MAX ||
             (size_t)(end - p) < s.depth * sizeof(uint64_t)) {
             goto bad;
         }
@@ -362,7 +370,7 @@ static json_object *json_time(int64_t unix_ns)
     return json_object_new_string(buf);
 }
 
-static char *session_json_text(const lynx_cpu_session_t *s)
+char *cpu_spool_session_json(const lynx_cpu_session_t *s)
 {
     json_object *o = json_object_new_object();
     char *text;
@@ -385,8 +393,15 @@ static char *session_json_text(const lynx_cpu_session_t *s)
     ADD("actual_duration_ns",
         json_object_new_int64(s->ended_unix_ns - s->started_unix_ns));
     ADD("hz", json_object_new_int64(s->hz));
-    ADD("samples", json_object_new_int64((int64_t)s->samples));
-    ADD("lost_samples", json_object_new_int64((int64_t)s->lost_samples));
+    /* Counts come from the target: one beyond int64_t is written as the
+     * largest, not as a negative number the reader would refuse. */
+    ADD("samples", json_object_new_int64(
+                       s->samples > INT64_MAX ? INT64_MAX
+                                              : (int64_t)s->samples));
+    ADD("lost_samples", json_object_new_int64(
+                            s->lost_samples > INT64_MAX
+                                ? INT64_MAX
+                                : (int64_t)s->lost_samples));
     ADD("data_size", s->data_size_bytes >= 0
                          ? json_object_new_int64(s->data_size_bytes)
                          : NULL);
@@ -427,8 +442,8 @@ static int get_str(json_object *o, const char *key, char *out, size_t size)
     return 0;
 }
 
-static int parse_session(const char *text, const char *id,
-                         lynx_cpu_session_t *s)
+int cpu_spool_parse_session(const char *text, const char *id,
+                            lynx_cpu_session_t *s)
 {
     json_object *o = json_tokener_parse(text);
     json_object *v;
@@ -514,7 +529,7 @@ int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
     if (rc != 0) {
         return rc;
     }
-    rc = parse_session((const char *)text, id, out);
+    rc = cpu_spool_parse_session((const char *)text, id, out);
     free(text);
     return rc;
 }
@@ -547,7 +562,7 @@ int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
             return rc;
         }
     }
-    text = session_json_text(&copy);
+    text = cpu_spool_session_json(&copy);
     if (text == NULL) {
         return -ENOMEM;
     }

@@ -24,11 +24,17 @@ typedef struct cpu_raw {
     size_t nstacks;
 } cpu_raw_t;
 
+/* Bounds of what a session can hold: a period of at most 1 s (hz >= 1)
+ * and counts for which count * period fits in int64_t (the CPU table's
+ * reader keeps no other). */
+#define CPU_RAW_PERIOD_MAX_NS 1000000000LL
+#define CPU_RAW_COUNT_MAX ((uint64_t)INT64_MAX / 1000000000ULL)
+
 void cpu_raw_fini(cpu_raw_t *r);
 
 /* The raw samples as the bytes of an <id>.stacks file, and back.  Decoding
- * checks everything (the file is input like any other): -EINVAL on a bad
- * file, -ENOMEM. */
+ * checks everything (the file is input like any other; periods and counts
+ * within the bounds above): -EINVAL on a bad file, -ENOMEM. */
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
 int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
 
@@ -48,6 +54,13 @@ int cpu_spool_exists(const char *dir, const char *id, const char *ext);
 /* Read <id>.json into *out (checked field by field).  0, LYNX_ENOSESSION
  * (no file), LYNX_EPROTO (bad content), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
+
+/* The text of <id>.json for s (malloc'd, NUL-terminated; NULL on ENOMEM),
+ * and back: parse a NUL-terminated <id>.json of session id, checking every
+ * field (the pure step of cpu_spool_read).  0 or LYNX_EPROTO. */
+char *cpu_spool_session_json(const lynx_cpu_session_t *s);
+int cpu_spool_parse_session(const char *text, const char *id,
+                            lynx_cpu_session_t *out);
 
 /* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
  * after *len bytes).  -ENOENT, -EFBIG (over 1 GiB), -errno. */
