@@ -163,6 +163,51 @@ bad:
     return -EINVAL;
 }
 
+int cpu_raw_from_table(const void *region, size_t size_bytes,
+                       uint32_t index, cpu_raw_t *r, uint64_t *samples,
+                       uint64_t *lost)
+{
+    const lynx_cpu_table_t *t = region;
+    uint32_t cap;
+    uint32_t n;
+
+    *samples = 0;
+    *lost = 0;
+    r->stacks = NULL;
+    r->nstacks = 0;
+    if (size_bytes < sizeof(*t)) {
+        return LYNX_EBADSIZE;
+    }
+    if (t->session_index != index) {
+        return LYNX_ENOSESSION;
+    }
+    /* Each shared field is read once, into a local. */
+    cap = t->capacity;
+    if ((size_bytes - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
+    if (n > cap) {
+        n = cap;
+    }
+    r->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
+    if (r->stacks == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        lynx_cpu_stack_t *s = &r->stacks[r->nstacks];
+        memcpy(s, &t->stacks[i], sizeof(*s));
+        if (s->depth < 1 || s->depth > LYNX_CPU_MAX_DEPTH || s->count == 0 ||
+            s->count > CPU_RAW_COUNT_MAX) {
+            continue;
+        }
+        *samples += s->count;
+        r->nstacks++;
+    }
+    *lost = t->lost_samples;
+    return 0;
+}
+
 lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
                             int *rc)
 {

@@ -38,6 +38,17 @@ void cpu_raw_fini(cpu_raw_t *r);
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
 int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
 
+/* The stacks of the CPU table (region: size_bytes bytes, the mapping or a
+ * copy; each shared field is read once) if it holds record `index`'s
+ * data, into r->stacks (malloc'd; r's other fields untouched), leaving out
+ * entries that make no sense (depth outside 1..LYNX_CPU_MAX_DEPTH, count 0
+ * or above CPU_RAW_COUNT_MAX).  *samples: the sum of the counts kept;
+ * *lost: the table's lost samples.  0, LYNX_ENOSESSION (another
+ * session's), LYNX_EBADSIZE (capacity beyond the region), -ENOMEM. */
+int cpu_raw_from_table(const void *region, size_t size_bytes,
+                       uint32_t index, cpu_raw_t *r, uint64_t *samples,
+                       uint64_t *lost);
+
 /* A pprof builder holding the session's samples (samples/count and
  * cpu/nanoseconds, period cpu/nanoseconds, mappings from the modules);
  * NULL with *rc set on error.  lost_samples > 0 adds a comment. */

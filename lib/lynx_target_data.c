@@ -100,10 +100,15 @@ int lynx_modules_decode(const void *region, size_t size_bytes,
 int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
                         size_t *nmods)
 {
+    return lynx_block_modules(lynx_target_block(t), mods, nmods);
+}
+
+int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
+                       size_t *nmods)
+{
     size_t size = 0;
-    lynx_modules_t *m = lynx_block_region_ptr(
-        lynx_target_block(t), LYNX_REGION_MODULES, sizeof(lynx_modules_t),
-        &size);
+    lynx_modules_t *m = lynx_block_region_ptr(b, LYNX_REGION_MODULES,
+                                              sizeof(lynx_modules_t), &size);
     int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
     lynx_module_t *out;
     size_t k = 0;

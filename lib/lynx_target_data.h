@@ -31,6 +31,13 @@ int lynx_target_call(lynx_target_t *t, uint32_t cmd, const void *arg,
 int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
                         size_t *nmods);
 
+/* The same from an attached block (the seqlock copy: if the writer never
+ * lets go, as a target that died while writing, the last copy is used;
+ * its records are checked one by one anyway). */
+struct lynx_block;
+int lynx_block_modules(const struct lynx_block *b, lynx_module_t **mods,
+                       size_t *nmods);
+
 /* The pure step of lynx_target_modules(), for tests and fuzzing: read a
  * modules region (size_bytes bytes at region; a copy or the live mapping,
  * each shared field is read once): its capacity must fit the region and

@@ -319,6 +319,29 @@ static void gen_spool_raw(void)
     free(bytes);
 }
 
+static void gen_cpu_table(void)
+{
+    static uint8_t buf[sizeof(lynx_cpu_table_t) +
+                       4 * sizeof(lynx_cpu_stack_t)];
+    lynx_cpu_table_t *t = (lynx_cpu_table_t *)buf;
+    lynx_cpu_stack_t *s = (lynx_cpu_stack_t *)(buf + sizeof(*t));
+
+    t->gen = 3;
+    t->capacity = 4;
+    t->nstacks = 3;
+    t->session_index = 0;
+    t->period_ns = 10000000;
+    t->samples = 60;
+    t->lost_samples = 2;
+    for (int i = 0; i < 3; i++) {
+        s[i].count = 10 * (i + 1);
+        s[i].depth = i == 2 ? LYNX_CPU_MAX_DEPTH : 2 + i;
+        s[i].flags = i == 2 ? LYNX_STACK_TRUNCATED : 0;
+        stack(s[i].pcs, s[i].depth, i);
+    }
+    put("cpu_table", "seed-three", buf, sizeof(buf), NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -336,5 +359,6 @@ int main(int argc, char **argv)
     gen_session();
     gen_spool_json();
     gen_spool_raw();
+    gen_cpu_table();
     return 0;
 }
