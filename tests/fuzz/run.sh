@@ -5,6 +5,7 @@
 #   tests/fuzz/run.sh [-t SECONDS] [-b BUILD_DIR] [-l LOG_DIR] [-B] [NAME...]
 # -t  seconds per harness (default 20); -B build only;
 # -G  (re)generate the seed corpora with gen_corpus.c, then stop;
+# -C TARGET  record seeds from a running target (capture.c), then stop;
 # -b  build directory (default build-fuzz/ in the source tree);
 # -l  where crash inputs and logs go (default BUILD_DIR/logs);
 # NAME: a harness (heap, locks, ...; default: every tests/fuzz/fuzz_*.c).
@@ -20,13 +21,15 @@ build="$src/build-fuzz"
 logs=""
 build_only=0
 generate=0
-while getopts "t:b:l:BG" opt; do
+capture=""
+while getopts "t:b:l:BGC:" opt; do
     case "$opt" in
     t) seconds="$OPTARG" ;;
     b) build="$OPTARG" ;;
     l) logs="$OPTARG" ;;
     B) build_only=1 ;;
     G) generate=1 ;;
+    C) capture="$OPTARG" ;;
     *) exit 2 ;;
     esac
 done
@@ -68,6 +71,15 @@ if [ "$generate" = 1 ]; then
     link "$build/gen_corpus" "$fuzzdir/gen_corpus.c" &&
         "$build/gen_corpus" "$fuzzdir/corpus"
     exit
+fi
+
+if [ -n "$capture" ]; then
+    spool="$(mktemp -d)"
+    link "$build/capture" "$fuzzdir/capture.c" &&
+        "$build/capture" "$capture" "$fuzzdir/corpus" "$spool"
+    rc=$?
+    rm -rf "$spool"
+    exit $rc
 fi
 
 names=("$@")
