@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "corpus_put.h"
 #include "cpu_spool.h"
 #include "lynx_block_heap.h"
 #include "lynx_block_io.h"
@@ -23,23 +24,6 @@
 
 #define TIMEOUT_NS (2LL * 1000 * 1000 * 1000)
 #define FUZZ_ID "cpu_1700000000000000000" /* the id fuzz_spool_json reads */
-
-static const char *dir;
-
-static void put(const char *name, const char *file, const void *a,
-                size_t alen, const void *b, size_t blen)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
-    f = fopen(path, "wb");
-    if (f == NULL || fwrite(a, 1, alen, f) != alen ||
-        (blen > 0 && fwrite(b, 1, blen, f) != blen) || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
 
 /* Keep the seeds free of this machine's paths: a module outside the
  * system's directories becomes /usr/lib/lynxprof/<its name>, and what

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "corpus_put.h"
 #include "cpu_spool.h"
 #include "lynx_block.h"
 #include "lynx_block_heap.h"
@@ -20,25 +21,6 @@
 
 #define EXE 0x400000ULL
 #define LIB 0x7f0000001000ULL
-
-static const char *dir;
-
-static void put(const char *name, const char *file, const void *a,
-                size_t alen, const void *b, size_t blen)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    mkdir(path, 0755);
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
-    f = fopen(path, "wb");
-    if (f == NULL || fwrite(a, 1, alen, f) != alen ||
-        (blen > 0 && fwrite(b, 1, blen, f) != blen) || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
 
 static void stack(uint64_t *pcs, uint32_t depth, uint64_t seed)
 {
