@@ -111,6 +111,7 @@ int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
                                               sizeof(lynx_modules_t), &size);
     int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
     lynx_module_t *out;
+    uint32_t cap;
     size_t k = 0;
     int rc;
 
@@ -119,7 +120,13 @@ int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
     if (m == NULL) {
         return 0;
     }
-    out = calloc(LYNX_MAX_MODULES + 1, sizeof(*out));
+    /* Room for the capacity seen now; a capacity that changes later
+     * cannot make the copy overflow it (out_cap bounds it). */
+    cap = m->capacity;
+    if (cap > LYNX_MAX_MODULES) {
+        return LYNX_EBADSIZE;
+    }
+    out = calloc((size_t)cap + 1, sizeof(*out));
     if (out == NULL) {
         return -ENOMEM;
     }
@@ -127,7 +134,7 @@ int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
         uint32_t g1 = atomic_load_explicit(&m->generation,
                                            memory_order_acquire);
         uint32_t g2;
-        rc = lynx_modules_decode(m, size, out, LYNX_MAX_MODULES, &k);
+        rc = lynx_modules_decode(m, size, out, cap, &k);
         atomic_thread_fence(memory_order_acquire);
         g2 = atomic_load_explicit(&m->generation, memory_order_relaxed);
         if (rc != 0 || (g1 == g2 && (g1 & 1u) == 0) ||
