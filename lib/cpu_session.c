@@ -25,6 +25,7 @@
 #include "lynx_cpu.h"
 #include "lynx_pprof.h"
 #include "lynx_symbolize.h"
+#include "lynx_target_data.h"
 #include "lynx_time.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -135,6 +136,7 @@ int lynx_cpu_record_check(const lynx_session_t *s)
         s->hz < LYNX_CPU_HZ_MIN || s->hz > LYNX_CPU_HZ_MAX ||
         (s->origin != LYNX_ORIGIN_API && s->origin != LYNX_ORIGIN_DEBUG) ||
         s->duration_ns <= 0 || s->started_unix_ns <= 0 ||
+        s->samples > INT64_MAX || s->lost_samples > INT64_MAX ||
         s->in_table > 1 || s->spooled > 1) {
         return LYNX_EPROTO;
     }
@@ -282,59 +284,10 @@ static int record_gone(const lynx_block_t *b, const lynx_session_t *r)
 
 /* ---- copying the samples out ---------------------------------------------------- */
 
-static int module_ok(const lynx_module_t *m)
-{
-    return m->limit > m->start && m->build_id_len <= LYNX_BUILD_ID_MAX &&
-           memchr(m->path, '\0', sizeof(m->path)) != NULL;
-}
-
-/* Copy the module snapshot (seqlock), keeping the valid records only.  If
- * the writer never lets go (a target that died while writing), the last
- * copy is used as it is: the records are checked one by one anyway. */
+/* Copy the module snapshot, keeping the valid records only. */
 static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
 {
-    size_t size;
-    lynx_modules_t *m = lynx_block_region_ptr(b, LYNX_REGION_MODULES,
-                                              sizeof(lynx_modules_t), &size);
-    int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
-    uint32_t cap = 0;
-    uint32_t n = 0;
-
-    if (m == NULL) {
-        return 0;
-    }
-    cap = m->capacity;
-    if (cap > LYNX_MAX_MODULES ||
-        (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
-        return LYNX_EBADSIZE;
-    }
-    raw->mods = calloc(cap + 1, sizeof(lynx_module_t));
-    if (raw->mods == NULL) {
-        return -ENOMEM;
-    }
-    for (;;) {
-        uint32_t g1 = atomic_load_explicit(&m->generation,
-                                           memory_order_acquire);
-        uint32_t g2;
-        n = m->nmodules;
-        if (n > cap) {
-            n = cap;
-        }
-        memcpy(raw->mods, m->modules, n * sizeof(lynx_module_t));
-        atomic_thread_fence(memory_order_acquire);
-        g2 = atomic_load_explicit(&m->generation, memory_order_relaxed);
-        if ((g1 == g2 && (g1 & 1u) == 0) || lynx_mono_ns() > deadline) {
-            break;
-        }
-        sched_yield();
-    }
-    raw->nmods = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (module_ok(&raw->mods[i])) {
-            raw->mods[raw->nmods++] = raw->mods[i];
-        }
-    }
-    return 0;
+    return lynx_block_modules(b, &raw->mods, &raw->nmods);
 }
 
 /* Copy the CPU table if it holds record `index`'s data.  Entries that do
@@ -349,7 +302,7 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
                                                 sizeof(lynx_cpu_table_t),
                                                 &size);
     uint32_t g1;
-    uint32_t n;
+    int rc;
 
     *samples = 0;
     *lost = 0;
@@ -357,32 +310,10 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
         return LYNX_ENOSESSION;
     }
     g1 = atomic_load_explicit(&t->gen, memory_order_acquire);
-    if (t->session_index != index) {
-        return LYNX_ENOSESSION;
+    rc = cpu_raw_from_table(t, size, index, raw, samples, lost);
+    if (rc != 0) {
+        return rc;
     }
-    if ((size - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < t->capacity) {
-        return LYNX_EBADSIZE;
-    }
-    n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
-    if (n > t->capacity) {
-        n = t->capacity;
-    }
-    raw->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
-    if (raw->stacks == NULL) {
-        return -ENOMEM;
-    }
-    raw->nstacks = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        lynx_cpu_stack_t *s = &raw->stacks[raw->nstacks];
-        memcpy(s, &t->stacks[i], sizeof(*s));
-        if (s->depth < 1 || s->depth > LYNX_CPU_MAX_DEPTH || s->count == 0 ||
-            s->count > (uint64_t)INT64_MAX / 1000000000ULL) {
-            continue;
-        }
-        *samples += s->count;
-        raw->nstacks++;
-    }
-    *lost = t->lost_samples;
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&t->gen, memory_order_relaxed) != g1) {
         free(raw->stacks);

@@ -167,15 +167,22 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     }
     if ((!v1 && memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0) ||
         h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
+        h.period_ns > CPU_RAW_PERIOD_MAX_NS ||
         h.duration_nanos < 0 ||
         (size_t)(end - in - sizeof(h)) / mod_size < h.nmodules) {
+        return -EINVAL;
+    }
+    /* Every stack takes at least its header and one pc: a count the file
+     * cannot hold is refused before anything is allocated for it. */
+    if ((size_t)(end - in - sizeof(h) - h.nmodules * mod_size) /
+            (sizeof(raw_stack_t) + sizeof(uint64_t)) < h.nstacks) {
         return -EINVAL;
     }
     r->period_ns = h.period_ns;
     r->time_nanos = h.time_nanos;
     r->duration_nanos = h.duration_nanos;
-    r->mods = calloc(h.nmodules + 1, sizeof(lynx_module_t));
-    r->stacks = calloc(h.nstacks + 1, sizeof(lynx_cpu_stack_t));
+    r->mods = calloc((size_t)h.nmodules + 1, sizeof(lynx_module_t));
+    r->stacks = calloc((size_t)h.nstacks + 1, sizeof(lynx_cpu_stack_t));
     if (r->mods == NULL || r->stacks == NULL) {
         cpu_raw_fini(r);
         return -ENOMEM;
@@ -202,6 +209,7 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
         memcpy(&s, p, sizeof(s));
         p += sizeof(s);
         if (s.depth < 1 || s.depth > LYNX_CPU_MAX_DEPTH ||
+            s.count > CPU_RAW_COUNT_MAX ||
             (size_t)(end - p) < s.depth * sizeof(uint64_t)) {
             goto bad;
         }
@@ -219,6 +227,51 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
 bad:
     cpu_raw_fini(r);
     return -EINVAL;
+}
+
+int cpu_raw_from_table(const void *region, size_t size_bytes,
+                       uint32_t index, cpu_raw_t *r, uint64_t *samples,
+                       uint64_t *lost)
+{
+    const lynx_cpu_table_t *t = region;
+    uint32_t cap;
+    uint32_t n;
+
+    *samples = 0;
+    *lost = 0;
+    r->stacks = NULL;
+    r->nstacks = 0;
+    if (size_bytes < sizeof(*t)) {
+        return LYNX_EBADSIZE;
+    }
+    if (t->session_index != index) {
+        return LYNX_ENOSESSION;
+    }
+    /* Each shared field is read once, into a local. */
+    cap = t->capacity;
+    if ((size_bytes - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
+    if (n > cap) {
+        n = cap;
+    }
+    r->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
+    if (r->stacks == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        lynx_cpu_stack_t *s = &r->stacks[r->nstacks];
+        memcpy(s, &t->stacks[i], sizeof(*s));
+        if (s->depth < 1 || s->depth > LYNX_CPU_MAX_DEPTH || s->count == 0 ||
+            s->count > CPU_RAW_COUNT_MAX) {
+            continue;
+        }
+        *samples += s->count;
+        r->nstacks++;
+    }
+    *lost = t->lost_samples;
+    return 0;
 }
 
 lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
@@ -441,22 +494,18 @@ static json_object *json_time(int64_t unix_ns)
     return json_object_new_string(buf);
 }
 
-/* What <id>.json records about the session's other files, to check them
- * against (-1: not recorded, as in files written before these fields). */
-typedef struct spool_files {
-    int64_t data_crc32;      /* of <id>.pb.gz (its size is data_size) */
-    int64_t stacks_size;     /* bytes of <id>.stacks */
-    int64_t stacks_crc32;
-} spool_files_t;
-
-static char *session_json_text(const lynx_cpu_session_t *s,
-                               const spool_files_t *f)
+char *cpu_spool_session_json(const lynx_cpu_session_t *s,
+                             const cpu_spool_files_t *f)
 {
+    static const cpu_spool_files_t none = {-1, -1, -1};
     json_object *o = json_object_new_object();
     char *text;
 
     if (o == NULL) {
         return NULL;
+    }
+    if (f == NULL) {
+        f = &none;
     }
 #define ADD(k, v) json_object_object_add(o, k, v)
     ADD("session_id", json_object_new_string(s->id));
@@ -473,8 +522,15 @@ static char *session_json_text(const lynx_cpu_session_t *s,
     ADD("actual_duration_ns",
         json_object_new_int64(s->ended_unix_ns - s->started_unix_ns));
     ADD("hz", json_object_new_int64(s->hz));
-    ADD("samples", json_object_new_int64((int64_t)s->samples));
-    ADD("lost_samples", json_object_new_int64((int64_t)s->lost_samples));
+    /* Counts come from the target: one beyond int64_t is written as the
+     * largest, not as a negative number the reader would refuse. */
+    ADD("samples", json_object_new_int64(
+                       s->samples > INT64_MAX ? INT64_MAX
+                                              : (int64_t)s->samples));
+    ADD("lost_samples", json_object_new_int64(
+                            s->lost_samples > INT64_MAX
+                                ? INT64_MAX
+                                : (int64_t)s->lost_samples));
     ADD("data_size", s->data_size_bytes >= 0
                          ? json_object_new_int64(s->data_size_bytes)
                          : NULL);
@@ -537,17 +593,25 @@ static int64_t get_opt(json_object *o, const char *key, int is_crc)
     return v;
 }
 
-static int parse_session(const char *text, const char *id,
-                         lynx_cpu_session_t *s, spool_files_t *f,
-                         const char **why)
+int cpu_spool_parse_session(const char *text, const char *id,
+                            lynx_cpu_session_t *s, cpu_spool_files_t *f,
+                            const char **why)
 {
     json_object *o = json_tokener_parse(text);
     json_object *v;
     char status[32];
     char origin[16];
     int64_t pid, hz, samples, lost;
+    cpu_spool_files_t f_unused;
+    const char *why_unused;
     int rc = LYNX_EPROTO;
 
+    if (f == NULL) {
+        f = &f_unused;
+    }
+    if (why == NULL) {
+        why = &why_unused;
+    }
     memset(s, 0, sizeof(*s));
     *why = "session record is not a JSON object";
     if (o == NULL || !json_object_is_type(o, json_type_object)) {
@@ -679,7 +743,7 @@ int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
     char path[512];
     char why[LYNX_CPU_ERROR_MAX];
     const char *parse_why = "";
-    spool_files_t f;
+    cpu_spool_files_t f;
     int rc = cpu_spool_path(dir, id, ".json", path, sizeof(path));
 
     memset(out, 0, sizeof(*out));
@@ -697,7 +761,7 @@ int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
     if (rc != 0) {
         return rc;
     }
-    rc = parse_session((const char *)text, id, out, &f, &parse_why);
+    rc = cpu_spool_parse_session((const char *)text, id, out, &f, &parse_why);
     free(text);
     if (rc != 0) {
         damaged(path, id, parse_why, out);
@@ -722,7 +786,7 @@ int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
                     const uint8_t *raw, size_t raw_len)
 {
     lynx_cpu_session_t copy = *s;
-    spool_files_t f = {-1, -1, -1};
+    cpu_spool_files_t f = {-1, -1, -1};
     char path[512];
     char *text;
     int rc = 0;
@@ -745,7 +809,7 @@ int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
         }
     }
     if (rc == 0) {
-        text = session_json_text(&copy, &f);
+        text = cpu_spool_session_json(&copy, &f);
         rc = text != NULL ? cpu_spool_path(dir, s->id, ".json", path,
                                            sizeof(path))
                           : -ENOMEM;

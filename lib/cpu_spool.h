@@ -28,11 +28,17 @@ typedef struct cpu_raw {
     size_t nstacks;
 } cpu_raw_t;
 
+/* Bounds of what a session can hold: a period of at most 1 s (hz >= 1)
+ * and counts for which count * period fits in int64_t (the CPU table's
+ * reader keeps no other). */
+#define CPU_RAW_PERIOD_MAX_NS 1000000000LL
+#define CPU_RAW_COUNT_MAX ((uint64_t)INT64_MAX / 1000000000ULL)
+
 void cpu_raw_fini(cpu_raw_t *r);
 
 /* The raw samples as the bytes of an <id>.stacks file, and back.  Decoding
- * checks everything (the file is input like any other): -EINVAL on a bad
- * file, -ENOMEM. */
+ * checks everything (the file is input like any other; periods and counts
+ * within the bounds above): -EINVAL on a bad file, -ENOMEM. */
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
 int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
 
@@ -43,6 +49,17 @@ int cpu_raw_identify(cpu_raw_t *r, lynx_modfiles_t *files);
  * ids (files written by older versions) every module is refused with
  * LYNX_MODFILE_ENOPROC.  NULL on ENOMEM. */
 lynx_modfiles_t *cpu_raw_files(const cpu_raw_t *r);
+
+/* The stacks of the CPU table (region: size_bytes bytes, the mapping or a
+ * copy; each shared field is read once) if it holds record `index`'s
+ * data, into r->stacks (malloc'd; r's other fields untouched), leaving out
+ * entries that make no sense (depth outside 1..LYNX_CPU_MAX_DEPTH, count 0
+ * or above CPU_RAW_COUNT_MAX).  *samples: the sum of the counts kept;
+ * *lost: the table's lost samples.  0, LYNX_ENOSESSION (another
+ * session's), LYNX_EBADSIZE (capacity beyond the region), -ENOMEM. */
+int cpu_raw_from_table(const void *region, size_t size_bytes,
+                       uint32_t index, cpu_raw_t *r, uint64_t *samples,
+                       uint64_t *lost);
 
 /* A pprof builder holding the session's samples (samples/count and
  * cpu/nanoseconds, period cpu/nanoseconds, mappings from the modules);
@@ -63,6 +80,25 @@ int cpu_spool_exists(const char *dir, const char *id, const char *ext);
  * LYNX_CPU_DAMAGED with the reason in error, and only the id when the
  * record itself is unreadable), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
+
+/* What <id>.json records about the session's other files, to check them
+ * against (-1: not recorded, as in files written before these fields). */
+typedef struct cpu_spool_files {
+    int64_t data_crc32;   /* of <id>.pb.gz (its size is data_size) */
+    int64_t stacks_size;  /* bytes of <id>.stacks */
+    int64_t stacks_crc32;
+} cpu_spool_files_t;
+
+/* The text of <id>.json for s and its files f (NULL: none recorded;
+ * malloc'd, NUL-terminated; NULL on ENOMEM), and back: parse a
+ * NUL-terminated <id>.json of session id, checking every field (the pure
+ * step of cpu_spool_read); f and why (static text of what is wrong) may
+ * be NULL.  0 or LYNX_EPROTO. */
+char *cpu_spool_session_json(const lynx_cpu_session_t *s,
+                             const cpu_spool_files_t *f);
+int cpu_spool_parse_session(const char *text, const char *id,
+                            lynx_cpu_session_t *out, cpu_spool_files_t *f,
+                            const char **why);
 
 /* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
  * after *len bytes).  -ENOENT, -EFBIG (over 1 GiB), -errno. */

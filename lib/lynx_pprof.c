@@ -183,13 +183,19 @@ static int seq_intern(pp_seqtab_t *t, const uint64_t *key, size_t len,
     if (t->n >= UINT32_MAX - 1 || len > SIZE_MAX / 8 - t->nkeys) {
         return -ENOMEM;
     }
-    if (pp_reserve(&t->keys, &t->capkeys, t->nkeys + len, sizeof(*t->keys)) ||
+    /* One key more than needed: keys is never NULL once a key is in,
+     * even when every key is empty (a sample without frames, whose key
+     * may be NULL), so that seq_key() never offsets a null pointer. */
+    if (pp_reserve(&t->keys, &t->capkeys, t->nkeys + len + 1,
+                   sizeof(*t->keys)) ||
         pp_reserve(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries)) ||
         (t->nvalues > 0 && pp_reserve(&t->values, &t->capvalues, t->n + 1,
                                       t->nvalues * sizeof(*t->values)))) {
         return -ENOMEM;
     }
-    memcpy(t->keys + t->nkeys, key, len * sizeof(*key));
+    if (len > 0) {
+        memcpy(t->keys + t->nkeys, key, len * sizeof(*key));
+    }
     t->entries[t->n].key_off = t->nkeys;
     t->entries[t->n].key_len = len;
     t->entries[t->n].hash = hash;

@@ -27,6 +27,27 @@
 
 /* ---- the snapshot ---------------------------------------------------------- */
 
+int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
+                            size_t bulk_len)
+{
+    d->threads = bulk;
+    d->nthreads = 0;
+    if (bulk_len % sizeof(lynx_thread_rec_t) != 0 ||
+        bulk_len / sizeof(lynx_thread_rec_t) != d->info.nthreads) {
+        return LYNX_EPROTO;
+    }
+    d->nthreads = d->info.nthreads;
+    for (size_t i = 0; i < d->nthreads; i++) {
+        lynx_thread_rec_t *r = &d->threads[i];
+        if (r->depth > LYNX_STACK_MAX_DEPTH) {
+            r->depth = 0;
+            r->status = LYNX_THREAD_NO_ANSWER;
+        }
+        r->name[sizeof(r->name) - 1] = '\0';
+    }
+    return 0;
+}
+
 int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
                           lynx_thread_dump_t *d, char *msg, size_t msg_size)
 {
@@ -43,19 +64,10 @@ int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
     if (rc != 0) {
         return rc;
     }
-    d->threads = bulk;
-    d->nthreads = n;
-    if (n != d->info.nthreads) {
+    rc = lynx_thread_dump_decode(d, bulk, n * sizeof(lynx_thread_rec_t));
+    if (rc != 0) {
         lynx_thread_dump_fini(d);
-        return LYNX_EPROTO;
-    }
-    for (size_t i = 0; i < n; i++) {
-        lynx_thread_rec_t *r = &d->threads[i];
-        if (r->depth > LYNX_STACK_MAX_DEPTH) {
-            r->depth = 0;
-            r->status = LYNX_THREAD_NO_ANSWER;
-        }
-        r->name[sizeof(r->name) - 1] = '\0';
+        return rc;
     }
     snprintf(d->target, sizeof(d->target), "%s", lynx_target_name(t));
     d->pid = lynx_target_pid(t);
@@ -247,12 +259,26 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
 
 /* ---- goroutine --------------------------------------------------------------- */
 
+int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
+{
+    int64_t one = 1;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < d->nthreads; i++) {
+        const lynx_thread_rec_t *r = &d->threads[i];
+        if (r->status == LYNX_THREAD_OK && r->depth > 0) {
+            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
+                                       0);
+        }
+    }
+    return rc;
+}
+
 static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
                            lynx_pprof_t *p, char *msg, size_t msg_size)
 {
     lynx_thread_dump_t d;
     char note[160];
-    int64_t one = 1;
     int rc;
 
     if (req->seconds > 0) {
@@ -275,12 +301,8 @@ static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
         rc = lynx_pprof_set_modules(p, d.mods, d.nmods);
     }
     lynx_pprof_set_time(p, d.info.taken_unix_ns, d.info.elapsed_ns);
-    for (size_t i = 0; rc == 0 && i < d.nthreads; i++) {
-        const lynx_thread_rec_t *r = &d.threads[i];
-        if (r->status == LYNX_THREAD_OK && r->depth > 0) {
-            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
-                                       0);
-        }
+    if (rc == 0) {
+        rc = lynx_thread_dump_add(p, &d);
     }
     if (rc == 0) {
         snprintf(note, sizeof(note),
@@ -367,12 +389,36 @@ static int threadcreate_fetch(lynx_target_t *t, uint32_t flags,
                               msg, msg_size);
 
     if (rc == 0 && recs != NULL) {
-        *recs = bulk;
-        if (*n != rep->nrecords) {
+        rc = lynx_threadcreate_add(NULL, rep, bulk,
+                                   *n * sizeof(lynx_threadcreate_rec_t), 0);
+        if (rc != 0) {
             free(bulk);
-            *recs = NULL;
-            return LYNX_EPROTO;
+            bulk = NULL;
         }
+        *recs = bulk;
+    }
+    return rc;
+}
+
+int lynx_threadcreate_add(lynx_pprof_t *p,
+                          const lynx_threadcreate_reply_t *rep,
+                          const void *bulk, size_t bulk_len, size_t skip)
+{
+    const lynx_threadcreate_rec_t *recs = bulk;
+    size_t n = bulk_len / sizeof(lynx_threadcreate_rec_t);
+    int rc = 0;
+
+    if (bulk_len % sizeof(lynx_threadcreate_rec_t) != 0 ||
+        n != rep->nrecords) {
+        return LYNX_EPROTO;
+    }
+    for (size_t i = skip; p != NULL && rc == 0 && i < n; i++) {
+        int64_t one = 1;
+        if (recs[i].depth == 0 || recs[i].depth > LYNX_STACK_MAX_DEPTH) {
+            continue;
+        }
+        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, &one, 1,
+                                   NULL, 0);
     }
     return rc;
 }
@@ -416,13 +462,9 @@ static int threadcreate_build(lynx_target_t *t, const lynx_profile_req_t *req,
         rc = lynx_pprof_set_modules(p, mods, nmods);
     }
     lynx_pprof_set_time(p, start, lynx_real_ns() - start);
-    for (size_t i = skip; rc == 0 && i < n; i++) {
-        int64_t one = 1;
-        if (recs[i].depth == 0 || recs[i].depth > LYNX_STACK_MAX_DEPTH) {
-            continue;
-        }
-        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, &one, 1,
-                                   NULL, 0);
+    if (rc == 0) {
+        rc = lynx_threadcreate_add(p, &rep, recs,
+                                   n * sizeof(lynx_threadcreate_rec_t), skip);
     }
     if (rc == 0 && rep.overflow > 0) {
         snprintf(note, sizeof(note),
