@@ -52,6 +52,11 @@ static struct {
     lynx_block_header_t *header;
     lynx_mailbox_t *mailbox;
     size_t size_bytes;
+    /* The block's geometry as laid out at creation: the only source of
+     * sizes and offsets the agent uses (never read back from the block). */
+    lynx_agent_block_t blk;
+    char *bulk;            /* slot i's area: bulk + i * bulk_bytes */
+    uint64_t bulk_bytes;   /* per slot */
     char name[LYNX_NAME_MAX];
     char path[128];
     int debug;
@@ -92,7 +97,7 @@ static int cmd_memstats(const void *arg, size_t arg_len, lynx_reply_t *r)
     (void)arg;
     (void)arg_len;
     r->inline_len = sizeof(lynx_memstats_t);
-    return lynx_agent_memstats(r->inline_buf, g.header->started_unix_ns);
+    return lynx_agent_memstats(r->inline_buf, g.blk.started_unix_ns);
 }
 
 static const struct {
@@ -111,29 +116,42 @@ static const struct {
     {LYNX_CMD_HEAP_SNAPSHOT, lynx_agent_heap_snapshot},
 };
 
-static int dispatch(lynx_slot_t *s, lynx_reply_t *r)
+/* The slot was written by another process, which may go on writing it:
+ * command, length and arguments are each read once, into the agent's own
+ * memory, and only that copy is checked and used. */
+static int dispatch(const lynx_slot_t *s, lynx_reply_t *r)
 {
-    uint32_t arg_len = s->arg_len;
+    static uint64_t arg_copy[LYNX_ARG_MAX / sizeof(uint64_t)];
+    uint32_t command = *(const volatile uint32_t *)&s->command;
+    uint32_t arg_len = *(const volatile uint32_t *)&s->arg_len;
 
-    /* The slot was written by another process: check before use. */
     if (arg_len > LYNX_ARG_MAX) {
         snprintf(r->message, LYNX_MSG_MAX, "argument length %u too large",
                  arg_len);
         return LYNX_EBADARG;
     }
+    memset(arg_copy, 0, sizeof(arg_copy));
+    memcpy(arg_copy, s->arg, arg_len);
+    atomic_signal_fence(memory_order_seq_cst);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (commands[i].command == s->command) {
-            return commands[i].handler(s->arg, arg_len, r);
+        if (commands[i].command == command) {
+            return commands[i].handler(arg_copy, arg_len, r);
         }
     }
-    snprintf(r->message, LYNX_MSG_MAX, "unknown command %u", s->command);
+    snprintf(r->message, LYNX_MSG_MAX, "unknown command %u", command);
     return LYNX_EBADCMD;
 }
 
 /* ---- the agent thread ------------------------------------------------- */
 
+/* Handlers write the inline reply and the message into private buffers
+ * (copied out afterwards), and the bulk reply straight into the slot's
+ * area, located from the private geometry.  They never read back what
+ * they wrote into the block. */
 static void serve_slot(unsigned idx)
 {
+    static uint64_t reply_buf[LYNX_REPLY_MAX / sizeof(uint64_t)];
+    static char message[LYNX_MSG_MAX];
     lynx_mailbox_t *mb = g.mailbox;
     lynx_slot_t *s = &mb->slots[idx];
     uint32_t expected = LYNX_SLOT_REQUEST;
@@ -145,17 +163,21 @@ static void serve_slot(unsigned idx)
         return;
     }
     memset(&r, 0, sizeof(r));
-    r.inline_buf = s->reply;
+    memset(reply_buf, 0, sizeof(reply_buf));
+    message[0] = '\0';
+    r.inline_buf = reply_buf;
     r.inline_cap = LYNX_REPLY_MAX;
-    r.bulk = (char *)g.header + mb->bulk_offset + idx * mb->bulk_size_bytes;
-    r.bulk_cap = mb->bulk_size_bytes;
-    r.message = s->message;
-    s->message[0] = '\0';
+    r.bulk = g.bulk + (uint64_t)idx * g.bulk_bytes;
+    r.bulk_cap = (size_t)g.bulk_bytes;
+    r.message = message;
     rc = dispatch(s, &r);
     if (r.inline_len > r.inline_cap || r.bulk_len > r.bulk_cap) {
         rc = LYNX_ETOOBIG;
         r.inline_len = r.bulk_len = 0;
     }
+    message[LYNX_MSG_MAX - 1] = '\0';
+    memcpy(s->message, message, sizeof(s->message));
+    memcpy(s->reply, reply_buf, r.inline_len);
     s->result = rc;
     s->reply_len = (uint32_t)r.inline_len;
     s->bulk_len = r.bulk_len;
@@ -189,9 +211,8 @@ static void tidy_slots(void)
             atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
         }
         if (g.bulk_dirty[i] && atomic_load(&s->state) == LYNX_SLOT_FREE) {
-            char *bulk = (char *)g.header + mb->bulk_offset +
-                         i * mb->bulk_size_bytes;
-            madvise(bulk, mb->bulk_size_bytes, MADV_REMOVE);
+            madvise(g.bulk + (uint64_t)i * g.bulk_bytes, g.bulk_bytes,
+                    MADV_REMOVE);
             g.bulk_dirty[i] = 0;
         }
     }
@@ -203,9 +224,9 @@ static void *agent_main(void *unused)
     int64_t next_tidy = 0;
 
     (void)unused;
-    lynx_agent_cpu_init(g.header);
-    lynx_agent_threaddump_init(g.header);
-    lynx_agent_heap_init(g.header);
+    lynx_agent_modules_init(g.blk.modules, g.blk.modules_capacity);
+    lynx_agent_cpu_init(&g.blk);
+    lynx_agent_threaddump_init(g.blk.modules != NULL);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
     while (!atomic_load(&g.stop)) {
         uint32_t bell = atomic_load(&mb->doorbell);
@@ -311,6 +332,7 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l)
         int64_t boot_ns = lynx_real_ns() - lynx_clock_ns(CLOCK_BOOTTIME);
         h->started_unix_ns =
             boot_ns + (int64_t)(start_ticks * (1000000000ULL / (uint64_t)tick));
+        g.blk.started_unix_ns = h->started_unix_ns;
     }
     h->agent_started_unix_ns = lynx_real_ns();
     atomic_store(&h->heartbeat_ns, lynx_mono_ns());
@@ -394,6 +416,14 @@ static int create_block(const char *name, gid_t gid, int use_group)
     g.header = base;
     g.mailbox = (lynx_mailbox_t *)((char *)base + l.mailbox_off);
     g.size_bytes = total;
+    g.bulk = (char *)base + l.bulk_off;
+    g.bulk_bytes = l.bulk_bytes;
+    g.blk.header = base;
+    g.blk.sessions = (lynx_sessions_t *)((char *)base + l.sessions_off);
+    g.blk.modules = (lynx_modules_t *)((char *)base + l.modules_off);
+    g.blk.modules_capacity = LYNX_MAX_MODULES;
+    g.blk.cpu = (lynx_cpu_table_t *)((char *)base + l.cpu_off);
+    g.blk.cpu_capacity = l.cpu_stacks;
     return 0;
 
 fail:
