@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -360,29 +361,78 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l)
     cpu->capacity = l->cpu_stacks;
 }
 
-/* Create the object under a private name, size and fill it, then publish it
- * under its real name with link(), which fails atomically if the name is
- * taken.  On success g.header/g.mailbox/g.size_bytes are set. */
+/* A new object with no name yet (O_TMPFILE), or, where the file system
+ * cannot do that, under an unpredictable temporary name made with O_EXCL
+ * (then in tmp; tmp[0] is '\0' otherwise).  A name somebody else made in
+ * advance is never opened, nor a symlink followed.  fd or -errno. */
+static int open_unnamed(char *tmp, size_t size)
+{
+    int fd = open(LYNX_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    tmp[0] = '\0';
+    if (fd >= 0) {
+        return fd;
+    }
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+            r = (uint64_t)lynx_mono_ns() * 0x9e3779b97f4a7c15ULL;
+        }
+        snprintf(tmp, size, "%s/.lynxprof-new.%d.%016llx", LYNX_SHM_DIR,
+                 (int)getpid(), (unsigned long long)r);
+        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    tmp[0] = '\0';
+    return -errno;
+}
+
+/* Give the object made by open_unnamed() its real name; fails atomically
+ * with -EEXIST if the name is taken.  0 or -errno. */
+static int link_into_place(int fd, const char *tmp, const char *path)
+{
+    char self[64];
+
+    if (tmp[0] != '\0') {
+        return link(tmp, path) == 0 ? 0 : -errno;
+    }
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+               ? 0
+               : -errno;
+}
+
+/* Create the object without a name, size and fill it, then publish it
+ * under its real name, which fails atomically if the name is taken.  On
+ * success g.header/g.mailbox/g.size_bytes and the private geometry are
+ * set. */
 static int create_block(const char *name, gid_t gid, int use_group)
 {
     char tmp[128];
     layout_t l;
     uint64_t total;
-    void *base;
+    void *base = MAP_FAILED;
     int fd;
     int rc;
 
     plan(&l, PAGE_ROUND(env_bytes("LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES,
-                                  1u << 20, 1u << 30)),
+                                  LYNX_BULK_MIN_BYTES, LYNX_BULK_MAX_BYTES)),
          (uint32_t)env_bytes("LYNXPROF_CPU_STACKS", DEFAULT_CPU_STACKS, 1024,
                              1u << 20));
     total = l.total;
-    snprintf(tmp, sizeof(tmp), "%s/.lynxprof-new.%d", LYNX_SHM_DIR,
-             (int)getpid());
-    unlink(tmp);
-    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    rc = lynx_block_path(name, g.path, sizeof(g.path));
+    if (rc != 0) {
+        return rc;
+    }
+    fd = open_unnamed(tmp, sizeof(tmp));
     if (fd < 0) {
-        return -errno;
+        return fd;
     }
     if (use_group && (fchown(fd, (uid_t)-1, gid) != 0 ||
                       fchmod(fd, 0660) != 0)) {
@@ -398,21 +448,18 @@ static int create_block(const char *name, gid_t gid, int use_group)
         rc = -errno;
         goto fail;
     }
-    close(fd);
-    fd = -1;
     snprintf(g.name, sizeof(g.name), "%s", name);
     lay_out(base, &l);
     atomic_store_explicit(&((lynx_block_header_t *)base)->magic,
                           LYNX_BLOCK_MAGIC, memory_order_release);
-    rc = lynx_block_path(name, g.path, sizeof(g.path));
-    if (rc == 0 && link(tmp, g.path) != 0) {
-        rc = -errno;
-    }
-    unlink(tmp);
+    rc = link_into_place(fd, tmp, g.path);
     if (rc != 0) {
-        munmap(base, total);
-        return rc;
+        goto fail;
     }
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
+    close(fd);
     g.header = base;
     g.mailbox = (lynx_mailbox_t *)((char *)base + l.mailbox_off);
     g.size_bytes = total;
@@ -427,31 +474,49 @@ static int create_block(const char *name, gid_t gid, int use_group)
     return 0;
 
 fail:
+    if (base != MAP_FAILED) {
+        munmap(base, total);
+    }
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
     close(fd);
-    unlink(tmp);
     return rc;
 }
 
-/* Remove a block of this name if its process is gone (or it is garbage). */
+/* Remove the object at this name if it is ours and its process is gone,
+ * or it is our garbage.  0 if the name is free now; -EEXIST if it holds a
+ * live target, or an object we do not own (somebody else's, a symlink, not
+ * a regular file): then the caller takes another name.  The object is read
+ * with pread, never mapped, so its contents cannot hurt us. */
 static int remove_if_dead(const char *name)
 {
-    lynx_block_t *b;
+    lynx_block_header_t h;
+    struct stat st;
     char path[128];
-    int rc = lynx_block_attach(name, LYNX_ATTACH_ALLOW_DEAD, &b);
+    ssize_t n;
+    int fd;
 
-    if (rc == 0) {
-        int alive = lynx_pid_alive(b->header->pid, b->header->start_ticks) == 0;
-        lynx_block_detach(b);
-        if (alive) {
-            return -EEXIST;
-        }
-    } else if (rc == LYNX_ENOTARGET) {
-        return 0;
-    } else if (rc == LYNX_EPERM) {
+    if (lynx_block_path(name, path, sizeof(path)) != 0) {
         return -EEXIST;
     }
-    if (lynx_block_path(name, path, sizeof(path)) == 0) {
-        unlink(path);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        return errno == ENOENT ? 0 : -EEXIST;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid()) {
+        close(fd);
+        return -EEXIST;
+    }
+    n = pread(fd, &h, sizeof(h), 0);
+    close(fd);
+    if (n == (ssize_t)sizeof(h) && h.magic == LYNX_BLOCK_MAGIC &&
+        lynx_pid_alive(h.pid, h.start_ticks) == 0) {
+        return -EEXIST;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return -EEXIST;
     }
     return 0;
 }
@@ -470,8 +535,10 @@ static int publish(const char *base_name, gid_t gid, int use_group)
         if (remove_if_dead(name) == 0) {
             continue;
         }
-        /* The name belongs to a live process: take "<name>.<pid>". */
+        /* The name belongs to a live process, or to somebody else: take
+         * "<name>.<pid>". */
         snprintf(name, sizeof(name), "%.50s.%d", base_name, (int)getpid());
+        debug_log("name %s taken, trying %s", base_name, name);
     }
     return -EEXIST;
 }

@@ -39,7 +39,7 @@
 #include "lynx_block_threads.h"
 #include "lynx_time.h"
 
-#define DUMP_MAX_THREADS 4096u
+#define DUMP_MAX_THREADS LYNX_DUMP_MAX_THREADS
 #define SETTLE_NS (50LL * 1000 * 1000) /* wait for a slot being written */
 
 enum {

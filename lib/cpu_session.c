@@ -178,12 +178,14 @@ static lynx_sessions_t *sessions_of(const lynx_block_t *b, uint32_t *cap)
 {
     lynx_sessions_t *ss = lynx_block_region_ptr(b, LYNX_REGION_SESSIONS,
                                                 sizeof(lynx_sessions_t), NULL);
+    uint32_t n;
 
     if (ss == NULL) {
         return NULL;
     }
-    *cap = ss->capacity < LYNX_MAX_SESSIONS ? ss->capacity
-                                            : LYNX_MAX_SESSIONS;
+    /* Read once: the check and the use must see the same value. */
+    n = *(volatile uint32_t *)&ss->capacity;
+    *cap = n < LYNX_MAX_SESSIONS ? n : LYNX_MAX_SESSIONS;
     return ss;
 }
 
@@ -207,7 +209,8 @@ static int find_record(const lynx_block_t *b, const char *id,
  * clamped to the session. */
 static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
 {
-    int64_t beat = atomic_load(&b->header->heartbeat_ns);
+    const lynx_block_header_t *live = b->base;
+    int64_t beat = atomic_load(&live->heartbeat_ns);
     int64_t t = lynx_real_ns() - (lynx_mono_ns() - beat);
 
     if (t > r->started_unix_ns + r->duration_ns) {
@@ -275,7 +278,7 @@ static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
     if (m == NULL) {
         return 0;
     }
-    cap = m->capacity;
+    cap = *(volatile uint32_t *)&m->capacity;
     if (cap > LYNX_MAX_MODULES ||
         (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
         return LYNX_EBADSIZE;
@@ -288,7 +291,7 @@ static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
         uint32_t g1 = atomic_load_explicit(&m->generation,
                                            memory_order_acquire);
         uint32_t g2;
-        n = m->nmodules;
+        n = *(volatile uint32_t *)&m->nmodules;
         if (n > cap) {
             n = cap;
         }
@@ -322,6 +325,7 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
                                                 &size);
     uint32_t g1;
     uint32_t n;
+    uint32_t cap;
 
     *samples = 0;
     *lost = 0;
@@ -332,12 +336,14 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
     if (t->session_index != index) {
         return LYNX_ENOSESSION;
     }
-    if ((size - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < t->capacity) {
+    /* Each shared count is read once; the local serves check and use. */
+    cap = *(volatile uint32_t *)&t->capacity;
+    if ((size - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < cap) {
         return LYNX_EBADSIZE;
     }
     n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
-    if (n > t->capacity) {
-        n = t->capacity;
+    if (n > cap) {
+        n = cap;
     }
     raw->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
     if (raw->stacks == NULL) {
@@ -356,11 +362,15 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
     }
     *lost = t->lost_samples;
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&t->gen, memory_order_relaxed) != g1) {
+    if (atomic_load_explicit(&t->gen, memory_order_relaxed) != g1 ||
+        lynx_block_check_size(b) != 0) {
+        /* Reused meanwhile, or the object shrank under the copy. */
+        int rc = lynx_block_check_size(b) != 0 ? LYNX_EBADSIZE
+                                               : LYNX_ENOTREADY;
         free(raw->stacks);
         raw->stacks = NULL;
         raw->nstacks = 0;
-        return LYNX_ENOTREADY;
+        return rc;
     }
     return 0;
 }

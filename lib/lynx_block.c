@@ -22,6 +22,7 @@
 
 #include "lynx_block.h"
 #include "lynx_block_io.h"
+#include "lynx_shm_guard.h"
 #include "lynxprof.h"
 #include "lynx_time.h"
 
@@ -144,12 +145,14 @@ int lynx_pid_alive(int pid, uint64_t start_ticks)
     return 0;
 }
 
-/* Check the header and region table against the mapped size. */
-static int validate(const lynx_block_header_t *h, uint64_t size)
+/* Check a private copy of the header, and the mailbox geometry read once
+ * from the mapping into the locals of the caller, against the size. */
+static int validate(const lynx_block_header_t *h, uint64_t size,
+                    const void *base, lynx_block_t *b)
 {
     int have_mailbox = 0;
 
-    if (atomic_load_explicit(&h->magic, memory_order_acquire) !=
+    if (atomic_load_explicit(&h->magic, memory_order_relaxed) !=
         LYNX_BLOCK_MAGIC) {
         return LYNX_EBADMAGIC;
     }
@@ -166,23 +169,31 @@ static int validate(const lynx_block_header_t *h, uint64_t size)
             r->size_bytes > size || r->offset > size - r->size_bytes) {
             return LYNX_EBADSIZE;
         }
-        if (r->kind == LYNX_REGION_MAILBOX) {
+        if (r->kind == LYNX_REGION_MAILBOX && !have_mailbox) {
             const lynx_mailbox_t *mb;
+            uint32_t nslots;
+            uint64_t bulk_off;
+            uint64_t bulk_size;
             if (r->size_bytes < sizeof(lynx_mailbox_t)) {
                 return LYNX_EBADSIZE;
             }
-            mb = (const lynx_mailbox_t *)((const char *)h + r->offset);
-            if (mb->nslots != LYNX_MAILBOX_SLOTS ||
-                mb->bulk_size_bytes > size ||
-                mb->bulk_offset > size ||
-                mb->bulk_size_bytes * LYNX_MAILBOX_SLOTS >
-                    size - mb->bulk_offset) {
+            mb = (const lynx_mailbox_t *)((const char *)base + r->offset);
+            nslots = *(const volatile uint32_t *)&mb->nslots;
+            bulk_off = *(const volatile uint64_t *)&mb->bulk_offset;
+            bulk_size = *(const volatile uint64_t *)&mb->bulk_size_bytes;
+            if (nslots != LYNX_MAILBOX_SLOTS || bulk_size > size ||
+                bulk_off > size ||
+                bulk_size * LYNX_MAILBOX_SLOTS > size - bulk_off) {
                 return LYNX_EBADSIZE;
             }
+            b->mailbox = (lynx_mailbox_t *)((char *)base + r->offset);
+            b->bulk_offset = bulk_off;
+            b->bulk_size_bytes = bulk_size;
             have_mailbox = 1;
         }
     }
-    if (!have_mailbox || memchr(h->name, '\0', sizeof(h->name)) == NULL) {
+    if (!have_mailbox || memchr(h->name, '\0', sizeof(h->name)) == NULL ||
+        memchr(h->exe, '\0', sizeof(h->exe)) == NULL) {
         return LYNX_EBADSIZE;
     }
     return 0;
@@ -190,20 +201,98 @@ static int validate(const lynx_block_header_t *h, uint64_t size)
 
 int lynx_block_check_alive(const lynx_block_t *b)
 {
-    const lynx_block_header_t *h = b->header;
+    /* Live words, read from the (guarded) mapping. */
+    const lynx_block_header_t *live = b->base;
     int64_t age;
 
-    if (atomic_load(&h->agent_state) == LYNX_AGENT_STOPPED) {
+    if (atomic_load(&live->agent_state) == LYNX_AGENT_STOPPED) {
         return LYNX_EDEAD;
     }
-    if (lynx_pid_alive(h->pid, h->start_ticks) != 0) {
+    if (lynx_pid_alive(b->hdr.pid, b->hdr.start_ticks) != 0) {
         return LYNX_EDEAD;
     }
-    age = lynx_mono_ns() - atomic_load(&h->heartbeat_ns);
+    age = lynx_mono_ns() - atomic_load(&live->heartbeat_ns);
     if (age > LYNX_STALE_NS) {
         return LYNX_ESTALE;
     }
     return 0;
+}
+
+int lynx_block_check_size(const lynx_block_t *b)
+{
+    struct stat st;
+
+    if (fstat(b->fd, &st) != 0 || (uint64_t)st.st_size != b->size_bytes ||
+        lynx_shm_guard_tripped(b->base)) {
+        return LYNX_EBADSIZE;
+    }
+    return 0;
+}
+
+int lynx_block_pread(const lynx_block_t *b, uint64_t off, void *dst,
+                     size_t len)
+{
+    size_t done = 0;
+
+    if (off > b->size_bytes || len > b->size_bytes - off) {
+        return LYNX_EBADSIZE;
+    }
+    while (done < len) {
+        ssize_t n = pread(b->fd, (char *)dst + done, len - done,
+                          (off_t)(off + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return LYNX_EBADSIZE;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* 1 if gid is this process's group or one of its supplementary groups. */
+static int in_my_groups(gid_t gid)
+{
+    gid_t groups[256];
+    int n;
+
+    if (gid == getegid()) {
+        return 1;
+    }
+    n = getgroups(sizeof(groups) / sizeof(groups[0]), groups);
+    for (int i = 0; i < n; i++) {
+        if (groups[i] == gid) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Who may have made an object: it is not writable by others and it
+ * carries the endpoints' group (ours), unless it is our own.  A user
+ * outside the group cannot make such an object. */
+static int owner_plausible(const struct stat *st)
+{
+    if (!S_ISREG(st->st_mode) || (st->st_mode & S_IWOTH)) {
+        return 0;
+    }
+    return st->st_uid == geteuid() || in_my_groups(st->st_gid);
+}
+
+/* The object must belong to the user the target process runs as.  A dead
+ * target cannot be asked; its block is then judged by owner_plausible()
+ * alone. */
+static int owner_matches_pid(const struct stat *st, int pid)
+{
+    char path[32];
+    struct stat ps;
+
+    snprintf(path, sizeof(path), "/proc/%d", pid);
+    if (pid <= 0 || stat(path, &ps) != 0) {
+        return -1;
+    }
+    return ps.st_uid == st->st_uid;
 }
 
 int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
@@ -220,11 +309,14 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
     if (rc != 0) {
         return rc;
     }
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         int saved = errno;
         if (saved == ENOENT) {
             return LYNX_ENOTARGET;
+        }
+        if (saved == ELOOP) {
+            return LYNX_EOWNER;
         }
         return (saved == EACCES || saved == EPERM) ? LYNX_EPERM : -saved;
     }
@@ -232,9 +324,26 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
         rc = LYNX_EBADSIZE;
         goto fail;
     }
+    if (!owner_plausible(&st)) {
+        rc = LYNX_EOWNER;
+        goto fail;
+    }
     if ((uint64_t)st.st_size < sizeof(lynx_block_header_t) ||
         (uint64_t)st.st_size > LYNX_BLOCK_MAX_BYTES) {
         rc = LYNX_EBADSIZE;
+        goto fail;
+    }
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    /* The header is read once, with pread (a file shrunk meanwhile is an
+     * error, not a SIGBUS), and only the copy is checked and kept. */
+    b->fd = fd;
+    b->size_bytes = (size_t)st.st_size;
+    rc = lynx_block_pread(b, 0, &b->hdr, sizeof(b->hdr));
+    if (rc != 0) {
         goto fail;
     }
     base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -243,22 +352,22 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
         rc = -errno;
         goto fail;
     }
-    rc = validate(base, (uint64_t)st.st_size);
+    lynx_shm_guard_add(base, (size_t)st.st_size);
+    rc = validate(&b->hdr, (uint64_t)st.st_size, base, b);
     if (rc != 0) {
         goto fail;
     }
-    b = calloc(1, sizeof(*b));
-    if (b == NULL) {
-        rc = -ENOMEM;
+    if (owner_matches_pid(&st, b->hdr.pid) == 0 &&
+        lynx_pid_alive(b->hdr.pid, b->hdr.start_ticks) == 0) {
+        /* A live process that runs as somebody else than the owner: the
+         * object claims a process that is not its maker's. */
+        rc = LYNX_EOWNER;
         goto fail;
     }
     b->base = base;
-    b->size_bytes = (size_t)st.st_size;
     b->dev = st.st_dev;
     b->ino = st.st_ino;
-    b->header = base;
-    b->mailbox = (lynx_mailbox_t *)((char *)base +
-                  lynx_block_region(b->header, LYNX_REGION_MAILBOX)->offset);
+    b->header = &b->hdr;
     snprintf(b->name, sizeof(b->name), "%s", name);
     if (!(flags & LYNX_ATTACH_ALLOW_DEAD)) {
         rc = lynx_block_check_alive(b);
@@ -266,13 +375,17 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
             goto fail;
         }
     }
-    close(fd);
+    rc = lynx_block_check_size(b);
+    if (rc != 0) {
+        goto fail;
+    }
     *out = b;
     return 0;
 
 fail:
     free(b);
     if (base != MAP_FAILED) {
+        lynx_shm_guard_remove(base);
         munmap(base, (size_t)st.st_size);
     }
     close(fd);
@@ -284,7 +397,9 @@ void lynx_block_detach(lynx_block_t *b)
     if (b == NULL) {
         return;
     }
+    lynx_shm_guard_remove(b->base);
     munmap(b->base, b->size_bytes);
+    close(b->fd);
     free(b);
 }
 
@@ -321,8 +436,17 @@ int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count)
     }
     while ((e = readdir(d)) != NULL) {
         const char *name = e->d_name + plen;
+        struct stat st;
         if (strncmp(e->d_name, LYNX_BLOCK_PREFIX, plen) != 0 ||
             !lynx_name_valid(name)) {
+            continue;
+        }
+        /* Filter before the cap: objects others made under the prefix,
+         * and files too small to be a block, must not push real targets
+         * out of the list. */
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !owner_plausible(&st) ||
+            (uint64_t)st.st_size < sizeof(lynx_block_header_t)) {
             continue;
         }
         if (n < max) {

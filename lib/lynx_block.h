@@ -39,6 +39,10 @@ extern "C" {
 #define LYNX_NAME_MAX 64              /* bytes of a target name, NUL included */
 #define LYNX_BLOCK_MAX_BYTES (4ULL << 30) /* readers refuse larger blocks */
 #define LYNX_MAX_REGIONS 16
+/* Bytes of one mailbox slot's bulk area (LYNXPROF_BULK_BYTES): the agent
+ * refuses other values, and endpoints accept no bulk reply larger. */
+#define LYNX_BULK_MIN_BYTES (1ULL << 20)
+#define LYNX_BULK_MAX_BYTES (256ULL << 20)
 
 /* Heartbeat: the agent refreshes it every period; a reader calls the agent
  * stale when it is older than LYNX_STALE_NS. */

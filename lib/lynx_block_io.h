@@ -17,12 +17,23 @@ extern "C" {
 #endif
 
 /* An attached control block.  Owned by the caller of lynx_block_attach();
- * one thread at a time. */
+ * one thread at a time.  The geometry validated at attach (sizes, offsets,
+ * the region table, the header's fixed fields) is kept here in private
+ * memory and never read again from the block; only live words (heartbeat,
+ * agent state, mailbox slots, tables) are read from the mapping, which is
+ * guarded against truncation (lynx_shm_guard.h). */
 typedef struct lynx_block {
     void *base;                  /* the whole mapping */
-    size_t size_bytes;
-    lynx_block_header_t *header; /* == base, validated at attach */
+    size_t size_bytes;           /* the object's size at attach */
+    const lynx_block_header_t *header; /* == &hdr */
+    lynx_block_header_t hdr;     /* private copy of the header, validated;
+                                    its live fields are stale: use
+                                    lynx_block_check_alive() */
     lynx_mailbox_t *mailbox;     /* inside the mapping, validated */
+    uint64_t bulk_offset;        /* slot i's bulk area: bulk_offset +
+                                    i * bulk_size_bytes, within size_bytes */
+    uint64_t bulk_size_bytes;
+    int fd;                      /* the object, O_RDONLY: fstat and pread */
     char name[LYNX_NAME_MAX];
     dev_t dev;                   /* the object's identity at attach */
     ino_t ino;
@@ -49,10 +60,23 @@ int lynx_proc_stat(int pid, uint64_t *start_ticks, char *state);
 int lynx_pid_alive(int pid, uint64_t start_ticks);
 
 /* Map and validate the block of target `name`.  On success *out is owned by
- * the caller (lynx_block_detach).  Errors: LYNX_EBADNAME, LYNX_ENOTARGET,
- * LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE, LYNX_EDEAD,
- * LYNX_ESTALE (the last two not with LYNX_ATTACH_ALLOW_DEAD), -errno. */
+ * the caller (lynx_block_detach).  The object must be a regular file (a
+ * symlink is not followed), not writable by others, and owned by the user
+ * the target process runs as.  Errors: LYNX_EBADNAME, LYNX_ENOTARGET,
+ * LYNX_EPERM, LYNX_EOWNER, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE,
+ * LYNX_EDEAD, LYNX_ESTALE (the last two not with LYNX_ATTACH_ALLOW_DEAD),
+ * -errno. */
 int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out);
+
+/* 0 if the object still has the size it had at attach and no truncation
+ * was caught in the mapping, else LYNX_EBADSIZE.  One fstat. */
+int lynx_block_check_size(const lynx_block_t *b);
+
+/* Copy len bytes at offset `off` of the object into dst with pread(), so
+ * that a file shrunk meanwhile gives an error, not a SIGBUS.  0 or
+ * LYNX_EBADSIZE. */
+int lynx_block_pread(const lynx_block_t *b, uint64_t off, void *dst,
+                     size_t len);
 
 /* Unmap and free; accepts NULL. */
 void lynx_block_detach(lynx_block_t *b);
@@ -67,6 +91,9 @@ void *lynx_block_region_ptr(const lynx_block_t *b, uint32_t kind,
                             size_t min_bytes, size_t *size_bytes);
 
 /* Names of the blocks in /dev/shm (alive or not), sorted, at most max.
+ * Only regular files owned by this user or by a user whose processes we
+ * may read, with a valid name, are listed: objects that other users made
+ * under the prefix, and garbage, are left out before the cap.
  * 0 or -errno. */
 int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count);
 

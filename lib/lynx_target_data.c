@@ -80,7 +80,7 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
     if (m == NULL) {
         return 0;
     }
-    cap = m->capacity;
+    cap = *(volatile uint32_t *)&m->capacity;
     if (cap > LYNX_MAX_MODULES ||
         (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
         return LYNX_EBADSIZE;
@@ -93,7 +93,7 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
         uint32_t g1 = atomic_load_explicit(&m->generation,
                                            memory_order_acquire);
         uint32_t g2;
-        n = m->nmodules;
+        n = *(volatile uint32_t *)&m->nmodules;
         if (n > cap) {
             n = cap;
         }
@@ -104,6 +104,11 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
             break;
         }
         sched_yield();
+    }
+    if (lynx_block_check_size(lynx_target_block(t)) != 0) {
+        /* The object shrank under the copy: the records are zeros. */
+        free(out);
+        return LYNX_EBADSIZE;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (module_ok(&out[i])) {

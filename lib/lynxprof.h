@@ -38,7 +38,9 @@ extern "C" {
     X(NOSESSION, -1016, "profile session not found")                           \
     X(NOTREADY, -1017, "profile session not completed yet")                    \
     X(UNSUPPORTED, -1018, "not supported by this agent")                       \
-    X(TOOBIG, -1019, "result too large")
+    X(TOOBIG, -1019, "result too large")                                      \
+    X(OWNER, -1020, "control block not owned by the target's user, or "       \
+                    "writable by others")
 
 enum {
 #define LYNX_ERR_ENUM(name, value, msg) LYNX_E##name = (value),
@@ -121,7 +123,8 @@ int lynx_targets_list(lynx_target_info_t **out, size_t *count);
 /* Attach to a target.  name: the one asked for, or NULL; then fallback
  * (a configured default) when not NULL; else the only live target.
  * Errors: LYNX_EBADNAME, LYNX_ENOTARGET, LYNX_EAMBIGUOUS, LYNX_EDEAD,
- * LYNX_ESTALE, LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE. */
+ * LYNX_ESTALE, LYNX_EPERM, LYNX_EOWNER, LYNX_EBADMAGIC, LYNX_EVERSION,
+ * LYNX_EBADSIZE. */
 int lynx_target_open(const char *name, const char *fallback,
                      lynx_target_t **out);
 

@@ -72,7 +72,10 @@ static int acquire(const char *name, unsigned flags, lynx_block_t **out,
             (cache[i].flags & ~flags) != 0) {
             continue;
         }
-        if (!same_file(cache[i].block)) {
+        if (!same_file(cache[i].block) ||
+            lynx_block_check_size(cache[i].block) != 0) {
+            /* Replaced or resized (or a truncation was caught in the
+             * mapping): attach afresh, which validates it again. */
             lynx_block_detach(cache[i].block);
             cache[i].block = NULL;
             free_slot = free_slot < 0 ? i : free_slot;
