@@ -13,6 +13,7 @@
  * no lock either.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -31,8 +32,8 @@ static struct {
 } slots[GUARD_SLOTS];
 
 static struct sigaction previous;
-static _Atomic int installed;
 static uintptr_t page_mask;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -72,20 +73,27 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
+/* Put the handler in place, again if the program replaced it since (the
+ * replacement then becomes the one faults outside our mappings go to). */
 static void install(void)
 {
     struct sigaction sa;
-    int expected = 0;
+    struct sigaction cur;
 
-    if (!atomic_compare_exchange_strong(&installed, &expected, 1)) {
-        return;
+    pthread_mutex_lock(&install_lock);
+    if (sigaction(SIGBUS, NULL, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)) {
+        page_mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        /* Block others from reading `previous` half-written. */
+        sigaddset(&sa.sa_mask, SIGBUS);
+        previous = cur;
+        sigaction(SIGBUS, &sa, NULL);
     }
-    page_mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, &previous);
+    pthread_mutex_unlock(&install_lock);
 }
 
 int lynx_shm_guard_add(void *base, size_t size_bytes)

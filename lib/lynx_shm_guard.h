@@ -15,8 +15,8 @@
 
 #include <stddef.h>
 
-/* Guard [base, base + size_bytes).  Installs the SIGBUS handler on first
- * use.  0, or -ENOSPC when too many mappings are guarded (the mapping then
+/* Guard [base, base + size_bytes).  Installs the SIGBUS handler, again if
+ * the program replaced it since the last call.  0, or -ENOSPC when too many mappings are guarded (the mapping then
  * is not guarded).  Thread-safe. */
 int lynx_shm_guard_add(void *base, size_t size_bytes);
 
