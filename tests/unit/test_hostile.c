@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -430,46 +432,66 @@ static void test_symlink_refused(void **state)
 }
 
 /* 300 empty files another user made under the prefix used to push the
- * real target out of the list (capped at 256 before filtering). */
-static void test_foreign_files_do_not_hide(void **state)
+ * real target out of the list (capped at 256 before filtering).  Run in a
+ * child with a /dev/shm of its own, so that nobody else's listing on this
+ * host sees the files.  Exit status: 0 found, 1 hidden, 2 setup failed. */
+static int foreign_files_child(uid_t uid, gid_t gid)
 {
     char (*names)[LYNX_NAME_MAX] = calloc(256, LYNX_NAME_MAX);
     char path[128];
     fake_block_t fb;
-    gid_t gid = 0;
-    uid_t uid = nobody_uid(&gid);
     size_t n = 0;
     int found = 0;
 
-    (void)state;
-    if (geteuid() != 0 || uid == (uid_t)-1) {
-        free(names);
-        skip();
+    if (names == NULL || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", LYNX_SHM_DIR, "tmpfs", 0, "mode=1777") != 0) {
+        return 2;
     }
     for (int i = 0; i < 300; i++) {
         int fd;
-        snprintf(path, sizeof(path), "%s/%szz%d-%03d", LYNX_SHM_DIR,
-                 LYNX_BLOCK_PREFIX, (int)getpid(), i);
+        snprintf(path, sizeof(path), "%s/%szz%03d", LYNX_SHM_DIR,
+                 LYNX_BLOCK_PREFIX, i);
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(fchown(fd, uid, gid), 0);
+        if (fd < 0 || fchown(fd, uid, gid) != 0) {
+            return 2;
+        }
         close(fd);
     }
-    assert_int_equal(fake_block_create(&fb, fake_name("hostile-real"),
-                                       getpid()), 0);
-    assert_int_equal(lynx_block_list(names, 256, &n), 0);
+    if (fake_block_create(&fb, "real-target", getppid()) != 0 ||
+        lynx_block_list(names, 256, &n) != 0) {
+        return 2;
+    }
     for (size_t i = 0; i < n; i++) {
-        found |= strcmp(names[i], fb.name) == 0;
-        assert_null(strstr(names[i], "zz"));
+        found |= strcmp(names[i], "real-target") == 0;
+        if (strstr(names[i], "zz") != NULL) {
+            return 1;
+        }
     }
-    assert_true(found);
-    for (int i = 0; i < 300; i++) {
-        snprintf(path, sizeof(path), "%s/%szz%d-%03d", LYNX_SHM_DIR,
-                 LYNX_BLOCK_PREFIX, (int)getpid(), i);
-        unlink(path);
+    return found ? 0 : 1;
+}
+
+static void test_foreign_files_do_not_hide(void **state)
+{
+    gid_t gid = 0;
+    uid_t uid = nobody_uid(&gid);
+    int status;
+    pid_t pid;
+
+    (void)state;
+    if (geteuid() != 0 || uid == (uid_t)-1) {
+        skip();
     }
-    fake_block_destroy(&fb);
-    free(names);
+    pid = fork();
+    if (pid == 0) {
+        _exit(foreign_files_child(uid, gid));
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 2) {
+        skip(); /* no private /dev/shm here */
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* In the child: pre-created temporary names and a foreign garbage file at
@@ -536,6 +558,52 @@ static void test_squatted_names(void **state)
     unlink(path);
     lynx_block_path(want, path, sizeof(path));
     unlink(path);
+}
+
+/* LYNXPROF_BULK_BYTES beyond its range: the default is used, and said. */
+static void test_bulk_bytes_range(void **state)
+{
+    char name[LYNX_NAME_MAX];
+    char err[512] = "";
+    int fds[2];
+    lynx_block_t *b;
+    size_t got = 0;
+    pid_t pid;
+
+    (void)state;
+    snprintf(name, sizeof(name), "%s", fake_name("hostile-bulk"));
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(fds[0]);
+        dup2(fds[1], 2);
+        close(fds[1]);
+        setenv("LYNXPROF_BULK_BYTES", "1073741824", 1);
+        setenv("LYNXPROF_DEBUG", "1", 1);
+        if (lynx_agent_start(name) != 0) {
+            _exit(3);
+        }
+        close(2);
+        for (;;) {
+            pause();
+        }
+    }
+    close(fds[1]);
+    for (;;) {
+        ssize_t n = read(fds[0], err + got, sizeof(err) - 1 - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    assert_non_null(strstr(err, "ignoring LYNXPROF_BULK_BYTES=1073741824"));
+    b = attach_when_up(name);
+    assert_non_null(b);
+    assert_int_equal(b->bulk_size_bytes, 16u << 20);
+    lynx_block_detach(b);
+    stop_target(pid, name);
 }
 
 /* ---- deadlines ------------------------------------------------------------------ */
@@ -609,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_symlink_refused),
         cmocka_unit_test(test_foreign_files_do_not_hide),
         cmocka_unit_test(test_squatted_names),
+        cmocka_unit_test(test_bulk_bytes_range),
         cmocka_unit_test(test_metrics_hung_target),
     };
 
