@@ -50,9 +50,11 @@ static struct {
     pthread_t thread;
     _Atomic int stop;
     pid_t pid;             /* the process that created the block */
-    lynx_block_header_t *header;
-    lynx_mailbox_t *mailbox;
+    lynx_block_header_t *header; /* the data object, size_bytes long */
+    lynx_mailbox_t *mailbox;     /* the mailbox object, its own mapping */
     size_t size_bytes;
+    lynx_answers_t *answers;     /* in the data object */
+    char mailbox_path[128];
     /* The block's geometry as laid out at creation: the only source of
      * sizes and offsets the agent uses (never read back from the block). */
     lynx_agent_block_t blk;
@@ -120,12 +122,13 @@ static const struct {
 /* The slot was written by another process, which may go on writing it:
  * command, length and arguments are each read once, into the agent's own
  * memory, and only that copy is checked and used. */
-static int dispatch(const lynx_slot_t *s, lynx_reply_t *r)
+static int dispatch(const lynx_slot_t *s, lynx_reply_t *r, uint64_t *seq)
 {
     static uint64_t arg_copy[LYNX_ARG_MAX / sizeof(uint64_t)];
     uint32_t command = *(const volatile uint32_t *)&s->command;
     uint32_t arg_len = *(const volatile uint32_t *)&s->arg_len;
 
+    *seq = *(const volatile uint64_t *)&s->seq;
     if (arg_len > LYNX_ARG_MAX) {
         snprintf(r->message, LYNX_MSG_MAX, "argument length %u too large",
                  arg_len);
@@ -145,18 +148,20 @@ static int dispatch(const lynx_slot_t *s, lynx_reply_t *r)
 
 /* ---- the agent thread ------------------------------------------------- */
 
-/* Handlers write the inline reply and the message into private buffers
- * (copied out afterwards), and the bulk reply straight into the slot's
- * area, located from the private geometry.  They never read back what
- * they wrote into the block. */
+/* Handlers write the inline reply and the message into private buffers,
+ * copied afterwards into the slot's answer in the data object, and the bulk
+ * reply straight into the slot's bulk area there, located from the private
+ * geometry.  They never read back what they wrote into the block. */
 static void serve_slot(unsigned idx)
 {
     static uint64_t reply_buf[LYNX_REPLY_MAX / sizeof(uint64_t)];
     static char message[LYNX_MSG_MAX];
     lynx_mailbox_t *mb = g.mailbox;
     lynx_slot_t *s = &mb->slots[idx];
+    lynx_answer_t *ans = &g.answers->answers[idx];
     uint32_t expected = LYNX_SLOT_REQUEST;
     lynx_reply_t r;
+    uint64_t seq;
     int rc;
 
     if (!atomic_compare_exchange_strong(&s->state, &expected,
@@ -171,17 +176,18 @@ static void serve_slot(unsigned idx)
     r.bulk = g.bulk + (uint64_t)idx * g.bulk_bytes;
     r.bulk_cap = (size_t)g.bulk_bytes;
     r.message = message;
-    rc = dispatch(s, &r);
+    rc = dispatch(s, &r, &seq);
     if (r.inline_len > r.inline_cap || r.bulk_len > r.bulk_cap) {
         rc = LYNX_ETOOBIG;
         r.inline_len = r.bulk_len = 0;
     }
     message[LYNX_MSG_MAX - 1] = '\0';
-    memcpy(s->message, message, sizeof(s->message));
-    memcpy(s->reply, reply_buf, r.inline_len);
-    s->result = rc;
-    s->reply_len = (uint32_t)r.inline_len;
-    s->bulk_len = r.bulk_len;
+    memcpy(ans->message, message, sizeof(ans->message));
+    memcpy(ans->reply, reply_buf, r.inline_len);
+    ans->result = rc;
+    ans->reply_len = (uint32_t)r.inline_len;
+    ans->bulk_len = r.bulk_len;
+    ans->seq = seq;
     if (r.bulk_len > 0) {
         g.bulk_dirty[idx] = 1;
     }
@@ -286,7 +292,7 @@ static void read_cmdline(lynx_block_header_t *h)
 /* Fill the header and region table of a new block of size `total`. */
 /* Offsets and sizes of the regions of a new block (bytes). */
 typedef struct layout {
-    uint64_t mailbox_off;
+    uint64_t answers_off;
     uint64_t modules_off, modules_bytes;
     uint64_t sessions_off, sessions_bytes;
     uint64_t cpu_off, cpu_bytes;
@@ -297,8 +303,8 @@ typedef struct layout {
 
 static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
 {
-    l->mailbox_off = HEADER_BYTES;
-    l->modules_off = PAGE_ROUND(l->mailbox_off + sizeof(lynx_mailbox_t));
+    l->answers_off = HEADER_BYTES;
+    l->modules_off = PAGE_ROUND(l->answers_off + sizeof(lynx_answers_t));
     l->modules_bytes = PAGE_ROUND(sizeof(lynx_modules_t) +
                                   LYNX_MAX_MODULES * sizeof(lynx_module_t));
     l->sessions_off = l->modules_off + l->modules_bytes;
@@ -312,9 +318,9 @@ static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
     l->total = l->bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS;
 }
 
-static void lay_out(lynx_block_header_t *h, const layout_t *l)
+static void lay_out(lynx_block_header_t *h, const layout_t *l,
+                    uint64_t mailbox_ino)
 {
-    lynx_mailbox_t *mb = (lynx_mailbox_t *)((char *)h + l->mailbox_off);
     lynx_modules_t *mods = (lynx_modules_t *)((char *)h + l->modules_off);
     lynx_sessions_t *ss = (lynx_sessions_t *)((char *)h + l->sessions_off);
     lynx_cpu_table_t *cpu = (lynx_cpu_table_t *)((char *)h + l->cpu_off);
@@ -343,19 +349,19 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l)
     h->exe[n > 0 ? n : 0] = '\0';
     read_cmdline(h);
 
-    /* The mailbox region spans its bulk areas at the end of the block. */
-    h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, l->mailbox_off,
-                                    sizeof(lynx_mailbox_t)};
+    h->mailbox_size_bytes = sizeof(lynx_mailbox_t);
+    h->mailbox_ino = mailbox_ino;
+    h->regions[0] = (lynx_region_t){LYNX_REGION_ANSWERS, 0, l->answers_off,
+                                    sizeof(lynx_answers_t)};
     h->regions[1] = (lynx_region_t){LYNX_REGION_MODULES, 0, l->modules_off,
                                     l->modules_bytes};
     h->regions[2] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, l->sessions_off,
                                     l->sessions_bytes};
     h->regions[3] = (lynx_region_t){LYNX_REGION_CPU, 0, l->cpu_off,
                                     l->cpu_bytes};
-    h->nregions = 4;
-    mb->nslots = LYNX_MAILBOX_SLOTS;
-    mb->bulk_offset = l->bulk_off;
-    mb->bulk_size_bytes = l->bulk_bytes;
+    h->regions[4] = (lynx_region_t){LYNX_REGION_BULK, 0, l->bulk_off,
+                                    l->bulk_bytes * LYNX_MAILBOX_SLOTS};
+    h->nregions = 5;
     mods->capacity = LYNX_MAX_MODULES;
     ss->capacity = LYNX_MAX_SESSIONS;
     cpu->capacity = l->cpu_stacks;
@@ -408,17 +414,56 @@ static int link_into_place(int fd, const char *tmp, const char *path)
                : -errno;
 }
 
-/* Create the object without a name, size and fill it, then publish it
- * under its real name, which fails atomically if the name is taken.  On
- * success g.header/g.mailbox/g.size_bytes and the private geometry are
- * set. */
+/* A new unnamed object of `size` bytes with the given mode and group,
+ * mapped read-write.  The temporary name, if one was needed, is in tmp. */
+static int make_object(size_t size, mode_t mode, gid_t gid, int use_group,
+                       char *tmp, size_t tmp_size, void **map, int *fdp)
+{
+    int fd = open_unnamed(tmp, tmp_size);
+    int rc;
+
+    *map = MAP_FAILED;
+    if (fd < 0) {
+        return fd;
+    }
+    if ((use_group && fchown(fd, (uid_t)-1, gid) != 0) ||
+        fchmod(fd, use_group ? mode : 0600) != 0 ||
+        ftruncate(fd, (off_t)size) != 0) {
+        rc = -errno;
+        goto fail;
+    }
+    *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (*map == MAP_FAILED) {
+        rc = -errno;
+        goto fail;
+    }
+    *fdp = fd;
+    return 0;
+
+fail:
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Create both objects without names, size and fill them, then publish the
+ * mailbox and then the data object under their real names; linking fails
+ * atomically if a name is taken.  On success g.header/g.mailbox/
+ * g.size_bytes and the private geometry are set. */
 static int create_block(const char *name, gid_t gid, int use_group)
 {
     char tmp[128];
+    char mtmp[128];
     layout_t l;
     uint64_t total;
     void *base = MAP_FAILED;
-    int fd;
+    void *mbox = MAP_FAILED;
+    struct stat mst;
+    int fd = -1;
+    int mfd = -1;
+    int linked_mailbox = 0;
     int rc;
 
     plan(&l, PAGE_ROUND(env_bytes("LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES,
@@ -426,32 +471,39 @@ static int create_block(const char *name, gid_t gid, int use_group)
          (uint32_t)env_bytes("LYNXPROF_CPU_STACKS", DEFAULT_CPU_STACKS, 1024,
                              1u << 20));
     total = l.total;
+    tmp[0] = mtmp[0] = '\0';
     rc = lynx_block_path(name, g.path, sizeof(g.path));
+    if (rc == 0) {
+        rc = lynx_mailbox_path(name, g.mailbox_path, sizeof(g.mailbox_path));
+    }
     if (rc != 0) {
         return rc;
     }
-    fd = open_unnamed(tmp, sizeof(tmp));
-    if (fd < 0) {
-        return fd;
+    /* The group may write the mailbox and only read the data. */
+    rc = make_object(sizeof(lynx_mailbox_t), 0660, gid, use_group, mtmp,
+                     sizeof(mtmp), &mbox, &mfd);
+    if (rc != 0) {
+        return rc;
     }
-    if (use_group && (fchown(fd, (uid_t)-1, gid) != 0 ||
-                      fchmod(fd, 0660) != 0)) {
+    rc = make_object(total, 0640, gid, use_group, tmp, sizeof(tmp), &base,
+                     &fd);
+    if (rc != 0) {
+        goto fail;
+    }
+    if (fstat(mfd, &mst) != 0) {
         rc = -errno;
         goto fail;
     }
-    if (ftruncate(fd, (off_t)total) != 0) {
-        rc = -errno;
-        goto fail;
-    }
-    base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        rc = -errno;
-        goto fail;
-    }
+    ((lynx_mailbox_t *)mbox)->nslots = LYNX_MAILBOX_SLOTS;
     snprintf(g.name, sizeof(g.name), "%s", name);
-    lay_out(base, &l);
+    lay_out(base, &l, (uint64_t)mst.st_ino);
     atomic_store_explicit(&((lynx_block_header_t *)base)->magic,
                           LYNX_BLOCK_MAGIC, memory_order_release);
+    rc = link_into_place(mfd, mtmp, g.mailbox_path);
+    if (rc != 0) {
+        goto fail;
+    }
+    linked_mailbox = 1;
     rc = link_into_place(fd, tmp, g.path);
     if (rc != 0) {
         goto fail;
@@ -459,10 +511,15 @@ static int create_block(const char *name, gid_t gid, int use_group)
     if (tmp[0] != '\0') {
         unlink(tmp);
     }
+    if (mtmp[0] != '\0') {
+        unlink(mtmp);
+    }
     close(fd);
+    close(mfd);
     g.header = base;
-    g.mailbox = (lynx_mailbox_t *)((char *)base + l.mailbox_off);
+    g.mailbox = mbox;
     g.size_bytes = total;
+    g.answers = (lynx_answers_t *)((char *)base + l.answers_off);
     g.bulk = (char *)base + l.bulk_off;
     g.bulk_bytes = l.bulk_bytes;
     g.blk.header = base;
@@ -474,14 +531,38 @@ static int create_block(const char *name, gid_t gid, int use_group)
     return 0;
 
 fail:
+    if (linked_mailbox) {
+        unlink(g.mailbox_path);
+    }
     if (base != MAP_FAILED) {
         munmap(base, total);
+        if (tmp[0] != '\0') {
+            unlink(tmp);
+        }
+        close(fd);
     }
-    if (tmp[0] != '\0') {
-        unlink(tmp);
+    munmap(mbox, sizeof(lynx_mailbox_t));
+    if (mtmp[0] != '\0') {
+        unlink(mtmp);
     }
-    close(fd);
+    close(mfd);
     return rc;
+}
+
+/* Unlink path if it is a regular file of ours (or absent): 0, else
+ * -EEXIST. */
+static int unlink_own(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -EEXIST;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (unlink(path) != 0 && errno != ENOENT)) {
+        return -EEXIST;
+    }
+    return 0;
 }
 
 /* Remove the object at this name if it is ours and its process is gone,
@@ -494,15 +575,21 @@ static int remove_if_dead(const char *name)
     lynx_block_header_t h;
     struct stat st;
     char path[128];
+    char mpath[128];
     ssize_t n;
     int fd;
 
-    if (lynx_block_path(name, path, sizeof(path)) != 0) {
+    if (lynx_block_path(name, path, sizeof(path)) != 0 ||
+        lynx_mailbox_path(name, mpath, sizeof(mpath)) != 0) {
         return -EEXIST;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
-        return errno == ENOENT ? 0 : -EEXIST;
+        if (errno != ENOENT) {
+            return -EEXIST;
+        }
+        /* No data object: a mailbox of ours left alone goes too. */
+        return unlink_own(mpath);
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_uid != geteuid()) {
@@ -518,7 +605,7 @@ static int remove_if_dead(const char *name)
     if (unlink(path) != 0 && errno != ENOENT) {
         return -EEXIST;
     }
-    return 0;
+    return unlink_own(mpath);
 }
 
 static int publish(const char *base_name, gid_t gid, int use_group)
@@ -551,6 +638,7 @@ static void atfork_child(void)
      * forget the parent's block without touching it. */
     if (g.header != NULL) {
         munmap(g.header, g.size_bytes);
+        munmap(g.mailbox, sizeof(lynx_mailbox_t));
     }
     g.header = NULL;
     g.mailbox = NULL;
@@ -622,8 +710,11 @@ EXPORT int lynx_agent_start(const char *name)
     }
     if (rc != 0) {
         unlink(g.path);
+        unlink(g.mailbox_path);
         munmap(g.header, g.size_bytes);
+        munmap(g.mailbox, sizeof(lynx_mailbox_t));
         g.header = NULL;
+        g.mailbox = NULL;
         goto out;
     }
     g.running = 1;
@@ -656,8 +747,11 @@ EXPORT void lynx_agent_stop(void)
     if (!lynx_agent_cpu_shutdown()) {
         unlink(g.path);
     }
+    /* Nobody answers any more: the mailbox goes in any case. */
+    unlink(g.mailbox_path);
     atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     munmap(g.header, g.size_bytes);
+    munmap(g.mailbox, sizeof(lynx_mailbox_t));
     g.header = NULL;
     g.mailbox = NULL;
     g.running = 0;

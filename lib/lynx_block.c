@@ -1,10 +1,11 @@
 /*
  * lynx_block.c - naming, validation and attaching of control blocks, used by
- * both sides (the agent creates blocks in agent_block.c; endpoints attach
- * here).
+ * both sides (the agent creates blocks in agent.c; endpoints attach here).
  *
- * Workload: an endpoint attaches once per request, so attach is one open,
- * one fstat, one mmap and a few reads of /proc; a listing scans /dev/shm.
+ * Workload: an endpoint attaches once per target and keeps the attachment
+ * in target.c's cache: attach is two opens, fstats and mmaps (data and
+ * mailbox), a pread of the header and a few reads of /proc; a listing scans
+ * /dev/shm.
  * Nothing here trusts the block's contents: every field is checked before it
  * is used, and a block that fails any check is refused with its own code.
  */
@@ -71,6 +72,21 @@ int lynx_block_path(const char *name, char *buf, size_t size)
         return LYNX_EBADNAME;
     }
     n = snprintf(buf, size, "%s/%s%s", LYNX_SHM_DIR, LYNX_BLOCK_PREFIX, name);
+    if (n < 0 || (size_t)n >= size) {
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int lynx_mailbox_path(const char *name, char *buf, size_t size)
+{
+    int n;
+
+    if (!lynx_name_valid(name)) {
+        return LYNX_EBADNAME;
+    }
+    n = snprintf(buf, size, "%s/%s%s", LYNX_SHM_DIR, LYNX_MAILBOX_PREFIX,
+                 name);
     if (n < 0 || (size_t)n >= size) {
         return -ENAMETOOLONG;
     }
@@ -145,22 +161,25 @@ int lynx_pid_alive(int pid, uint64_t start_ticks)
     return 0;
 }
 
-/* Check a private copy of the header, and the mailbox geometry read once
- * from the mapping into the locals of the caller, against the size. */
+/* Check a private copy of the header against the data object's size, and
+ * keep the geometry of the answers and bulk regions in b. */
 static int validate(const lynx_block_header_t *h, uint64_t size,
-                    const void *base, lynx_block_t *b)
+                    lynx_block_t *b)
 {
-    int have_mailbox = 0;
+    const lynx_region_t *answers = NULL;
+    const lynx_region_t *bulk = NULL;
 
     if (atomic_load_explicit(&h->magic, memory_order_relaxed) !=
         LYNX_BLOCK_MAGIC) {
         return LYNX_EBADMAGIC;
     }
     if (h->version != LYNX_BLOCK_VERSION) {
+        lynx_error_note_version(h->version);
         return LYNX_EVERSION;
     }
     if (h->header_size_bytes != sizeof(lynx_block_header_t) ||
-        h->total_size_bytes != size || h->nregions > LYNX_MAX_REGIONS) {
+        h->total_size_bytes != size || h->nregions > LYNX_MAX_REGIONS ||
+        h->mailbox_size_bytes != sizeof(lynx_mailbox_t)) {
         return LYNX_EBADSIZE;
     }
     for (uint32_t i = 0; i < h->nregions; i++) {
@@ -169,33 +188,23 @@ static int validate(const lynx_block_header_t *h, uint64_t size,
             r->size_bytes > size || r->offset > size - r->size_bytes) {
             return LYNX_EBADSIZE;
         }
-        if (r->kind == LYNX_REGION_MAILBOX && !have_mailbox) {
-            const lynx_mailbox_t *mb;
-            uint32_t nslots;
-            uint64_t bulk_off;
-            uint64_t bulk_size;
-            if (r->size_bytes < sizeof(lynx_mailbox_t)) {
-                return LYNX_EBADSIZE;
-            }
-            mb = (const lynx_mailbox_t *)((const char *)base + r->offset);
-            nslots = *(const volatile uint32_t *)&mb->nslots;
-            bulk_off = *(const volatile uint64_t *)&mb->bulk_offset;
-            bulk_size = *(const volatile uint64_t *)&mb->bulk_size_bytes;
-            if (nslots != LYNX_MAILBOX_SLOTS || bulk_size > size ||
-                bulk_off > size ||
-                bulk_size * LYNX_MAILBOX_SLOTS > size - bulk_off) {
-                return LYNX_EBADSIZE;
-            }
-            b->mailbox = (lynx_mailbox_t *)((char *)base + r->offset);
-            b->bulk_offset = bulk_off;
-            b->bulk_size_bytes = bulk_size;
-            have_mailbox = 1;
+        if (r->kind == LYNX_REGION_ANSWERS && answers == NULL) {
+            answers = r;
+        } else if (r->kind == LYNX_REGION_BULK && bulk == NULL) {
+            bulk = r;
         }
     }
-    if (!have_mailbox || memchr(h->name, '\0', sizeof(h->name)) == NULL ||
+    if (answers == NULL || answers->size_bytes < sizeof(lynx_answers_t) ||
+        bulk == NULL || bulk->size_bytes % LYNX_MAILBOX_SLOTS != 0 ||
+        (bulk->size_bytes / LYNX_MAILBOX_SLOTS) % 4096 != 0 ||
+        memchr(h->name, '\0', sizeof(h->name)) == NULL ||
         memchr(h->exe, '\0', sizeof(h->exe)) == NULL) {
         return LYNX_EBADSIZE;
     }
+    b->answers = (const lynx_answers_t *)((const char *)b->base +
+                                          answers->offset);
+    b->bulk_offset = bulk->offset;
+    b->bulk_size_bytes = bulk->size_bytes / LYNX_MAILBOX_SLOTS;
     return 0;
 }
 
@@ -224,6 +233,12 @@ int lynx_block_check_size(const lynx_block_t *b)
 
     if (fstat(b->fd, &st) != 0 || (uint64_t)st.st_size != b->size_bytes ||
         lynx_shm_guard_tripped(b->base)) {
+        return LYNX_EBADSIZE;
+    }
+    if (b->mailbox != NULL &&
+        (fstat(b->mailbox_fd, &st) != 0 ||
+         (uint64_t)st.st_size != sizeof(lynx_mailbox_t) ||
+         lynx_shm_guard_tripped(b->mailbox))) {
         return LYNX_EBADSIZE;
     }
     return 0;
@@ -269,12 +284,14 @@ static int in_my_groups(gid_t gid)
     return 0;
 }
 
-/* Who may have made an object: it is not writable by others and it
- * carries the endpoints' group (ours), unless it is our own.  A user
- * outside the group cannot make such an object. */
-static int owner_plausible(const struct stat *st)
+/* Who may have made an object: it is not writable by others (nor by the
+ * group, for a data object) and it carries the endpoints' group (ours),
+ * unless it is our own.  A user outside the group cannot make such an
+ * object. */
+static int owner_plausible(const struct stat *st, int data)
 {
-    if (!S_ISREG(st->st_mode) || (st->st_mode & S_IWOTH)) {
+    if (!S_ISREG(st->st_mode) || (st->st_mode & S_IWOTH) ||
+        (data && (st->st_mode & S_IWGRP))) {
         return 0;
     }
     return st->st_uid == geteuid() || in_my_groups(st->st_gid);
@@ -295,12 +312,73 @@ static int owner_matches_pid(const struct stat *st, int pid)
     return ps.st_uid == st->st_uid;
 }
 
+/* Open one of a block's objects without following a symlink or blocking on
+ * a FIFO.  fd, or LYNX_ENOTARGET, LYNX_EOWNER (a symlink), LYNX_EPERM,
+ * -errno. */
+static int open_object(const char *path, int mode)
+{
+    int fd = open(path, mode | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int saved;
+
+    if (fd >= 0) {
+        return fd;
+    }
+    saved = errno;
+    if (saved == ENOENT) {
+        return LYNX_ENOTARGET;
+    }
+    if (saved == ELOOP) {
+        return LYNX_EOWNER;
+    }
+    return (saved == EACCES || saved == EPERM) ? LYNX_EPERM : -saved;
+}
+
+/* Open and map the mailbox object of b (validated data header in b->hdr,
+ * owner in *data_st).  0, LYNX_ENOTARGET (absent), LYNX_EOWNER,
+ * LYNX_EBADSIZE, -errno. */
+static int attach_mailbox(lynx_block_t *b, const struct stat *data_st)
+{
+    char path[128];
+    struct stat st;
+    void *p;
+    int fd;
+    int rc = lynx_mailbox_path(b->name, path, sizeof(path));
+
+    if (rc != 0) {
+        return rc;
+    }
+    fd = open_object(path, O_RDWR);
+    if (fd < 0) {
+        return fd;
+    }
+    if (fstat(fd, &st) != 0 || !owner_plausible(&st, 0) ||
+        st.st_uid != data_st->st_uid || st.st_dev != data_st->st_dev ||
+        (uint64_t)st.st_ino != b->hdr.mailbox_ino) {
+        close(fd);
+        return LYNX_EOWNER;
+    }
+    if ((uint64_t)st.st_size != sizeof(lynx_mailbox_t)) {
+        close(fd);
+        return LYNX_EBADSIZE;
+    }
+    p = mmap(NULL, sizeof(lynx_mailbox_t), PROT_READ | PROT_WRITE,
+             MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    lynx_shm_guard_add(p, sizeof(lynx_mailbox_t));
+    b->mailbox = p;
+    b->mailbox_fd = fd;
+    return 0;
+}
+
 int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
 {
     char path[128];
     struct stat st;
     lynx_block_t *b = NULL;
-    void *base = MAP_FAILED;
     int fd = -1;
     int rc;
 
@@ -309,51 +387,49 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
     if (rc != 0) {
         return rc;
     }
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    fd = open_object(path, O_RDONLY);
     if (fd < 0) {
-        int saved = errno;
-        if (saved == ENOENT) {
-            return LYNX_ENOTARGET;
-        }
-        if (saved == ELOOP) {
-            return LYNX_EOWNER;
-        }
-        return (saved == EACCES || saved == EPERM) ? LYNX_EPERM : -saved;
+        return fd;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = LYNX_EBADSIZE;
-        goto fail;
+        close(fd);
+        return LYNX_EBADSIZE;
     }
-    if (!owner_plausible(&st)) {
-        rc = LYNX_EOWNER;
-        goto fail;
+    if (!owner_plausible(&st, 1)) {
+        close(fd);
+        return LYNX_EOWNER;
     }
     if ((uint64_t)st.st_size < sizeof(lynx_block_header_t) ||
         (uint64_t)st.st_size > LYNX_BLOCK_MAX_BYTES) {
-        rc = LYNX_EBADSIZE;
-        goto fail;
+        close(fd);
+        return LYNX_EBADSIZE;
     }
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
-        rc = -ENOMEM;
-        goto fail;
+        close(fd);
+        return -ENOMEM;
     }
+    b->fd = fd;
+    b->mailbox_fd = -1;
+    b->base = MAP_FAILED;
+    b->size_bytes = (size_t)st.st_size;
+    b->header = &b->hdr;
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
+    snprintf(b->name, sizeof(b->name), "%s", name);
     /* The header is read once, with pread (a file shrunk meanwhile is an
      * error, not a SIGBUS), and only the copy is checked and kept. */
-    b->fd = fd;
-    b->size_bytes = (size_t)st.st_size;
     rc = lynx_block_pread(b, 0, &b->hdr, sizeof(b->hdr));
     if (rc != 0) {
         goto fail;
     }
-    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                fd, 0);
-    if (base == MAP_FAILED) {
+    b->base = mmap(NULL, b->size_bytes, PROT_READ, MAP_SHARED, fd, 0);
+    if (b->base == MAP_FAILED) {
         rc = -errno;
         goto fail;
     }
-    lynx_shm_guard_add(base, (size_t)st.st_size);
-    rc = validate(&b->hdr, (uint64_t)st.st_size, base, b);
+    lynx_shm_guard_add(b->base, b->size_bytes);
+    rc = validate(&b->hdr, (uint64_t)st.st_size, b);
     if (rc != 0) {
         goto fail;
     }
@@ -364,11 +440,14 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
         rc = LYNX_EOWNER;
         goto fail;
     }
-    b->base = base;
-    b->dev = st.st_dev;
-    b->ino = st.st_ino;
-    b->header = &b->hdr;
-    snprintf(b->name, sizeof(b->name), "%s", name);
+    rc = attach_mailbox(b, &st);
+    if (rc == LYNX_ENOTARGET && (flags & LYNX_ATTACH_ALLOW_DEAD) &&
+        lynx_block_check_alive(b) == LYNX_EDEAD) {
+        rc = 0; /* what a dead target left: records only, no calls */
+    }
+    if (rc != 0) {
+        goto fail;
+    }
     if (!(flags & LYNX_ATTACH_ALLOW_DEAD)) {
         rc = lynx_block_check_alive(b);
         if (rc != 0) {
@@ -383,12 +462,7 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
     return 0;
 
 fail:
-    free(b);
-    if (base != MAP_FAILED) {
-        lynx_shm_guard_remove(base);
-        munmap(base, (size_t)st.st_size);
-    }
-    close(fd);
+    lynx_block_detach(b);
     return rc;
 }
 
@@ -397,8 +471,15 @@ void lynx_block_detach(lynx_block_t *b)
     if (b == NULL) {
         return;
     }
-    lynx_shm_guard_remove(b->base);
-    munmap(b->base, b->size_bytes);
+    if (b->mailbox != NULL) {
+        lynx_shm_guard_remove(b->mailbox);
+        munmap(b->mailbox, sizeof(lynx_mailbox_t));
+        close(b->mailbox_fd);
+    }
+    if (b->base != MAP_FAILED && b->base != NULL) {
+        lynx_shm_guard_remove(b->base);
+        munmap(b->base, b->size_bytes);
+    }
     close(b->fd);
     free(b);
 }
@@ -445,7 +526,7 @@ int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count)
          * and files too small to be a block, must not push real targets
          * out of the list. */
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !owner_plausible(&st) ||
+            !owner_plausible(&st, 1) ||
             (uint64_t)st.st_size < sizeof(lynx_block_header_t)) {
             continue;
         }

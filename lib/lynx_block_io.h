@@ -23,23 +23,33 @@ extern "C" {
  * agent state, mailbox slots, tables) are read from the mapping, which is
  * guarded against truncation (lynx_shm_guard.h). */
 typedef struct lynx_block {
-    void *base;                  /* the whole mapping */
-    size_t size_bytes;           /* the object's size at attach */
+    void *base;                  /* the data object, mapped PROT_READ */
+    size_t size_bytes;           /* the data object's size at attach */
     const lynx_block_header_t *header; /* == &hdr */
     lynx_block_header_t hdr;     /* private copy of the header, validated;
                                     its live fields are stale: use
                                     lynx_block_check_alive() */
-    lynx_mailbox_t *mailbox;     /* inside the mapping, validated */
+    const lynx_answers_t *answers; /* inside the data mapping, validated */
     uint64_t bulk_offset;        /* slot i's bulk area: bulk_offset +
                                     i * bulk_size_bytes, within size_bytes */
     uint64_t bulk_size_bytes;
-    int fd;                      /* the object, O_RDONLY: fstat and pread */
+    int fd;                      /* the data object: fstat and pread */
+    lynx_mailbox_t *mailbox;     /* the mailbox object, mapped read-write;
+                                    NULL for a dead target's block attached
+                                    with LYNX_ATTACH_ALLOW_DEAD whose
+                                    mailbox is gone */
+    int mailbox_fd;              /* -1 when mailbox is NULL */
     char name[LYNX_NAME_MAX];
-    dev_t dev;                   /* the object's identity at attach */
+    dev_t dev;                   /* the data object's identity at attach */
     ino_t ino;
 } lynx_block_t;
 
 #define LYNX_ATTACH_ALLOW_DEAD 0x1u /* read a dead target's block */
+
+/* Remember, for this thread, the layout version of a block that was refused
+ * with LYNX_EVERSION: lynx_strerror(LYNX_EVERSION) then names both versions
+ * (lynx_error.c). */
+void lynx_error_note_version(uint32_t found);
 
 /* 1 if name may name a target: 1..63 bytes of [A-Za-z0-9._-], not starting
  * with '.'.  Thread-safe. */
@@ -51,6 +61,10 @@ void lynx_name_sanitize(const char *in, char out[LYNX_NAME_MAX]);
 /* "/dev/shm/lynxprof.<name>" into buf.  0, LYNX_EBADNAME, -ENAMETOOLONG. */
 int lynx_block_path(const char *name, char *buf, size_t size);
 
+/* "/dev/shm/lynxprof-mbox.<name>" (the mailbox object) into buf.  0,
+ * LYNX_EBADNAME, -ENAMETOOLONG. */
+int lynx_mailbox_path(const char *name, char *buf, size_t size);
+
 /* Read start time (clock ticks since boot) and state letter of a process
  * from /proc/<pid>/stat.  Either output may be NULL.  0, -ESRCH, -errno. */
 int lynx_proc_stat(int pid, uint64_t *start_ticks, char *state);
@@ -59,10 +73,12 @@ int lynx_proc_stat(int pid, uint64_t *start_ticks, char *state);
  * zombie, or the pid was reused).  Thread-safe. */
 int lynx_pid_alive(int pid, uint64_t start_ticks);
 
-/* Map and validate the block of target `name`.  On success *out is owned by
- * the caller (lynx_block_detach).  The object must be a regular file (a
- * symlink is not followed), not writable by others, and owned by the user
- * the target process runs as.  Errors: LYNX_EBADNAME, LYNX_ENOTARGET,
+/* Map and validate the block of target `name`: its data object read-only,
+ * its mailbox object read-write.  On success *out is owned by the caller
+ * (lynx_block_detach).  Both objects must be regular files (a symlink is not
+ * followed), owned by the user the target process runs as, not writable by
+ * others; the data object not writable by the group either, the mailbox the
+ * one whose inode the header names.  Errors: LYNX_EBADNAME, LYNX_ENOTARGET,
  * LYNX_EPERM, LYNX_EOWNER, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE,
  * LYNX_EDEAD, LYNX_ESTALE (the last two not with LYNX_ATTACH_ALLOW_DEAD),
  * -errno. */

@@ -2,8 +2,11 @@
  * lynx_mailbox.c - the command mailbox, endpoint side, and futex helpers.
  *
  * Protocol (see lynx_block.h for the slot states): the endpoint claims a free
- * slot by CAS, writes its command, publishes REQUEST, rings the doorbell and
- * sleeps on the slot's state word.  The agent's thread answers in agent.c.
+ * slot of the mailbox object by CAS, writes its command with a sequence
+ * number of its own, publishes REQUEST, rings the doorbell and sleeps on the
+ * slot's state word.  The agent's thread answers in agent.c, into the
+ * slot's answer and bulk area in the data object (which only the agent can
+ * write), tagged with that sequence number.
  * An endpoint that gives up marks the slot ABANDONED, so an answer that comes
  * late is thrown away by the agent instead of being read by the next user of
  * the slot.
@@ -49,6 +52,8 @@ void lynx_futex_wake(_Atomic uint32_t *word, int n)
 {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
+
+static _Atomic uint64_t seq_counter;
 
 /* The most bulk data the endpoint accepts for a command: what the agent
  * can produce for it at most (lynx_block_heap.h, lynx_block_threads.h),
@@ -103,6 +108,9 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
     uint64_t bulk_cap = bulk_cap_of(command);
     uint64_t bulk_len;
     uint32_t reply_len;
+    const lynx_answer_t *ans;
+    uint64_t seq;
+    size_t idx;
     lynx_slot_t *s;
     uint32_t state;
     int rc;
@@ -113,6 +121,9 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
     }
     if (arg_len > LYNX_ARG_MAX) {
         return LYNX_EBADARG;
+    }
+    if (mb == NULL) {
+        return LYNX_EDEAD;
     }
     rc = lynx_block_check_size(b);
     if (rc == 0) {
@@ -125,14 +136,16 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
     if (rc != 0) {
         return rc;
     }
+    /* The answer is tagged with this number: another process's answer in
+     * the same slot is not taken for ours. */
+    seq = ((uint64_t)(uint32_t)getpid() << 32) |
+          (atomic_fetch_add(&seq_counter, 1) & 0xffffffffu);
+    idx = (size_t)(s - mb->slots);
+    ans = &b->answers->answers[idx];
     s->client_pid = getpid();
-    s->seq++;
+    s->seq = seq;
     s->command = command;
-    s->result = 0;
     s->arg_len = (uint32_t)arg_len;
-    s->reply_len = 0;
-    s->bulk_len = 0;
-    s->message[0] = '\0';
     if (arg_len > 0) {
         memcpy(s->arg, arg, arg_len);
     }
@@ -173,23 +186,26 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
      * allocation and the copy.  Bulk data is read with pread(), so an
      * object shrunk meanwhile is an error, not a SIGBUS. */
     rc = 0;
-    reply_len = *(volatile uint32_t *)&s->reply_len;
-    bulk_len = *(volatile uint64_t *)&s->bulk_len;
+    reply_len = *(const volatile uint32_t *)&ans->reply_len;
+    bulk_len = *(const volatile uint64_t *)&ans->bulk_len;
+    if (*(const volatile uint64_t *)&ans->seq != seq) {
+        rc = LYNX_EPROTO;
+        goto release;
+    }
     if (reply_len > LYNX_REPLY_MAX || reply_len > reply_cap ||
         bulk_len > b->bulk_size_bytes ||
         (bulk != NULL && bulk_len > bulk_cap)) {
         rc = bulk_len > bulk_cap ? LYNX_ETOOBIG : LYNX_EPROTO;
         goto release;
     }
-    call->result = *(volatile int32_t *)&s->result;
-    memcpy(call->message, s->message, sizeof(call->message));
+    call->result = *(const volatile int32_t *)&ans->result;
+    memcpy(call->message, ans->message, sizeof(call->message));
     call->message[sizeof(call->message) - 1] = '\0';
     call->reply_len = reply_len;
     if (reply_len > 0) {
-        memcpy(reply, s->reply, reply_len);
+        memcpy(reply, ans->reply, reply_len);
     }
     if (bulk != NULL && bulk_len > 0) {
-        size_t idx = (size_t)(s - mb->slots);
         *bulk = malloc(bulk_len);
         if (*bulk == NULL) {
             rc = -ENOMEM;
