@@ -98,19 +98,26 @@ static int alive(pid_t pid)
     return waitpid(pid, &status, WNOHANG) == 0;
 }
 
-static void stop_target(pid_t pid, const char *name)
+/* Unlink both objects of a target. */
+static void remove_objects(const char *name)
 {
     char path[128];
-    int status;
 
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
     if (lynx_block_path(name, path, sizeof(path)) == 0) {
         unlink(path);
     }
     if (lynx_mailbox_path(name, path, sizeof(path)) == 0) {
         unlink(path);
     }
+}
+
+static void stop_target(pid_t pid, const char *name)
+{
+    int status;
+
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    remove_objects(name);
 }
 
 /* Map an object read-write (as whoever this process runs as). */
@@ -613,12 +620,11 @@ static void test_squatted_names(void **state)
     close(fds[0]);
     assert_true(n > 0);
     snprintf(want, sizeof(want), "%.50s.%d", name, (int)pid);
-    assert_string_equal(got, want);
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     unlink(path);
-    lynx_block_path(want, path, sizeof(path));
-    unlink(path);
+    remove_objects(want);
+    assert_string_equal(got, want);
 }
 
 /* LYNXPROF_BULK_BYTES beyond its range: the default is used, and said. */
