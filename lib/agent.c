@@ -566,10 +566,14 @@ static int unlink_own(const char *path)
 }
 
 /* Remove the object at this name if it is ours and its process is gone,
- * or it is our garbage.  0 if the name is free now; -EEXIST if it holds a
- * live target, or an object we do not own (somebody else's, a symlink, not
- * a regular file): then the caller takes another name.  The object is read
- * with pread, never mapped, so its contents cannot hurt us. */
+ * or it is our garbage, or an earlier image of this very process left it
+ * (same pid and start time: the image before an exec(), whose agent beats
+ * no more; it is marked stopped so that endpoints still holding it let
+ * go).  0 if the name is free now; -EEXIST if it holds a live target, or
+ * an object we do not own (somebody else's, a symlink, not a regular
+ * file): then the caller takes another name.  The object is read and
+ * written with pread/pwrite, never mapped, so its contents cannot hurt
+ * us. */
 static int remove_if_dead(const char *name)
 {
     lynx_block_header_t h;
@@ -583,7 +587,7 @@ static int remove_if_dead(const char *name)
         lynx_mailbox_path(name, mpath, sizeof(mpath)) != 0) {
         return -EEXIST;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno != ENOENT) {
             return -EEXIST;
@@ -597,11 +601,18 @@ static int remove_if_dead(const char *name)
         return -EEXIST;
     }
     n = pread(fd, &h, sizeof(h), 0);
-    close(fd);
     if (n == (ssize_t)sizeof(h) && h.magic == LYNX_BLOCK_MAGIC &&
         lynx_pid_alive(h.pid, h.start_ticks) == 0) {
-        return -EEXIST;
+        uint32_t stopped = LYNX_AGENT_STOPPED;
+        if (h.pid != getpid() ||
+            pwrite(fd, &stopped, sizeof(stopped),
+                   offsetof(lynx_block_header_t, agent_state)) !=
+                (ssize_t)sizeof(stopped)) {
+            close(fd);
+            return -EEXIST;
+        }
     }
+    close(fd);
     if (unlink(path) != 0 && errno != ENOENT) {
         return -EEXIST;
     }

@@ -32,6 +32,7 @@
 #define SEQLOCK_TRIES 100000     /* retries of a seqlock copy */
 #define SEQLOCK_MAX_NS (100LL * 1000 * 1000)
 #define STOP_WAIT_NS (2LL * 1000 * 1000 * 1000)
+#define STALL_GRACE_NS (5LL * 1000 * 1000 * 1000)
 #define TMP_MAX_AGE_NS (600LL * 1000 * 1000 * 1000)
 #define SPOOL_LOCK ".spool.lock"
 #define HOUSEKEEP_LOCK ".housekeep.lock"
@@ -115,6 +116,7 @@ EXPORT const char *lynx_cpu_state_name(int state)
     case LYNX_CPU_COMPLETED: return "completed";
     case LYNX_CPU_CANCELLED: return "cancelled";
     case LYNX_CPU_FAILED: return "failed";
+    case LYNX_CPU_DAMAGED: return "damaged";
     default: return "unknown";
     }
 }
@@ -205,6 +207,8 @@ static int find_record(const lynx_block_t *b, const char *id,
     return -1;
 }
 
+enum { TARGET_EXITED = 1, TARGET_STALLED = 2 }; /* see record_gone */
+
 /* Real time at which a dead target's agent last beat (its end, roughly),
  * clamped to the session. */
 static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
@@ -223,9 +227,9 @@ static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
 }
 
 /* What a record says, as a session of target b.  A RUNNING record of a
- * dead process is a failed session. */
+ * gone target (record_gone) is a failed session. */
 static void session_from_record(const lynx_block_t *b,
-                                const lynx_session_t *r, int dead,
+                                const lynx_session_t *r, int gone,
                                 lynx_cpu_session_t *s)
 {
     memset(s, 0, sizeof(*s));
@@ -242,7 +246,11 @@ static void session_from_record(const lynx_block_t *b,
     s->lost_samples = r->lost_samples;
     s->data_size_bytes = -1;
     memcpy(s->error, r->error, sizeof(s->error));
-    if (r->state == LYNX_SESSION_RUNNING && dead) {
+    if (r->state == LYNX_SESSION_RUNNING && gone == TARGET_STALLED) {
+        s->state = LYNX_CPU_FAILED;
+        s->ended_unix_ns = death_time(b, r);
+        snprintf(s->error, sizeof(s->error), "target stopped responding");
+    } else if (r->state == LYNX_SESSION_RUNNING && gone) {
         s->state = LYNX_CPU_FAILED;
         s->ended_unix_ns = death_time(b, r);
         snprintf(s->error, sizeof(s->error), "target process exited (pid %d)",
@@ -253,6 +261,26 @@ static void session_from_record(const lynx_block_t *b,
 static int is_dead(const lynx_block_t *b)
 {
     return lynx_block_check_alive(b) == LYNX_EDEAD;
+}
+
+/* Whether record r of b can no longer end by itself: TARGET_EXITED when
+ * the process is dead, TARGET_STALLED when r runs, its agent has not beaten
+ * for LYNX_STALE_NS and the session should have ended STALL_GRACE_NS ago
+ * (a stopped or wedged process: its samples so far are kept, as for a dead
+ * one), else 0. */
+static int record_gone(const lynx_block_t *b, const lynx_session_t *r)
+{
+    int alive = lynx_block_check_alive(b);
+
+    if (alive == LYNX_EDEAD) {
+        return TARGET_EXITED;
+    }
+    if (alive == LYNX_ESTALE && r->state == LYNX_SESSION_RUNNING &&
+        lynx_real_ns() > r->started_unix_ns + r->duration_ns +
+                             STALL_GRACE_NS) {
+        return TARGET_STALLED;
+    }
+    return 0;
 }
 
 /* ---- copying the samples out ---------------------------------------------------- */
@@ -433,8 +461,15 @@ static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
             p = cpu_raw_pprof(&raw, s->lost_samples, &rc);
         }
         if (rc == 0) {
+            /* Only the files the target maps are read for symbols; which
+             * ones they were is saved for the flame graph. */
+            lynx_modfiles_t *files = lynx_modfiles_create(b->header->pid);
             pthread_mutex_lock(&c->sym_lock);
-            rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            lynx_symbolizer_set_files(c->sym, files);
+            rc = files == NULL ? -ENOMEM : cpu_raw_identify(&raw, files);
+            if (rc == 0) {
+                rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            }
             pthread_mutex_unlock(&c->sym_lock);
         }
         if (rc == 0) {
@@ -469,7 +504,7 @@ int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
     if (rc != 0) {
         return rc;
     }
-    dead = is_dead(b);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         return LYNX_ENOTREADY;
     }
@@ -547,7 +582,7 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     if (i < 0) {
         return 0;
     }
-    dead = is_dead(b);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         session_from_record(b, &r, 0, f->out);
         f->result = 0;
@@ -558,8 +593,10 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         f->result = cpu_spool_read(c->spool_dir, f->id, f->out);
     }
     if (f->result != 0 && f->result != LYNX_ENOSESSION) {
-        /* Could not save it (spool unwritable?): still answer. */
+        /* Could not save it (spool full?): still answer, and say why. */
+        int why = f->result;
         session_from_record(b, &r, dead, f->out);
+        f->out->spool_error = why;
         f->result = 0;
     }
     return 1;
@@ -587,6 +624,9 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
         return rc;
     }
     rc = cpu_spool_read(c->spool_dir, id, out);
+    if (rc == LYNX_EPROTO) {
+        return 0; /* damaged, and described so */
+    }
     if (rc != LYNX_ENOSESSION) {
         return rc;
     }
@@ -709,7 +749,7 @@ static int visit_stop(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     if (i < 0) {
         return 0;
     }
-    if (r.state != LYNX_SESSION_RUNNING || is_dead(b)) {
+    if (r.state != LYNX_SESSION_RUNNING || record_gone(b, &r)) {
         st->result = LYNX_ENOTREADY;
         return 1;
     }
@@ -806,7 +846,7 @@ static int visit_delete(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         return 0;
     }
     d->found = 1;
-    if (is_dead(b)) {
+    if (record_gone(b, &r)) {
         d->dead = 1;
     } else if (r.state == LYNX_SESSION_RUNNING) {
         d->running = 1;
@@ -862,6 +902,12 @@ static int finished(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *s)
     if (s->state == LYNX_CPU_RUNNING) {
         return LYNX_ENOTREADY;
     }
+    if (s->state == LYNX_CPU_DAMAGED) {
+        return LYNX_EDAMAGED;
+    }
+    if (!s->spooled && s->spool_error != 0) {
+        return s->spool_error;
+    }
     if (!s->spooled || s->data_size_bytes < 0) {
         return -ENODATA;
     }
@@ -893,12 +939,13 @@ EXPORT int lynx_cpu_profile(lynx_cpu_t *c, const char *id_arg,
     return rc == -ENOENT ? LYNX_ENOSESSION : rc;
 }
 
-EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
-                          lynx_cpu_session_t *out, struct json_object **json,
-                          char **text, size_t *text_len)
+int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
+                   lynx_cpu_session_t *out, struct json_object **json,
+                   char **text, size_t *text_len)
 {
     char id[LYNX_CPU_ID_MAX];
     lynx_cpu_session_t tmp;
+    lynx_modfiles_t *files;
     lynx_pprof_t *p;
     cpu_raw_t raw;
     uint8_t *bytes;
@@ -925,11 +972,15 @@ EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
         return LYNX_EPROTO;
     }
     p = cpu_raw_pprof(&raw, 0, &rc);
+    files = cpu_raw_files(&raw);
     cpu_raw_fini(&raw);
-    if (p == NULL) {
-        return rc;
+    if (p == NULL || files == NULL) {
+        lynx_pprof_destroy(p);
+        lynx_modfiles_destroy(files);
+        return p == NULL ? rc : -ENOMEM;
     }
     pthread_mutex_lock(&c->sym_lock);
+    lynx_symbolizer_set_files(c->sym, files);
     if (json != NULL) {
         rc = lynx_pprof_flame_json(p, c->sym, json);
     } else {
@@ -965,13 +1016,14 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     list_ctx_t *l = arg;
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
-    int dead = is_dead(b);
 
     if (l->target != NULL && strcmp(l->target, b->name) != 0) {
         return 0;
     }
     for (uint32_t i = 0; ss != NULL && i < cap; i++) {
         lynx_session_t r;
+        int gone;
+        int spooled;
         if (lynx_cpu_record_read(&ss->sessions[i], &r) != 0 ||
             list_has(l, r.id) ||
             cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
@@ -989,14 +1041,22 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
             l->list = nl;
             l->cap = ncap;
         }
-        if (r.state != LYNX_SESSION_RUNNING || dead) {
-            if (lynx_cpu_spool_record(c, b, i) == 0 &&
+        gone = record_gone(b, &r);
+        spooled = LYNX_ENOTREADY;
+        if (r.state != LYNX_SESSION_RUNNING || gone) {
+            spooled = lynx_cpu_spool_record(c, b, i);
+            if (spooled == 0 &&
                 cpu_spool_read(c->spool_dir, r.id, &l->list[l->n]) == 0) {
                 l->n++;
                 continue;
             }
         }
-        session_from_record(b, &r, dead, &l->list[l->n++]);
+        session_from_record(b, &r, gone, &l->list[l->n]);
+        if (spooled != 0 && spooled != LYNX_ENOTREADY &&
+            spooled != LYNX_ENOSESSION) {
+            l->list[l->n].spool_error = spooled;
+        }
+        l->n++;
     }
     return 0;
 }
@@ -1086,7 +1146,7 @@ static int visit_keep(lynx_cpu_t *c, lynx_block_t *b, void *arg)
             continue;
         }
         note_id(k, r.id);
-        if (r.state == LYNX_SESSION_RUNNING && !dead) {
+        if (r.state == LYNX_SESSION_RUNNING && !record_gone(b, &r)) {
             continue;
         }
         if (cpu_spool_exists(c->spool_dir, r.id, ".json") ||
@@ -1158,7 +1218,6 @@ static void expire(lynx_cpu_t *c, keep_ctx_t *k)
         }
         free(gone);
     }
-    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
 }
 
 EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
@@ -1177,6 +1236,7 @@ EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
     memset(&k, 0, sizeof(k));
     k.retention_ns = retention_ns;
     rc = for_each_block(c, visit_keep, &k);
+    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
     if (rc >= 0 && retention_ns > 0 &&
         cpu_spool_stamp_get(c->spool_dir, CLEANUP_STAMP) +
                 cleanup_interval_ns <= lynx_real_ns()) {

@@ -11,6 +11,7 @@
 
 #include "lynx_block.h"
 #include "lynx_cpu.h"
+#include "lynx_modfile.h"
 #include "lynx_pprof.h"
 
 /* The samples of one session as copied out of a block.  Owns its arrays. */
@@ -20,6 +21,9 @@ typedef struct cpu_raw {
     int64_t duration_nanos;     /* actual length, >= 0 */
     lynx_module_t *mods;        /* nmods valid records */
     size_t nmods;
+    lynx_modfile_id_t *ids;     /* NULL, or nmods entries: which file each
+                                   module was found to be when the session
+                                   was saved (see lynx_modfile.h) */
     lynx_cpu_stack_t *stacks;   /* nstacks valid entries */
     size_t nstacks;
 } cpu_raw_t;
@@ -31,6 +35,14 @@ void cpu_raw_fini(cpu_raw_t *r);
  * file, -ENOMEM. */
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len);
 int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r);
+
+/* Fill r->ids with what view `files` says of each module.  0, -ENOMEM. */
+int cpu_raw_identify(cpu_raw_t *r, lynx_modfiles_t *files);
+
+/* A saved view of r's modules (lynx_modfiles_saved()) from r->ids; without
+ * ids (files written by older versions) every module is refused with
+ * LYNX_MODFILE_ENOPROC.  NULL on ENOMEM. */
+lynx_modfiles_t *cpu_raw_files(const cpu_raw_t *r);
 
 /* A pprof builder holding the session's samples (samples/count and
  * cpu/nanoseconds, period cpu/nanoseconds, mappings from the modules);
@@ -45,8 +57,11 @@ int cpu_spool_path(const char *dir, const char *id, const char *ext,
 /* 1 if <dir>/<id><ext> exists, else 0. */
 int cpu_spool_exists(const char *dir, const char *id, const char *ext);
 
-/* Read <id>.json into *out (checked field by field).  0, LYNX_ENOSESSION
- * (no file), LYNX_EPROTO (bad content), -errno. */
+/* Read <id>.json into *out (checked field by field) and check the other
+ * files against the sizes and CRC-32s it records.  0, LYNX_ENOSESSION (no
+ * file), LYNX_EPROTO (damaged: *out then describes the session as
+ * LYNX_CPU_DAMAGED with the reason in error, and only the id when the
+ * record itself is unreadable), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
 
 /* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
@@ -55,8 +70,10 @@ int cpu_spool_read_file(const char *dir, const char *id, const char *ext,
                         uint8_t **data, size_t *len);
 
 /* Write the session: <id>.pb.gz and <id>.stacks when given (not NULL),
- * then <id>.json with s (its data_size_bytes is set from pprof_len).  Each
- * file goes to a temporary name first and is renamed into place. */
+ * then <id>.json with s (its data_size_bytes is set from pprof_len) and
+ * the sizes and CRC-32s of the others.  Each file goes to a temporary name
+ * first, is fsync'd and renamed into place.  On failure (-ENOSPC, ...) the
+ * files this call wrote are removed again when there is no <id>.json. */
 int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
                     const uint8_t *pprof, size_t pprof_len,
                     const uint8_t *raw, size_t raw_len);
@@ -70,14 +87,16 @@ int cpu_spool_remove(const char *dir, const char *id, int tombstone);
 int cpu_spool_lock(const char *dir, const char *name, int nonblock);
 void cpu_spool_unlock(int fd);
 
-/* Every spooled session (valid <id>.json files); *out malloc'd. */
+/* Every spooled session, damaged ones included (see cpu_spool_read);
+ * *out malloc'd. */
 int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count);
 
 /* Ids that have a tombstone (<id>.gone); *out malloc'd. */
 int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
                          size_t *count);
 
-/* Remove temporary files older than max_age_ns.  Number removed. */
+/* Remove temporary files older than max_age_ns, and those of writers
+ * that no longer exist (killed mid-write).  Number removed. */
 int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns);
 
 /* mtime of <dir>/<name> in unix ns (0 if missing); touch it. */

@@ -174,7 +174,6 @@ static int validate(const lynx_block_header_t *h, uint64_t size,
         return LYNX_EBADMAGIC;
     }
     if (h->version != LYNX_BLOCK_VERSION) {
-        lynx_error_note_version(h->version);
         return LYNX_EVERSION;
     }
     if (h->header_size_bytes != sizeof(lynx_block_header_t) ||
@@ -515,30 +514,30 @@ int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count)
     if (d == NULL) {
         return -errno;
     }
-    while ((e = readdir(d)) != NULL) {
-        const char *name = e->d_name + plen;
-        struct stat st;
-        if (strncmp(e->d_name, LYNX_BLOCK_PREFIX, plen) != 0 ||
-            !lynx_name_valid(name)) {
-            continue;
-        }
-        /* Filter before the cap: objects others made under the prefix,
-         * and files too small to be a block, must not push real targets
-         * out of the list. */
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !owner_plausible(&st, 1) ||
-            (uint64_t)st.st_size < sizeof(lynx_block_header_t)) {
-            continue;
-        }
-        if (n < max) {
+    /* Filter before the cap.  Files too small to be a block and anything
+     * but regular files are never listed.  Objects these endpoints could
+     * use (ours, or carrying our group, not writable by others) come first;
+     * the others (another user's block, listed so that the reason it
+     * cannot be used can be told) only fill what room is left, so files
+     * others make under the prefix cannot push real targets out. */
+    for (int pass = 0; pass < 2 && n < max; pass++) {
+        rewinddir(d);
+        while ((e = readdir(d)) != NULL && n < max) {
+            const char *name = e->d_name + plen;
+            struct stat st;
+            if (strncmp(e->d_name, LYNX_BLOCK_PREFIX, plen) != 0 ||
+                !lynx_name_valid(name) ||
+                fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode) ||
+                (uint64_t)st.st_size < sizeof(lynx_block_header_t) ||
+                owner_plausible(&st, 1) != (pass == 0)) {
+                continue;
+            }
             snprintf(names[n], LYNX_NAME_MAX, "%s", name);
+            n++;
         }
-        n++;
     }
     closedir(d);
-    if (n > max) {
-        n = max;
-    }
     qsort(names, n, LYNX_NAME_MAX, cmp_names);
     *count = n;
     return 0;

@@ -46,11 +46,6 @@ typedef struct lynx_block {
 
 #define LYNX_ATTACH_ALLOW_DEAD 0x1u /* read a dead target's block */
 
-/* Remember, for this thread, the layout version of a block that was refused
- * with LYNX_EVERSION: lynx_strerror(LYNX_EVERSION) then names both versions
- * (lynx_error.c). */
-void lynx_error_note_version(uint32_t found);
-
 /* 1 if name may name a target: 1..63 bytes of [A-Za-z0-9._-], not starting
  * with '.'.  Thread-safe. */
 int lynx_name_valid(const char *name);
@@ -107,9 +102,10 @@ void *lynx_block_region_ptr(const lynx_block_t *b, uint32_t kind,
                             size_t min_bytes, size_t *size_bytes);
 
 /* Names of the blocks in /dev/shm (alive or not), sorted, at most max.
- * Only regular files owned by this user or by a user whose processes we
- * may read, with a valid name, are listed: objects that other users made
- * under the prefix, and garbage, are left out before the cap.
+ * Only regular files with a valid name, large enough for a header, are
+ * listed; those these endpoints could use (ours, or carrying one of our
+ * groups, not writable by others) are taken before any other, so objects
+ * other users make under the prefix cannot push them out of the list.
  * 0 or -errno. */
 int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count);
 

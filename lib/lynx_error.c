@@ -1,30 +1,23 @@
 /*
- * lynx_error.c - messages for lynxprof error codes (see lynx_error.h).
+ * lynx_error.c - messages for lynxprof error codes (the table is
+ * LYNX_ERRNO_MAP in lynxprof.h).
+ *
+ * Compiled twice: into libprofile, which exports both functions (they are
+ * declared in lynxprof.h), and into the agent, which keeps its copy hidden
+ * (it lives in other people's processes and exports only lynxprof-agent.h).
  */
-#include <stdio.h>
 #include <string.h>
 
-#include "lynx_block.h"
-#include "lynx_block_io.h"
 #include "lynxprof.h"
 
-/* The last version mismatch this thread met, for LYNX_EVERSION's message
- * (like dlerror(): per thread, overwritten by the next one). */
-static __thread char version_message[128];
+#ifdef LYNX_EXPORT_ERRORS
+#define ERROR_API __attribute__((visibility("default")))
+#else
+#define ERROR_API
+#endif
 
-void lynx_error_note_version(uint32_t found)
+ERROR_API const char *lynx_strerror(int code)
 {
-    snprintf(version_message, sizeof(version_message),
-             "incompatible agent: its control block has layout version %u, "
-             "this build reads version %u",
-             (unsigned)found, (unsigned)LYNX_BLOCK_VERSION);
-}
-
-const char *lynx_strerror(int code)
-{
-    if (code == LYNX_EVERSION && version_message[0] != '\0') {
-        return version_message;
-    }
     switch (code) {
 #define LYNX_ERR_MSG(name, value, msg)                                         \
     case value:                                                                \
@@ -43,7 +36,7 @@ const char *lynx_strerror(int code)
     return "unknown error";
 }
 
-const char *lynx_err_name(int code)
+ERROR_API const char *lynx_err_name(int code)
 {
     switch (code) {
 #define LYNX_ERR_NAME(name, value, msg)                                        \

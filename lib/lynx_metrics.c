@@ -20,6 +20,7 @@
 typedef struct tdata {
     char name[LYNX_TARGET_NAME_MAX];
     int up;
+    int asked;         /* fetch() ran for it (a live target) */
     int timed_out;     /* an agent call timed out, or the deadline passed */
     int have_mem;
     lynx_memstats_t ms;
@@ -55,6 +56,7 @@ static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
     lynx_sessions_t *ss;
     int rc;
 
+    d->asked = 1;
     if (budget(timeout_ns, deadline) <= 0) {
         d->timed_out = 1;
         return;
@@ -137,7 +139,10 @@ typedef struct metric {
     }
 
 static double get_up(const tdata_t *d) { return d->up; }
-static double get_timed_out(const tdata_t *d) { return d->timed_out; }
+static double get_timed_out(const tdata_t *d)
+{
+    return d->asked ? d->timed_out : NA;
+}
 static double get_start(const tdata_t *d)
 {
     return d->started_unix_ns > 0 ? (double)d->started_unix_ns / 1e9 : NA;
@@ -301,6 +306,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
     size_t ninfo = 0;
     tdata_t *d;
     size_t nd = 0;
+    size_t nlive = 0;
     char *buf = NULL;
     size_t len = 0;
     FILE *f;
@@ -316,12 +322,15 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
         return -ENOMEM;
     }
     for (size_t i = 0; i < ninfo; i++) {
-        if (info[i].status != 0) {
+        if (info[i].status != 0 && info[i].status != LYNX_ESTALE) {
             continue; /* dead blocks are not targets */
         }
         memcpy(d[nd].name, info[i].name, sizeof(d[nd].name));
         d[nd].name[sizeof(d[nd].name) - 1] = '\0';
-        fetch(&d[nd], timeout_ns, deadline);
+        if (info[i].status == 0) {
+            fetch(&d[nd], timeout_ns, deadline);
+            nlive++;
+        } /* else hung (stopped, wedged): reported down, not asked */
         nd++;
     }
     free(info);
@@ -332,7 +341,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
     }
     fprintf(f, "# HELP lynxprof_targets Targets with a live agent on this "
                "host.\n# TYPE lynxprof_targets gauge\nlynxprof_targets %zu\n",
-            nd);
+            nlive);
     for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
         int header = 0;
         for (size_t i = 0; i < nd; i++) {

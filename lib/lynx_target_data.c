@@ -120,12 +120,21 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
     return 0;
 }
 
-lynx_symbolizer_t *lynx_shared_symbolizer(void)
+lynx_symbolizer_t *lynx_target_symbolizer(lynx_target_t *t)
 {
     static lynx_symbolizer_t *sym;
+    lynx_modfiles_t *files;
 
     if (sym == NULL) {
         sym = lynx_symbolizer_create();
+        if (sym == NULL) {
+            return NULL;
+        }
     }
+    files = lynx_modfiles_create(lynx_target_pid(t));
+    if (files == NULL) {
+        return NULL; /* unbound would trust the records: symbolize nothing */
+    }
+    lynx_symbolizer_set_files(sym, files);
     return sym;
 }

@@ -32,7 +32,10 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
                         size_t *nmods);
 
 /* The process's symbolizer (created at first use, kept: modules stay
- * cached across requests).  NULL on ENOMEM. */
-lynx_symbolizer_t *lynx_shared_symbolizer(void);
+ * cached across requests), bound to a fresh view of t's process (see
+ * lynx_modfile.h) so that only the files t maps are read.  The binding
+ * lasts until the next call.  NULL on ENOMEM (then nothing is
+ * symbolized). */
+lynx_symbolizer_t *lynx_target_symbolizer(lynx_target_t *t);
 
 #endif

@@ -163,6 +163,13 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
 {
     buf_t b = {NULL, 0, 0, 0};
     lynx_frame_t frames[LYNX_SYM_MAX_FRAMES];
+    char note[LYNX_MODULE_PATH_MAX + 200];
+    /* Why each module gave no symbols (0: it did, or was not needed). */
+    int *why = calloc(d->nmods + 1, sizeof(*why));
+
+    if (why == NULL) {
+        return -ENOMEM;
+    }
 
     buf_printf(&b, "threads of %s (pid %d): %zu, %u answered in %.1f ms",
                d->target, (int)d->pid, d->nthreads, d->info.nanswered,
@@ -189,7 +196,11 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
             size_t nf = 0;
 
             if (m != NULL && sym != NULL) {
-                lynx_symbolize(sym, m, pc, frames, LYNX_SYM_MAX_FRAMES, &nf);
+                int rc = lynx_symbolize(sym, m, pc, frames,
+                                        LYNX_SYM_MAX_FRAMES, &nf);
+                if (rc < 0) {
+                    why[m - d->mods] = rc;
+                }
             }
             if (nf == 0) {
                 const char *base = m != NULL ? strrchr(m->path, '/') : NULL;
@@ -216,6 +227,15 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
         }
         buf_printf(&b, "\n");
     }
+    /* Say why frames are bare (the vDSO has no file to fix). */
+    for (size_t i = 0; i < d->nmods; i++) {
+        if (why[i] < 0 && d->mods[i].path[0] == '/') {
+            buf_printf(&b, "# %s\n",
+                       lynx_symbolize_note(d->mods[i].path, why[i], note,
+                                           sizeof(note)));
+        }
+    }
+    free(why);
     if (b.failed || b.data == NULL) {
         free(b.data);
         return -ENOMEM;
@@ -296,10 +316,29 @@ static int count_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     return lynx_pprof_debug_text(p, sym, header, NULL, 0, out, out_len);
 }
 
+/* Go's text, then the dump's comments (how many threads answered, how
+ * long it took) as "#" lines at the end, where Go puts its own notes. */
 static int goroutine_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           char **out, size_t *out_len)
 {
-    return count_text(p, sym, "goroutine", out, out_len);
+    int rc = count_text(p, sym, "goroutine", out, out_len);
+    buf_t b;
+
+    if (rc != 0) {
+        return rc;
+    }
+    b = (buf_t){*out, *out_len, *out_len + 1, 0};
+    for (size_t i = 0; lynx_pprof_comment(p, i) != NULL; i++) {
+        buf_printf(&b, "# %s\n", lynx_pprof_comment(p, i));
+    }
+    if (b.failed) {
+        free(b.data);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    *out = b.data;
+    *out_len = b.len;
+    return 0;
 }
 
 const lynx_profile_kind_t lynx_profile_goroutine = {
