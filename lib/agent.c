@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,9 +50,16 @@ static struct {
     pthread_t thread;
     _Atomic int stop;
     pid_t pid;             /* the process that created the block */
-    lynx_block_header_t *header;
-    lynx_mailbox_t *mailbox;
+    lynx_block_header_t *header; /* the data object, size_bytes long */
+    lynx_mailbox_t *mailbox;     /* the mailbox object, its own mapping */
     size_t size_bytes;
+    lynx_answers_t *answers;     /* in the data object */
+    char mailbox_path[128];
+    /* The block's geometry as laid out at creation: the only source of
+     * sizes and offsets the agent uses (never read back from the block). */
+    lynx_agent_block_t blk;
+    char *bulk;            /* slot i's area: bulk + i * bulk_bytes */
+    uint64_t bulk_bytes;   /* per slot */
     char name[LYNX_NAME_MAX];
     char path[128];
     int debug;
@@ -92,7 +100,7 @@ static int cmd_memstats(const void *arg, size_t arg_len, lynx_reply_t *r)
     (void)arg;
     (void)arg_len;
     r->inline_len = sizeof(lynx_memstats_t);
-    return lynx_agent_memstats(r->inline_buf, g.header->started_unix_ns);
+    return lynx_agent_memstats(r->inline_buf, g.blk.started_unix_ns);
 }
 
 static const struct {
@@ -111,33 +119,49 @@ static const struct {
     {LYNX_CMD_HEAP_SNAPSHOT, lynx_agent_heap_snapshot},
 };
 
-static int dispatch(lynx_slot_t *s, lynx_reply_t *r)
+/* The slot was written by another process, which may go on writing it:
+ * command, length and arguments are each read once, into the agent's own
+ * memory, and only that copy is checked and used. */
+static int dispatch(const lynx_slot_t *s, lynx_reply_t *r, uint64_t *seq)
 {
-    uint32_t arg_len = s->arg_len;
+    static uint64_t arg_copy[LYNX_ARG_MAX / sizeof(uint64_t)];
+    uint32_t command = *(const volatile uint32_t *)&s->command;
+    uint32_t arg_len = *(const volatile uint32_t *)&s->arg_len;
 
-    /* The slot was written by another process: check before use. */
+    *seq = *(const volatile uint64_t *)&s->seq;
     if (arg_len > LYNX_ARG_MAX) {
         snprintf(r->message, LYNX_MSG_MAX, "argument length %u too large",
                  arg_len);
         return LYNX_EBADARG;
     }
+    memset(arg_copy, 0, sizeof(arg_copy));
+    memcpy(arg_copy, s->arg, arg_len);
+    atomic_signal_fence(memory_order_seq_cst);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (commands[i].command == s->command) {
-            return commands[i].handler(s->arg, arg_len, r);
+        if (commands[i].command == command) {
+            return commands[i].handler(arg_copy, arg_len, r);
         }
     }
-    snprintf(r->message, LYNX_MSG_MAX, "unknown command %u", s->command);
+    snprintf(r->message, LYNX_MSG_MAX, "unknown command %u", command);
     return LYNX_EBADCMD;
 }
 
 /* ---- the agent thread ------------------------------------------------- */
 
+/* Handlers write the inline reply and the message into private buffers,
+ * copied afterwards into the slot's answer in the data object, and the bulk
+ * reply straight into the slot's bulk area there, located from the private
+ * geometry.  They never read back what they wrote into the block. */
 static void serve_slot(unsigned idx)
 {
+    static uint64_t reply_buf[LYNX_REPLY_MAX / sizeof(uint64_t)];
+    static char message[LYNX_MSG_MAX];
     lynx_mailbox_t *mb = g.mailbox;
     lynx_slot_t *s = &mb->slots[idx];
+    lynx_answer_t *ans = &g.answers->answers[idx];
     uint32_t expected = LYNX_SLOT_REQUEST;
     lynx_reply_t r;
+    uint64_t seq;
     int rc;
 
     if (!atomic_compare_exchange_strong(&s->state, &expected,
@@ -145,20 +169,25 @@ static void serve_slot(unsigned idx)
         return;
     }
     memset(&r, 0, sizeof(r));
-    r.inline_buf = s->reply;
+    memset(reply_buf, 0, sizeof(reply_buf));
+    message[0] = '\0';
+    r.inline_buf = reply_buf;
     r.inline_cap = LYNX_REPLY_MAX;
-    r.bulk = (char *)g.header + mb->bulk_offset + idx * mb->bulk_size_bytes;
-    r.bulk_cap = mb->bulk_size_bytes;
-    r.message = s->message;
-    s->message[0] = '\0';
-    rc = dispatch(s, &r);
+    r.bulk = g.bulk + (uint64_t)idx * g.bulk_bytes;
+    r.bulk_cap = (size_t)g.bulk_bytes;
+    r.message = message;
+    rc = dispatch(s, &r, &seq);
     if (r.inline_len > r.inline_cap || r.bulk_len > r.bulk_cap) {
         rc = LYNX_ETOOBIG;
         r.inline_len = r.bulk_len = 0;
     }
-    s->result = rc;
-    s->reply_len = (uint32_t)r.inline_len;
-    s->bulk_len = r.bulk_len;
+    message[LYNX_MSG_MAX - 1] = '\0';
+    memcpy(ans->message, message, sizeof(ans->message));
+    memcpy(ans->reply, reply_buf, r.inline_len);
+    ans->result = rc;
+    ans->reply_len = (uint32_t)r.inline_len;
+    ans->bulk_len = r.bulk_len;
+    ans->seq = seq;
     if (r.bulk_len > 0) {
         g.bulk_dirty[idx] = 1;
     }
@@ -189,9 +218,8 @@ static void tidy_slots(void)
             atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
         }
         if (g.bulk_dirty[i] && atomic_load(&s->state) == LYNX_SLOT_FREE) {
-            char *bulk = (char *)g.header + mb->bulk_offset +
-                         i * mb->bulk_size_bytes;
-            madvise(bulk, mb->bulk_size_bytes, MADV_REMOVE);
+            madvise(g.bulk + (uint64_t)i * g.bulk_bytes, g.bulk_bytes,
+                    MADV_REMOVE);
             g.bulk_dirty[i] = 0;
         }
     }
@@ -203,9 +231,9 @@ static void *agent_main(void *unused)
     int64_t next_tidy = 0;
 
     (void)unused;
-    lynx_agent_cpu_init(g.header);
-    lynx_agent_threaddump_init(g.header);
-    lynx_agent_heap_init(g.header);
+    lynx_agent_modules_init(g.blk.modules, g.blk.modules_capacity);
+    lynx_agent_cpu_init(&g.blk);
+    lynx_agent_threaddump_init(g.blk.modules != NULL);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
     while (!atomic_load(&g.stop)) {
         uint32_t bell = atomic_load(&mb->doorbell);
@@ -264,7 +292,7 @@ static void read_cmdline(lynx_block_header_t *h)
 /* Fill the header and region table of a new block of size `total`. */
 /* Offsets and sizes of the regions of a new block (bytes). */
 typedef struct layout {
-    uint64_t mailbox_off;
+    uint64_t answers_off;
     uint64_t modules_off, modules_bytes;
     uint64_t sessions_off, sessions_bytes;
     uint64_t cpu_off, cpu_bytes;
@@ -275,8 +303,8 @@ typedef struct layout {
 
 static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
 {
-    l->mailbox_off = HEADER_BYTES;
-    l->modules_off = PAGE_ROUND(l->mailbox_off + sizeof(lynx_mailbox_t));
+    l->answers_off = HEADER_BYTES;
+    l->modules_off = PAGE_ROUND(l->answers_off + sizeof(lynx_answers_t));
     l->modules_bytes = PAGE_ROUND(sizeof(lynx_modules_t) +
                                   LYNX_MAX_MODULES * sizeof(lynx_module_t));
     l->sessions_off = l->modules_off + l->modules_bytes;
@@ -290,9 +318,9 @@ static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
     l->total = l->bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS;
 }
 
-static void lay_out(lynx_block_header_t *h, const layout_t *l)
+static void lay_out(lynx_block_header_t *h, const layout_t *l,
+                    uint64_t mailbox_ino)
 {
-    lynx_mailbox_t *mb = (lynx_mailbox_t *)((char *)h + l->mailbox_off);
     lynx_modules_t *mods = (lynx_modules_t *)((char *)h + l->modules_off);
     lynx_sessions_t *ss = (lynx_sessions_t *)((char *)h + l->sessions_off);
     lynx_cpu_table_t *cpu = (lynx_cpu_table_t *)((char *)h + l->cpu_off);
@@ -311,6 +339,7 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l)
         int64_t boot_ns = lynx_real_ns() - lynx_clock_ns(CLOCK_BOOTTIME);
         h->started_unix_ns =
             boot_ns + (int64_t)(start_ticks * (1000000000ULL / (uint64_t)tick));
+        g.blk.started_unix_ns = h->started_unix_ns;
     }
     h->agent_started_unix_ns = lynx_real_ns();
     atomic_store(&h->heartbeat_ns, lynx_mono_ns());
@@ -320,127 +349,274 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l)
     h->exe[n > 0 ? n : 0] = '\0';
     read_cmdline(h);
 
-    /* The mailbox region spans its bulk areas at the end of the block. */
-    h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, l->mailbox_off,
-                                    sizeof(lynx_mailbox_t)};
+    h->mailbox_size_bytes = sizeof(lynx_mailbox_t);
+    h->mailbox_ino = mailbox_ino;
+    h->regions[0] = (lynx_region_t){LYNX_REGION_ANSWERS, 0, l->answers_off,
+                                    sizeof(lynx_answers_t)};
     h->regions[1] = (lynx_region_t){LYNX_REGION_MODULES, 0, l->modules_off,
                                     l->modules_bytes};
     h->regions[2] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, l->sessions_off,
                                     l->sessions_bytes};
     h->regions[3] = (lynx_region_t){LYNX_REGION_CPU, 0, l->cpu_off,
                                     l->cpu_bytes};
-    h->nregions = 4;
-    mb->nslots = LYNX_MAILBOX_SLOTS;
-    mb->bulk_offset = l->bulk_off;
-    mb->bulk_size_bytes = l->bulk_bytes;
+    h->regions[4] = (lynx_region_t){LYNX_REGION_BULK, 0, l->bulk_off,
+                                    l->bulk_bytes * LYNX_MAILBOX_SLOTS};
+    h->nregions = 5;
     mods->capacity = LYNX_MAX_MODULES;
     ss->capacity = LYNX_MAX_SESSIONS;
     cpu->capacity = l->cpu_stacks;
 }
 
-/* Create the object under a private name, size and fill it, then publish it
- * under its real name with link(), which fails atomically if the name is
- * taken.  On success g.header/g.mailbox/g.size_bytes are set. */
-static int create_block(const char *name, gid_t gid, int use_group)
+/* A new object with no name yet (O_TMPFILE), or, where the file system
+ * cannot do that, under an unpredictable temporary name made with O_EXCL
+ * (then in tmp; tmp[0] is '\0' otherwise).  A name somebody else made in
+ * advance is never opened, nor a symlink followed.  fd or -errno. */
+static int open_unnamed(char *tmp, size_t size)
 {
-    char tmp[128];
-    layout_t l;
-    uint64_t total;
-    void *base;
-    int fd;
+    int fd = open(LYNX_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    tmp[0] = '\0';
+    if (fd >= 0) {
+        return fd;
+    }
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+            r = (uint64_t)lynx_mono_ns() * 0x9e3779b97f4a7c15ULL;
+        }
+        snprintf(tmp, size, "%s/.lynxprof-new.%d.%016llx", LYNX_SHM_DIR,
+                 (int)getpid(), (unsigned long long)r);
+        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    tmp[0] = '\0';
+    return -errno;
+}
+
+/* Give the object made by open_unnamed() its real name; fails atomically
+ * with -EEXIST if the name is taken.  0 or -errno. */
+static int link_into_place(int fd, const char *tmp, const char *path)
+{
+    char self[64];
+
+    if (tmp[0] != '\0') {
+        return link(tmp, path) == 0 ? 0 : -errno;
+    }
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+               ? 0
+               : -errno;
+}
+
+/* A new unnamed object of `size` bytes with the given mode and group,
+ * mapped read-write.  The temporary name, if one was needed, is in tmp. */
+static int make_object(size_t size, mode_t mode, gid_t gid, int use_group,
+                       char *tmp, size_t tmp_size, void **map, int *fdp)
+{
+    int fd = open_unnamed(tmp, tmp_size);
     int rc;
 
-    plan(&l, PAGE_ROUND(env_bytes("LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES,
-                                  1u << 20, 1u << 30)),
-         (uint32_t)env_bytes("LYNXPROF_CPU_STACKS", DEFAULT_CPU_STACKS, 1024,
-                             1u << 20));
-    total = l.total;
-    snprintf(tmp, sizeof(tmp), "%s/.lynxprof-new.%d", LYNX_SHM_DIR,
-             (int)getpid());
-    unlink(tmp);
-    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    *map = MAP_FAILED;
     if (fd < 0) {
-        return -errno;
+        return fd;
     }
-    if (use_group && (fchown(fd, (uid_t)-1, gid) != 0 ||
-                      fchmod(fd, 0660) != 0)) {
+    if ((use_group && fchown(fd, (uid_t)-1, gid) != 0) ||
+        fchmod(fd, use_group ? mode : 0600) != 0 ||
+        ftruncate(fd, (off_t)size) != 0) {
         rc = -errno;
         goto fail;
     }
-    if (ftruncate(fd, (off_t)total) != 0) {
+    *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (*map == MAP_FAILED) {
         rc = -errno;
         goto fail;
     }
-    base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        rc = -errno;
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    snprintf(g.name, sizeof(g.name), "%s", name);
-    lay_out(base, &l);
-    atomic_store_explicit(&((lynx_block_header_t *)base)->magic,
-                          LYNX_BLOCK_MAGIC, memory_order_release);
-    rc = lynx_block_path(name, g.path, sizeof(g.path));
-    if (rc == 0 && link(tmp, g.path) != 0) {
-        rc = -errno;
-    }
-    unlink(tmp);
-    if (rc != 0) {
-        munmap(base, total);
-        return rc;
-    }
-    g.header = base;
-    g.mailbox = (lynx_mailbox_t *)((char *)base + l.mailbox_off);
-    g.size_bytes = total;
+    *fdp = fd;
     return 0;
 
 fail:
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
     close(fd);
-    unlink(tmp);
     return rc;
 }
 
-/* 1 if live block b is this very process's (same pid; the caller checked
- * the start time) while this image has no agent running: the image before
- * an exec() left it, and nothing beats it any more.  It is marked stopped
- * so that endpoints still holding it let go. */
-static int left_by_exec(lynx_block_t *b)
+/* Create both objects without names, size and fill them, then publish the
+ * mailbox and then the data object under their real names; linking fails
+ * atomically if a name is taken.  On success g.header/g.mailbox/
+ * g.size_bytes and the private geometry are set. */
+static int create_block(const char *name, gid_t gid, int use_group)
 {
-    if (b->header->pid != getpid()) {
-        return 0;
+    char tmp[128];
+    char mtmp[128];
+    layout_t l;
+    uint64_t total;
+    void *base = MAP_FAILED;
+    void *mbox = MAP_FAILED;
+    struct stat mst;
+    int fd = -1;
+    int mfd = -1;
+    int linked_mailbox = 0;
+    int rc;
+
+    plan(&l, PAGE_ROUND(env_bytes("LYNXPROF_BULK_BYTES", DEFAULT_BULK_BYTES,
+                                  LYNX_BULK_MIN_BYTES, LYNX_BULK_MAX_BYTES)),
+         (uint32_t)env_bytes("LYNXPROF_CPU_STACKS", DEFAULT_CPU_STACKS, 1024,
+                             1u << 20));
+    total = l.total;
+    tmp[0] = mtmp[0] = '\0';
+    rc = lynx_block_path(name, g.path, sizeof(g.path));
+    if (rc == 0) {
+        rc = lynx_mailbox_path(name, g.mailbox_path, sizeof(g.mailbox_path));
     }
-    atomic_store(&b->header->agent_state, LYNX_AGENT_STOPPED);
-    return 1;
+    if (rc != 0) {
+        return rc;
+    }
+    /* The group may write the mailbox and only read the data. */
+    rc = make_object(sizeof(lynx_mailbox_t), 0660, gid, use_group, mtmp,
+                     sizeof(mtmp), &mbox, &mfd);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = make_object(total, 0640, gid, use_group, tmp, sizeof(tmp), &base,
+                     &fd);
+    if (rc != 0) {
+        goto fail;
+    }
+    if (fstat(mfd, &mst) != 0) {
+        rc = -errno;
+        goto fail;
+    }
+    ((lynx_mailbox_t *)mbox)->nslots = LYNX_MAILBOX_SLOTS;
+    snprintf(g.name, sizeof(g.name), "%s", name);
+    lay_out(base, &l, (uint64_t)mst.st_ino);
+    atomic_store_explicit(&((lynx_block_header_t *)base)->magic,
+                          LYNX_BLOCK_MAGIC, memory_order_release);
+    rc = link_into_place(mfd, mtmp, g.mailbox_path);
+    if (rc != 0) {
+        goto fail;
+    }
+    linked_mailbox = 1;
+    rc = link_into_place(fd, tmp, g.path);
+    if (rc != 0) {
+        goto fail;
+    }
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
+    if (mtmp[0] != '\0') {
+        unlink(mtmp);
+    }
+    close(fd);
+    close(mfd);
+    g.header = base;
+    g.mailbox = mbox;
+    g.size_bytes = total;
+    g.answers = (lynx_answers_t *)((char *)base + l.answers_off);
+    g.bulk = (char *)base + l.bulk_off;
+    g.bulk_bytes = l.bulk_bytes;
+    g.blk.header = base;
+    g.blk.sessions = (lynx_sessions_t *)((char *)base + l.sessions_off);
+    g.blk.modules = (lynx_modules_t *)((char *)base + l.modules_off);
+    g.blk.modules_capacity = LYNX_MAX_MODULES;
+    g.blk.cpu = (lynx_cpu_table_t *)((char *)base + l.cpu_off);
+    g.blk.cpu_capacity = l.cpu_stacks;
+    return 0;
+
+fail:
+    if (linked_mailbox) {
+        unlink(g.mailbox_path);
+    }
+    if (base != MAP_FAILED) {
+        munmap(base, total);
+        if (tmp[0] != '\0') {
+            unlink(tmp);
+        }
+        close(fd);
+    }
+    munmap(mbox, sizeof(lynx_mailbox_t));
+    if (mtmp[0] != '\0') {
+        unlink(mtmp);
+    }
+    close(mfd);
+    return rc;
 }
 
-/* Remove a block of this name if its process is gone (or it is garbage),
- * or if an earlier image of this process left it. */
-static int remove_if_dead(const char *name)
+/* Unlink path if it is a regular file of ours (or absent): 0, else
+ * -EEXIST. */
+static int unlink_own(const char *path)
 {
-    lynx_block_t *b;
-    char path[128];
-    int rc = lynx_block_attach(name, LYNX_ATTACH_ALLOW_DEAD, &b);
+    struct stat st;
 
-    if (rc == 0) {
-        int alive = lynx_pid_alive(b->header->pid, b->header->start_ticks) == 0;
-        if (alive && left_by_exec(b)) {
-            alive = 0;
-        }
-        lynx_block_detach(b);
-        if (alive) {
-            return -EEXIST;
-        }
-    } else if (rc == LYNX_ENOTARGET) {
-        return 0;
-    } else if (rc == LYNX_EPERM) {
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -EEXIST;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (unlink(path) != 0 && errno != ENOENT)) {
         return -EEXIST;
     }
-    if (lynx_block_path(name, path, sizeof(path)) == 0) {
-        unlink(path);
-    }
     return 0;
+}
+
+/* Remove the object at this name if it is ours and its process is gone,
+ * or it is our garbage, or an earlier image of this very process left it
+ * (same pid and start time: the image before an exec(), whose agent beats
+ * no more; it is marked stopped so that endpoints still holding it let
+ * go).  0 if the name is free now; -EEXIST if it holds a live target, or
+ * an object we do not own (somebody else's, a symlink, not a regular
+ * file): then the caller takes another name.  The object is read and
+ * written with pread/pwrite, never mapped, so its contents cannot hurt
+ * us. */
+static int remove_if_dead(const char *name)
+{
+    lynx_block_header_t h;
+    struct stat st;
+    char path[128];
+    char mpath[128];
+    ssize_t n;
+    int fd;
+
+    if (lynx_block_path(name, path, sizeof(path)) != 0 ||
+        lynx_mailbox_path(name, mpath, sizeof(mpath)) != 0) {
+        return -EEXIST;
+    }
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            return -EEXIST;
+        }
+        /* No data object: a mailbox of ours left alone goes too. */
+        return unlink_own(mpath);
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid()) {
+        close(fd);
+        return -EEXIST;
+    }
+    n = pread(fd, &h, sizeof(h), 0);
+    if (n == (ssize_t)sizeof(h) && h.magic == LYNX_BLOCK_MAGIC &&
+        lynx_pid_alive(h.pid, h.start_ticks) == 0) {
+        uint32_t stopped = LYNX_AGENT_STOPPED;
+        if (h.pid != getpid() ||
+            pwrite(fd, &stopped, sizeof(stopped),
+                   offsetof(lynx_block_header_t, agent_state)) !=
+                (ssize_t)sizeof(stopped)) {
+            close(fd);
+            return -EEXIST;
+        }
+    }
+    close(fd);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return -EEXIST;
+    }
+    return unlink_own(mpath);
 }
 
 static int publish(const char *base_name, gid_t gid, int use_group)
@@ -457,8 +633,10 @@ static int publish(const char *base_name, gid_t gid, int use_group)
         if (remove_if_dead(name) == 0) {
             continue;
         }
-        /* The name belongs to a live process: take "<name>.<pid>". */
+        /* The name belongs to a live process, or to somebody else: take
+         * "<name>.<pid>". */
         snprintf(name, sizeof(name), "%.50s.%d", base_name, (int)getpid());
+        debug_log("name %s taken, trying %s", base_name, name);
     }
     return -EEXIST;
 }
@@ -471,6 +649,7 @@ static void atfork_child(void)
      * forget the parent's block without touching it. */
     if (g.header != NULL) {
         munmap(g.header, g.size_bytes);
+        munmap(g.mailbox, sizeof(lynx_mailbox_t));
     }
     g.header = NULL;
     g.mailbox = NULL;
@@ -542,8 +721,11 @@ EXPORT int lynx_agent_start(const char *name)
     }
     if (rc != 0) {
         unlink(g.path);
+        unlink(g.mailbox_path);
         munmap(g.header, g.size_bytes);
+        munmap(g.mailbox, sizeof(lynx_mailbox_t));
         g.header = NULL;
+        g.mailbox = NULL;
         goto out;
     }
     g.running = 1;
@@ -576,8 +758,11 @@ EXPORT void lynx_agent_stop(void)
     if (!lynx_agent_cpu_shutdown()) {
         unlink(g.path);
     }
+    /* Nobody answers any more: the mailbox goes in any case. */
+    unlink(g.mailbox_path);
     atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     munmap(g.header, g.size_bytes);
+    munmap(g.mailbox, sizeof(lynx_mailbox_t));
     g.header = NULL;
     g.mailbox = NULL;
     g.running = 0;

@@ -10,8 +10,14 @@
  * runs on the agent thread only; the signal-safe half is agent_sampler.c.
  * Session records and the CPU table live in the control block and are
  * written only here (records under their seqlock).
+ *
+ * The block is output only: the records, the table's capacity and counters
+ * are kept in the agent's own memory (`g`) and copied out; nothing is read
+ * back from the block, which other processes can write.  Command arguments
+ * arrive as the agent's private copy (agent.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +34,15 @@
 #define IDLE_NS ((int64_t)LYNX_HEARTBEAT_PERIOD_MS * 1000 * 1000)
 
 static struct {
-    lynx_sessions_t *sessions;
-    lynx_cpu_table_t *table;
-    lynx_modules_t *modules;
+    lynx_sessions_t *sessions;  /* the block's records, written only */
+    lynx_session_t recs[LYNX_MAX_SESSIONS]; /* the truth; gen unused */
+    uint32_t rec_gen[LYNX_MAX_SESSIONS];    /* each record's seqlock */
+    lynx_cpu_table_t *table;    /* the block's table, written only */
+    uint32_t table_cap;         /* entries in table->stacks[] */
+    uint32_t nstacks;           /* entries in use, <= table_cap */
+    uint32_t table_gen;
+    uint64_t samples;
+    uint64_t lost_samples;
     uint32_t *index;          /* open addressing: stack slot + 1, 0 = empty */
     uint32_t index_cap;       /* power of two, >= 2 * table capacity */
     int running;              /* session record index, or -1 */
@@ -42,20 +54,24 @@ static struct {
 
 /* ---- session records ---------------------------------------------------- */
 
-static void rec_begin(lynx_session_t *s)
+/* Copy private record s out to the block under the record's seqlock. */
+static void publish_rec(const lynx_session_t *s)
 {
-    atomic_fetch_add_explicit(&s->gen, 1, memory_order_acq_rel);
-}
+    int i = (int)(s - g.recs);
+    lynx_session_t *dst = &g.sessions->sessions[i];
+    size_t off = offsetof(lynx_session_t, state);
 
-static void rec_end(lynx_session_t *s)
-{
-    atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
+    g.rec_gen[i]++;
+    atomic_store_explicit(&dst->gen, g.rec_gen[i], memory_order_seq_cst);
+    memcpy((char *)dst + off, (const char *)s + off, sizeof(*s) - off);
+    g.rec_gen[i]++;
+    atomic_store_explicit(&dst->gen, g.rec_gen[i], memory_order_release);
 }
 
 static lynx_session_t *find(const char *id)
 {
     for (int i = 0; i < LYNX_MAX_SESSIONS; i++) {
-        lynx_session_t *s = &g.sessions->sessions[i];
+        lynx_session_t *s = &g.recs[i];
         if (s->state != LYNX_SESSION_FREE &&
             strncmp(s->id, id, LYNX_SESSION_ID_MAX) == 0) {
             return s;
@@ -71,15 +87,14 @@ static int pick_record(void)
     int oldest = -1;
 
     for (int i = 0; i < LYNX_MAX_SESSIONS; i++) {
-        lynx_session_t *s = &g.sessions->sessions[i];
+        lynx_session_t *s = &g.recs[i];
         if (s->state == LYNX_SESSION_FREE) {
             return i;
         }
         if (s->state != LYNX_SESSION_RUNNING &&
             !(s->in_table && !s->spooled) &&
             (oldest < 0 ||
-             s->started_unix_ns <
-                 g.sessions->sessions[oldest].started_unix_ns)) {
+             s->started_unix_ns < g.recs[oldest].started_unix_ns)) {
             oldest = i;
         }
     }
@@ -112,17 +127,19 @@ static void add_sample(const lynx_raw_sample_t *s, void *ctx)
         uint32_t *slot = &g.index[(h + probe) & mask];
         if (*slot != 0) {
             lynx_cpu_stack_t *st = &t->stacks[*slot - 1];
+            /* The stored stack is compared as the block holds it: a
+             * scribbled entry only splits a stack, it cannot hurt. */
             if (st->depth == s->depth && st->flags == s->flags &&
                 memcmp(st->pcs, s->pcs, s->depth * sizeof(uint64_t)) == 0) {
                 st->count += s->weight;
-                t->samples += s->weight;
+                g.samples += s->weight;
                 return;
             }
             continue;
         }
-        n = atomic_load_explicit(&t->nstacks, memory_order_relaxed);
-        if (n >= t->capacity) {
-            t->lost_samples += s->weight;
+        n = g.nstacks;
+        if (n >= g.table_cap) {
+            g.lost_samples += s->weight;
             return;
         }
         t->stacks[n].count = s->weight;
@@ -130,27 +147,29 @@ static void add_sample(const lynx_raw_sample_t *s, void *ctx)
         t->stacks[n].flags = s->flags;
         memcpy(t->stacks[n].pcs, s->pcs, s->depth * sizeof(uint64_t));
         /* Publish the entry after its contents. */
-        atomic_store_explicit(&t->nstacks, n + 1, memory_order_release);
+        g.nstacks = n + 1;
+        atomic_store_explicit(&t->nstacks, g.nstacks, memory_order_release);
         *slot = n + 1;
-        t->samples += s->weight;
+        g.samples += s->weight;
         return;
     }
-    t->lost_samples += s->weight;
+    g.lost_samples += s->weight;
 }
 
 static void drain(void)
 {
     lynx_sampler_drain(add_sample, NULL);
-    g.table->lost_samples += lynx_sampler_take_lost();
+    g.lost_samples += lynx_sampler_take_lost();
+    g.table->samples = g.samples;
+    g.table->lost_samples = g.lost_samples;
 }
 
 /* Copy the table's counters into the running session's record. */
 static void publish_counts(lynx_session_t *s)
 {
-    rec_begin(s);
-    s->samples = g.table->samples;
-    s->lost_samples = g.table->lost_samples;
-    rec_end(s);
+    s->samples = g.samples;
+    s->lost_samples = g.lost_samples;
+    publish_rec(s);
 }
 
 /* End the running session in `state` (with `why` for FAILED). */
@@ -161,21 +180,20 @@ static void finish(uint32_t state, const char *why)
     if (g.running < 0) {
         return;
     }
-    s = &g.sessions->sessions[g.running];
+    s = &g.recs[g.running];
     lynx_sampler_set_active(0);
     lynx_threads_disarm_all();
     drain();
-    lynx_agent_modules_update(g.modules, &g.adds);
-    rec_begin(s);
+    lynx_agent_modules_update(&g.adds);
     s->state = state;
     s->ended_unix_ns = lynx_real_ns();
-    s->samples = g.table->samples;
-    s->lost_samples = g.table->lost_samples;
+    s->samples = g.samples;
+    s->lost_samples = g.lost_samples;
     s->in_table = 1;
     if (why != NULL) {
         snprintf(s->error, sizeof(s->error), "%s", why);
     }
-    rec_end(s);
+    publish_rec(s);
     g.running = -1;
 }
 
@@ -203,13 +221,13 @@ int lynx_agent_cpu_start(const void *argp, size_t arg_len, lynx_reply_t *r)
     memset(rep, 0, sizeof(*rep));
     r->inline_len = sizeof(*rep);
     if (g.running >= 0) {
-        s = &g.sessions->sessions[g.running];
+        s = &g.recs[g.running];
         memcpy(rep->id, s->id, sizeof(rep->id));
         rep->started_unix_ns = s->started_unix_ns;
         return LYNX_ECONFLICT;
     }
     for (int i = 0; i < LYNX_MAX_SESSIONS; i++) {
-        s = &g.sessions->sessions[i];
+        s = &g.recs[i];
         if (s->state != LYNX_SESSION_FREE && s->in_table && !s->spooled) {
             memcpy(rep->id, s->id, sizeof(rep->id));
             snprintf(r->message, LYNX_MSG_MAX,
@@ -226,21 +244,24 @@ int lynx_agent_cpu_start(const void *argp, size_t arg_len, lynx_reply_t *r)
         snprintf(r->message, LYNX_MSG_MAX, "no free session record");
         return -ENOSPC;
     }
-    s = &g.sessions->sessions[idx];
+    s = &g.recs[idx];
 
     /* The table now belongs to the new session. */
     for (int i = 0; i < LYNX_MAX_SESSIONS; i++) {
-        lynx_session_t *o = &g.sessions->sessions[i];
+        lynx_session_t *o = &g.recs[i];
         if (o->in_table) {
-            rec_begin(o);
             o->in_table = 0;
-            rec_end(o);
+            publish_rec(o);
         }
     }
     /* Samples left in the ring by an earlier profile are thrown away. */
     drain();
     lynx_sampler_take_lost();
-    atomic_fetch_add(&g.table->gen, 1);
+    g.table_gen++;
+    atomic_store(&g.table->gen, g.table_gen);
+    g.nstacks = 0;
+    g.samples = 0;
+    g.lost_samples = 0;
     atomic_store(&g.table->nstacks, 0);
     g.table->session_index = (uint32_t)idx;
     g.table->samples = 0;
@@ -248,9 +269,8 @@ int lynx_agent_cpu_start(const void *argp, size_t arg_len, lynx_reply_t *r)
     period_ns = 1000000000LL / arg->hz;
     g.table->period_ns = period_ns;
     memset(g.index, 0, g.index_cap * sizeof(uint32_t));
-    lynx_agent_modules_update(g.modules, &g.adds);
+    lynx_agent_modules_update(&g.adds);
 
-    rec_begin(s);
     memset(s->id, 0, sizeof(s->id));
     snprintf(s->id, sizeof(s->id), "cpu_%lld", (long long)arg->now_unix_ns);
     for (int k = 1; find(s->id) != s && find(s->id) != NULL && k < 1000;
@@ -269,7 +289,7 @@ int lynx_agent_cpu_start(const void *argp, size_t arg_len, lynx_reply_t *r)
     s->in_table = 1;
     s->spooled = 0;
     s->error[0] = '\0';
-    rec_end(s);
+    publish_rec(s);
 
     g.running = idx;
     g.started_mono_ns = lynx_mono_ns();
@@ -314,7 +334,7 @@ int lynx_agent_cpu_stop(const void *argp, size_t arg_len, lynx_reply_t *r)
     if (s == NULL) {
         return rc;
     }
-    if (g.running < 0 || s != &g.sessions->sessions[g.running]) {
+    if (g.running < 0 || s != &g.recs[g.running]) {
         snprintf(r->message, LYNX_MSG_MAX, "session %s is not running",
                  s->id);
         return LYNX_ENOTREADY;
@@ -337,14 +357,13 @@ static int release_record(const void *argp, size_t arg_len, lynx_reply_t *r,
     if (s->state == LYNX_SESSION_RUNNING) {
         return LYNX_ENOTREADY;
     }
-    rec_begin(s);
     if (forget) {
         s->state = LYNX_SESSION_FREE;
     } else {
         s->spooled = 1;
     }
     s->in_table = 0;
-    rec_end(s);
+    publish_rec(s);
     return 0;
 }
 
@@ -368,7 +387,7 @@ int64_t lynx_agent_cpu_tick(void)
     if (g.running < 0) {
         return IDLE_NS;
     }
-    s = &g.sessions->sessions[g.running];
+    s = &g.recs[g.running];
     now = lynx_mono_ns();
     drain();
     if (now >= g.deadline_mono_ns) {
@@ -379,7 +398,7 @@ int64_t lynx_agent_cpu_tick(void)
     if (now >= g.next_rescan_ns) {
         lynx_threads_rescan();
         if (lynx_agent_modules_adds() != g.adds) {
-            lynx_agent_modules_update(g.modules, &g.adds);
+            lynx_agent_modules_update(&g.adds);
         }
         g.next_rescan_ns = now + RESCAN_NS;
     }
@@ -394,7 +413,7 @@ int lynx_agent_cpu_shutdown(void)
                "target process exited during the profile");
     }
     for (int i = 0; g.sessions != NULL && i < LYNX_MAX_SESSIONS; i++) {
-        lynx_session_t *s = &g.sessions->sessions[i];
+        lynx_session_t *s = &g.recs[i];
         if (s->state != LYNX_SESSION_FREE && s->in_table && !s->spooled) {
             return 1;
         }
@@ -408,25 +427,26 @@ void lynx_agent_cpu_atfork_child(void)
     lynx_sampler_set_active(0);
     g.sessions = NULL;
     g.table = NULL;
-    g.modules = NULL;
     g.running = -1;
 }
 
-int lynx_agent_cpu_init(lynx_block_header_t *h)
+int lynx_agent_cpu_init(const lynx_agent_block_t *blk)
 {
-    const lynx_region_t *rs = lynx_block_region(h, LYNX_REGION_SESSIONS);
-    const lynx_region_t *rt = lynx_block_region(h, LYNX_REGION_CPU);
-    const lynx_region_t *rm = lynx_block_region(h, LYNX_REGION_MODULES);
     uint32_t cap = 1;
 
     g.running = -1;
-    g.sessions = rs ? (lynx_sessions_t *)((char *)h + rs->offset) : NULL;
-    g.table = rt ? (lynx_cpu_table_t *)((char *)h + rt->offset) : NULL;
-    g.modules = rm ? (lynx_modules_t *)((char *)h + rm->offset) : NULL;
-    if (g.table == NULL) {
+    memset(g.recs, 0, sizeof(g.recs));
+    memset(g.rec_gen, 0, sizeof(g.rec_gen));
+    g.sessions = blk->sessions;
+    g.table = blk->cpu;
+    g.table_cap = blk->cpu_capacity;
+    g.nstacks = 0;
+    g.table_gen = 0;
+    if (g.table == NULL || g.sessions == NULL || g.table_cap == 0) {
+        g.table = NULL;
         return 0;
     }
-    while (cap < 2 * g.table->capacity) {
+    while (cap < 2 * g.table_cap) {
         cap <<= 1;
     }
     free(g.index);

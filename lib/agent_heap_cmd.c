@@ -17,16 +17,6 @@
 #include "agent_internal.h"
 #include "lynx_time.h"
 
-static lynx_modules_t *modules;
-
-int lynx_agent_heap_init(lynx_block_header_t *h)
-{
-    const lynx_region_t *rm = lynx_block_region(h, LYNX_REGION_MODULES);
-
-    modules = rm != NULL ? (lynx_modules_t *)((char *)h + rm->offset) : NULL;
-    return 0;
-}
-
 int lynx_agent_heap_snapshot(const void *argp, size_t arg_len,
                              lynx_reply_t *r)
 {
@@ -46,7 +36,7 @@ int lynx_agent_heap_snapshot(const void *argp, size_t arg_len,
     if (arg->flags & LYNX_HEAP_GC) {
         malloc_trim(0);
     }
-    lynx_agent_modules_update(modules, NULL);
+    lynx_agent_modules_update(NULL);
     r->bulk_len = lynx_heap_copy(r->bulk, r->bulk_cap, rep);
     rep->taken_unix_ns = lynx_real_ns();
     /* Counters after the copy: never fewer than the samples show. */

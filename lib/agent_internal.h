@@ -23,19 +23,39 @@ typedef struct lynx_reply {
     char *message;
 } lynx_reply_t;
 
-/* A command handler runs on the agent thread, one at a time.  It returns
- * 0 or a negative code (sent to the endpoint as the result). */
+/* Where the regions of the block are, as the agent laid them out.  Kept in
+ * the agent's own memory from creation on: the agent never reads a size,
+ * offset, capacity or count back from the shared block, which other
+ * processes can write. */
+typedef struct lynx_agent_block {
+    lynx_block_header_t *header;
+    lynx_sessions_t *sessions;   /* LYNX_MAX_SESSIONS records */
+    lynx_modules_t *modules;
+    uint32_t modules_capacity;   /* entries in modules->modules[] */
+    lynx_cpu_table_t *cpu;
+    uint32_t cpu_capacity;       /* entries in cpu->stacks[] */
+    int64_t started_unix_ns;     /* process start, as written in the header */
+} lynx_agent_block_t;
+
+/* A command handler runs on the agent thread, one at a time.  `arg` is the
+ * agent's private copy of the slot's arguments (arg_len <= LYNX_ARG_MAX,
+ * 8-byte aligned), so what a handler checked cannot change under it.  It
+ * returns 0 or a negative code (sent to the endpoint as the result). */
 typedef int (*lynx_command_cb)(const void *arg, size_t arg_len,
                                lynx_reply_t *reply);
 
-/* Add every loaded module not yet in the snapshot (agent_modules.c).
- * Returns 1 if something was added.  *adds gets the loader's count of
- * loaded objects, for lynx_agent_modules_adds(). */
-int lynx_agent_modules_update(lynx_modules_t *mods, unsigned long long *adds);
+/* The module snapshot (agent_modules.c) lives in `shared` with room for
+ * `capacity` records; the agent keeps its own copy of the records and the
+ * count, and only writes the shared one.  shared may be NULL (no snapshot). */
+int lynx_agent_modules_init(lynx_modules_t *shared, uint32_t capacity);
+/* Add every loaded module not yet in the snapshot.  Returns 1 if something
+ * was added.  *adds (may be NULL) gets the loader's count of loaded
+ * objects, for lynx_agent_modules_adds(). */
+int lynx_agent_modules_update(unsigned long long *adds);
 unsigned long long lynx_agent_modules_adds(void);
 
 /* CPU sessions (agent_cpu.c). */
-int lynx_agent_cpu_init(lynx_block_header_t *h);
+int lynx_agent_cpu_init(const lynx_agent_block_t *blk);
 int lynx_agent_cpu_start(const void *arg, size_t arg_len, lynx_reply_t *r);
 int lynx_agent_cpu_stop(const void *arg, size_t arg_len, lynx_reply_t *r);
 int lynx_agent_cpu_spooled(const void *arg, size_t arg_len,
@@ -60,7 +80,6 @@ extern __thread int lynx_agent_unwinding
     __attribute__((tls_model("initial-exec")));
 
 /* Heap profile (agent_heap_cmd.c; the malloc side is agent_heap.c). */
-int lynx_agent_heap_init(lynx_block_header_t *h);
 int lynx_agent_heap_snapshot(const void *arg, size_t arg_len,
                              lynx_reply_t *r);
 /* Add the exact allocation counters to ms (sets the flag) when the malloc

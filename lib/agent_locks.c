@@ -56,7 +56,7 @@
  * recorded always has the same number of our frames on top. */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 
-#define LOCK_STACKS 4096u   /* distinct stacks per kind, power of two */
+#define LOCK_STACKS LYNX_LOCKS_MAX_RECORDS /* per kind, power of two */
 #define LOCK_PROBES 32u
 #define WAIT_SLOTS 1024u    /* locks tracked at once for the mutex profile */
 #define HOOK_SKIP 1u        /* slow-path frame between record() and the

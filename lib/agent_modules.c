@@ -7,17 +7,31 @@
  * address range, file offset, load bias and GNU build ID.  Records are only
  * added, never removed, so samples taken in a module that was dlclose()d
  * later still resolve.  Writers hold the region's seqlock.
+ *
+ * The shared region is output only: the agent keeps the records, their
+ * count and the capacity in its own memory (`g`) and never reads them back
+ * from the block, which other processes can write.
  */
 #include <elf.h>
+#include <errno.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent_internal.h"
 
+/* Agent thread only. */
+static struct {
+    lynx_modules_t *shared;  /* the block's region, written only */
+    lynx_module_t *recs;     /* private copy: capacity entries */
+    uint32_t capacity;
+    uint32_t n;              /* records in use, <= capacity */
+    uint32_t generation;     /* the seqlock's value, odd while writing */
+} g;
+
 typedef struct walk {
-    lynx_modules_t *mods;
     unsigned long long adds;
     int changed;
 } walk_t;
@@ -54,10 +68,10 @@ static void find_build_id(const struct dl_phdr_info *info, lynx_module_t *m)
     }
 }
 
-static int known(const lynx_modules_t *mods, const lynx_module_t *m)
+static int known(const lynx_module_t *m)
 {
-    for (uint32_t i = 0; i < mods->nmodules; i++) {
-        const lynx_module_t *k = &mods->modules[i];
+    for (uint32_t i = 0; i < g.n; i++) {
+        const lynx_module_t *k = &g.recs[i];
         if (k->start == m->start && k->limit == m->limit &&
             strcmp(k->path, m->path) == 0) {
             return 1;
@@ -69,7 +83,7 @@ static int known(const lynx_modules_t *mods, const lynx_module_t *m)
 static int visit(struct dl_phdr_info *info, size_t size, void *data)
 {
     walk_t *w = data;
-    lynx_modules_t *mods = w->mods;
+    lynx_modules_t *mods = g.shared;
     char path[LYNX_MODULE_PATH_MAX];
 
     (void)size;
@@ -97,30 +111,56 @@ static int visit(struct dl_phdr_info *info, size_t size, void *data)
         m.load_bias = info->dlpi_addr;
         memcpy(m.path, path, sizeof(m.path));
         find_build_id(info, &m);
-        if (known(mods, &m) || mods->nmodules >= mods->capacity) {
+        if (known(&m) || g.n >= g.capacity) {
             continue;
         }
         if (!w->changed) {
             /* Open the seqlock once for the whole walk. */
-            atomic_fetch_add_explicit(&mods->generation, 1,
-                                      memory_order_acq_rel);
+            g.generation++;
+            atomic_store_explicit(&mods->generation, g.generation,
+                                  memory_order_seq_cst);
             w->changed = 1;
         }
-        mods->modules[mods->nmodules++] = m;
+        g.recs[g.n] = m;
+        mods->modules[g.n] = m;
+        g.n++;
+        mods->nmodules = g.n;
     }
     return 0;
 }
 
-int lynx_agent_modules_update(lynx_modules_t *mods, unsigned long long *adds)
+int lynx_agent_modules_init(lynx_modules_t *shared, uint32_t capacity)
 {
-    walk_t w = {mods, 0, 0};
+    free(g.recs);
+    g.recs = NULL;
+    g.shared = NULL;
+    g.n = 0;
+    g.capacity = 0;
+    g.generation = 0;
+    if (shared == NULL || capacity == 0) {
+        return 0;
+    }
+    g.recs = calloc(capacity, sizeof(*g.recs));
+    if (g.recs == NULL) {
+        return -ENOMEM;
+    }
+    g.shared = shared;
+    g.capacity = capacity;
+    return 0;
+}
 
-    if (mods == NULL) {
+int lynx_agent_modules_update(unsigned long long *adds)
+{
+    walk_t w = {0, 0};
+
+    if (g.shared == NULL) {
         return 0;
     }
     dl_iterate_phdr(visit, &w);
     if (w.changed) {
-        atomic_fetch_add_explicit(&mods->generation, 1, memory_order_release);
+        g.generation++;
+        atomic_store_explicit(&g.shared->generation, g.generation,
+                              memory_order_release);
     }
     if (adds != NULL) {
         *adds = w.adds;

@@ -23,7 +23,7 @@
 #include "agent_threaddump.h"
 #include "lynx_block_threads.h"
 
-#define TC_CAPACITY 4096u
+#define TC_CAPACITY LYNX_THREADCREATE_MAX_RECORDS
 
 enum { REC_FREE = 0, REC_WRITING = 1, REC_READY = 2, REC_FAILED = 3 };
 

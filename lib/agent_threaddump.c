@@ -39,7 +39,7 @@
 #include "lynx_block_threads.h"
 #include "lynx_time.h"
 
-#define DUMP_MAX_THREADS 4096u
+#define DUMP_MAX_THREADS LYNX_DUMP_MAX_THREADS
 #define SETTLE_NS (50LL * 1000 * 1000) /* wait for a slot being written */
 
 enum {
@@ -65,7 +65,7 @@ static struct {
     _Atomic uint32_t answered;    /* answers to the current request */
     pid_t pid;
     pid_t agent_tid;
-    lynx_modules_t *modules;
+    int have_modules;
     unsigned long long adds;
 } g;
 
@@ -148,20 +148,17 @@ void lynx_threaddump_answer(const uint64_t *pcs, uint32_t depth,
 
 /* ---- on the agent thread ----------------------------------------------------- */
 
-void lynx_agent_threaddump_init(lynx_block_header_t *h)
+void lynx_agent_threaddump_init(int have_modules)
 {
-    const lynx_region_t *rm = lynx_block_region(h, LYNX_REGION_MODULES);
-
-    g.modules = rm != NULL ? (lynx_modules_t *)((char *)h + rm->offset)
-                           : NULL;
+    g.have_modules = have_modules;
     g.agent_tid = (pid_t)syscall(SYS_gettid);
     g.pid = getpid();
 }
 
 void lynx_agent_modules_refresh(void)
 {
-    if (g.modules != NULL && lynx_agent_modules_adds() != g.adds) {
-        lynx_agent_modules_update(g.modules, &g.adds);
+    if (g.have_modules && lynx_agent_modules_adds() != g.adds) {
+        lynx_agent_modules_update(&g.adds);
     }
 }
 

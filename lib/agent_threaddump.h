@@ -12,9 +12,9 @@
 
 #include "agent_internal.h"
 
-/* Set up on the agent thread (from agent_main): remembers the block (for
- * the module snapshot) and the agent thread's tid. */
-void lynx_agent_threaddump_init(lynx_block_header_t *h);
+/* Set up on the agent thread (from agent_main): remembers whether the block
+ * has a module snapshot and the agent thread's tid. */
+void lynx_agent_threaddump_init(int have_modules);
 
 /* Bring the block's module snapshot up to date (after loads), so that
  * stacks just captured resolve.  Agent thread only. */

@@ -182,12 +182,14 @@ static lynx_sessions_t *sessions_of(const lynx_block_t *b, uint32_t *cap)
 {
     lynx_sessions_t *ss = lynx_block_region_ptr(b, LYNX_REGION_SESSIONS,
                                                 sizeof(lynx_sessions_t), NULL);
+    uint32_t n;
 
     if (ss == NULL) {
         return NULL;
     }
-    *cap = ss->capacity < LYNX_MAX_SESSIONS ? ss->capacity
-                                            : LYNX_MAX_SESSIONS;
+    /* Read once: the check and the use must see the same value. */
+    n = *(volatile uint32_t *)&ss->capacity;
+    *cap = n < LYNX_MAX_SESSIONS ? n : LYNX_MAX_SESSIONS;
     return ss;
 }
 
@@ -213,7 +215,8 @@ enum { TARGET_EXITED = 1, TARGET_STALLED = 2 }; /* see record_gone */
  * clamped to the session. */
 static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
 {
-    int64_t beat = atomic_load(&b->header->heartbeat_ns);
+    const lynx_block_header_t *live = b->base;
+    int64_t beat = atomic_load(&live->heartbeat_ns);
     int64_t t = lynx_real_ns() - (lynx_mono_ns() - beat);
 
     if (t > r->started_unix_ns + r->duration_ns) {
@@ -315,11 +318,16 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
         return rc;
     }
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&t->gen, memory_order_relaxed) != g1) {
+    rc = lynx_block_check_size(b) != 0 ? LYNX_EBADSIZE : 0;
+    if (rc == 0 && atomic_load_explicit(&t->gen, memory_order_relaxed) != g1) {
+        rc = LYNX_ENOTREADY;
+    }
+    if (rc != 0) {
+        /* The object shrank under the copy, or the table was reused. */
         free(raw->stacks);
         raw->stacks = NULL;
         raw->nstacks = 0;
-        return LYNX_ENOTREADY;
+        return rc;
     }
     return 0;
 }

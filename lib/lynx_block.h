@@ -1,16 +1,23 @@
 /*
- * lynx_block.h - layout of the shared-memory control block.
+ * lynx_block.h - layout of the shared-memory control block (version 2).
  *
  * The control block is the only channel between the endpoints and a profiled
- * process.  The agent inside the target creates it as the POSIX shared-memory
- * object "/lynxprof.<name>" (a file /dev/shm/lynxprof.<name>); endpoint
- * processes map it and talk to the agent through the mailbox.
+ * process.  The agent inside the target creates two POSIX shared-memory
+ * objects:
+ *   - the data object "/lynxprof.<name>" (/dev/shm/lynxprof.<name>), written
+ *     only by the agent: header, answers to commands, CPU sessions, module
+ *     snapshot, CPU table, bulk replies.  Endpoints map it PROT_READ; the
+ *     endpoints' group may only read it (mode 0640, or 0600 without a group).
+ *   - the mailbox object "/lynxprof-mbox.<name>": slot states, commands and
+ *     their arguments, which the group may write (0660, or 0600).  Its inode
+ *     is recorded in the data object's header, so the pair cannot be mixed.
  *
- * Layout: a fixed header, then regions located through the header's region
- * table (offset and size of each), so that sizes can be tuned per target and
- * readers never rely on compile-time offsets beyond the header.  Every field
- * that one side writes is untrusted input to the other side: readers validate
- * magic, version, sizes and every offset, index and length before use.
+ * Data layout: a fixed header, then regions located through the header's
+ * region table (offset and size of each), so that sizes can be tuned per
+ * target and readers never rely on compile-time offsets beyond the header.
+ * Every field that one side writes is untrusted input to the other side:
+ * readers validate magic, version, sizes and every offset, index and length
+ * before use, each from a single read kept in their own memory.
  *
  * All shared words that are waited on are 32-bit (futex words).  Fields that
  * are written by one side while the other reads them are _Atomic; plain
@@ -33,12 +40,17 @@ extern "C" {
 #endif
 
 #define LYNX_BLOCK_MAGIC 0x464f5250584e594cULL /* "LYNXPROF", little end. */
-#define LYNX_BLOCK_VERSION 1u
+#define LYNX_BLOCK_VERSION 2u
 #define LYNX_BLOCK_PREFIX "lynxprof." /* file name prefix in /dev/shm */
+#define LYNX_MAILBOX_PREFIX "lynxprof-mbox." /* the mailbox object's */
 #define LYNX_SHM_DIR "/dev/shm"
 #define LYNX_NAME_MAX 64              /* bytes of a target name, NUL included */
 #define LYNX_BLOCK_MAX_BYTES (4ULL << 30) /* readers refuse larger blocks */
 #define LYNX_MAX_REGIONS 16
+/* Bytes of one mailbox slot's bulk area (LYNXPROF_BULK_BYTES): the agent
+ * refuses other values, and endpoints accept no bulk reply larger. */
+#define LYNX_BULK_MIN_BYTES (1ULL << 20)
+#define LYNX_BULK_MAX_BYTES (256ULL << 20)
 
 /* Heartbeat: the agent refreshes it every period; a reader calls the agent
  * stale when it is older than LYNX_STALE_NS. */
@@ -46,10 +58,13 @@ extern "C" {
 #define LYNX_STALE_NS (3LL * 1000 * 1000 * 1000)
 
 enum lynx_region_kind {
-    LYNX_REGION_MAILBOX = 1,  /* lynx_mailbox_t + per-slot bulk areas */
+    LYNX_REGION_ANSWERS = 1,  /* lynx_answers_t: the agent's answers */
     LYNX_REGION_SESSIONS = 2, /* lynx_sessions_t: CPU session records */
     LYNX_REGION_MODULES = 3,  /* lynx_modules_t: loaded-module snapshot */
     LYNX_REGION_CPU = 4,      /* lynx_cpu_table_t: CPU samples by stack */
+    LYNX_REGION_BULK = 5,     /* LYNX_MAILBOX_SLOTS bulk reply areas of
+                                 size_bytes / LYNX_MAILBOX_SLOTS each
+                                 (a multiple of 4096) */
 };
 
 typedef struct lynx_region {
@@ -84,6 +99,8 @@ typedef struct lynx_block_header {
     char cmdline[1024];          /* argv joined by NUL bytes */
     uint32_t cmdline_len;        /* bytes used in cmdline */
     uint32_t reserved0;
+    uint64_t mailbox_size_bytes; /* the mailbox object's size */
+    uint64_t mailbox_ino;        /* the mailbox object's inode number */
     lynx_region_t regions[LYNX_MAX_REGIONS];
 } lynx_block_header_t;
 
@@ -97,7 +114,8 @@ typedef struct lynx_block_header {
 /* Slot states.  FREE -> CLAIMED (client, CAS) -> REQUEST (client) -> BUSY
  * (agent, CAS) -> DONE (agent, CAS) -> FREE (client).  A client that gives up
  * moves REQUEST or BUSY to ABANDONED by CAS; the agent frees abandoned slots
- * and slots whose client process has died. */
+ * and slots whose client process has died.  The answer to slot i is in
+ * answer i of the data object, tagged with the slot's seq. */
 enum lynx_slot_state {
     LYNX_SLOT_FREE = 0,
     LYNX_SLOT_CLAIMED = 1,
@@ -145,29 +163,38 @@ enum lynx_command {
                                    lynx_threadcreate_rec_t[nrecords] */
 };
 
+/* One request slot, in the mailbox object (writable by the group). */
 typedef struct lynx_slot {
     _Atomic uint32_t state;  /* enum lynx_slot_state; futex word */
     int32_t client_pid;      /* who claimed it */
     uint32_t command;        /* enum lynx_command */
-    int32_t result;          /* 0 or a negative lynx/errno code */
     uint32_t arg_len;        /* bytes used in arg, <= LYNX_ARG_MAX */
-    uint32_t reply_len;      /* bytes used in reply, <= LYNX_REPLY_MAX */
-    uint64_t bulk_len;       /* bytes used in the slot's bulk area */
-    uint64_t seq;            /* bumped at every claim */
-    char message[LYNX_MSG_MAX];  /* detail for result != 0 */
+    uint64_t seq;            /* set by the client at every claim */
     uint8_t arg[LYNX_ARG_MAX];
-    uint8_t reply[LYNX_REPLY_MAX];
 } lynx_slot_t;
 
+/* The mailbox object. */
 typedef struct lynx_mailbox {
     _Atomic uint32_t doorbell; /* futex word the agent waits on */
     uint32_t nslots;           /* LYNX_MAILBOX_SLOTS */
-    uint64_t bulk_offset;      /* from the block start: slot i's bulk area is
-                                  at bulk_offset + i * bulk_size_bytes */
-    uint64_t bulk_size_bytes;  /* per slot, page-aligned */
     _Atomic uint64_t served;   /* commands answered, for tests and stats */
     lynx_slot_t slots[LYNX_MAILBOX_SLOTS];
 } lynx_mailbox_t;
+
+/* The answer to one slot, in the data object (written by the agent only,
+ * before it moves the slot to DONE). */
+typedef struct lynx_answer {
+    uint64_t seq;            /* the slot's seq this answers */
+    int32_t result;          /* 0 or a negative lynx/errno code */
+    uint32_t reply_len;      /* bytes used in reply, <= LYNX_REPLY_MAX */
+    uint64_t bulk_len;       /* bytes used in the slot's bulk area */
+    char message[LYNX_MSG_MAX];  /* detail for result != 0 */
+    uint8_t reply[LYNX_REPLY_MAX];
+} lynx_answer_t;
+
+typedef struct lynx_answers {
+    lynx_answer_t answers[LYNX_MAILBOX_SLOTS];
+} lynx_answers_t;
 
 /* ---- command payloads ------------------------------------------------- */
 
@@ -283,6 +310,41 @@ typedef struct lynx_modules {
     uint32_t reserved;
     lynx_module_t modules[];     /* capacity entries */
 } lynx_modules_t;
+
+/* ---- the wire format of version 2 -------------------------------------------
+ * Sizes and offsets are part of the layout version: a change to any of them
+ * must come with a new LYNX_BLOCK_VERSION. */
+_Static_assert(LYNX_BLOCK_VERSION == 2, "layout asserts are for version 2");
+_Static_assert(sizeof(lynx_region_t) == 24, "lynx_region_t");
+_Static_assert(sizeof(lynx_block_header_t) == 1824, "lynx_block_header_t");
+_Static_assert(offsetof(lynx_block_header_t, version) == 8, "version");
+_Static_assert(offsetof(lynx_block_header_t, total_size_bytes) == 16,
+               "total_size_bytes");
+_Static_assert(offsetof(lynx_block_header_t, pid) == 24, "pid");
+_Static_assert(offsetof(lynx_block_header_t, heartbeat_ns) == 56,
+               "heartbeat_ns");
+_Static_assert(offsetof(lynx_block_header_t, agent_state) == 64,
+               "agent_state");
+_Static_assert(offsetof(lynx_block_header_t, name) == 72, "name");
+_Static_assert(offsetof(lynx_block_header_t, mailbox_size_bytes) == 1424,
+               "mailbox_size_bytes");
+_Static_assert(offsetof(lynx_block_header_t, regions) == 1440, "regions");
+_Static_assert(sizeof(lynx_slot_t) == 1048, "lynx_slot_t");
+_Static_assert(offsetof(lynx_slot_t, seq) == 16, "slot seq");
+_Static_assert(offsetof(lynx_slot_t, arg) == 24, "slot arg");
+_Static_assert(sizeof(lynx_mailbox_t) == 16 + 8 * 1048, "lynx_mailbox_t");
+_Static_assert(offsetof(lynx_mailbox_t, slots) == 16, "mailbox slots");
+_Static_assert(sizeof(lynx_answer_t) == 24 + LYNX_MSG_MAX + LYNX_REPLY_MAX,
+               "lynx_answer_t");
+_Static_assert(offsetof(lynx_answer_t, message) == 24, "answer message");
+_Static_assert(sizeof(lynx_session_t) == 224, "lynx_session_t");
+_Static_assert(offsetof(lynx_session_t, error) == 96, "session error");
+_Static_assert(sizeof(lynx_sessions_t) == 8 + 16 * 224, "lynx_sessions_t");
+_Static_assert(sizeof(lynx_cpu_stack_t) == 16 + 8 * LYNX_CPU_MAX_DEPTH,
+               "lynx_cpu_stack_t");
+_Static_assert(sizeof(lynx_cpu_table_t) == 40, "lynx_cpu_table_t");
+_Static_assert(sizeof(lynx_modules_t) == 16, "lynx_modules_t");
+_Static_assert(sizeof(lynx_module_t) == 328, "lynx_module_t");
 
 /* Find a region of the given kind in a validated header; NULL if absent. */
 static inline const lynx_region_t *

@@ -26,6 +26,7 @@ extern "C" {
 
 #define LYNX_DUMP_TIMEOUT_DEFAULT_MS 100u
 #define LYNX_DUMP_TIMEOUT_MAX_MS 2000u
+#define LYNX_DUMP_MAX_THREADS 4096u /* records in one dump, at most */
 
 typedef struct lynx_thread_dump_arg {
     uint32_t timeout_ms;   /* per dump: 1..LYNX_DUMP_TIMEOUT_MAX_MS,
@@ -72,6 +73,7 @@ enum lynx_lock_kind {
 };
 
 #define LYNX_LOCKS_SUMMARY 0x1u /* counts only, no records */
+#define LYNX_LOCKS_MAX_RECORDS 4096u /* distinct stacks per kind */
 
 typedef struct lynx_locks_arg {
     uint32_t kind;          /* enum lynx_lock_kind */
@@ -99,6 +101,8 @@ typedef struct lynx_lock_rec {
 } lynx_lock_rec_t;
 
 /* ---- thread creation ----------------------------------------------------- */
+
+#define LYNX_THREADCREATE_MAX_RECORDS 4096u /* creation stacks kept */
 
 typedef struct lynx_threadcreate_arg {
     uint32_t flags;         /* LYNX_LOCKS_SUMMARY: counts only */

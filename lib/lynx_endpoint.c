@@ -82,6 +82,7 @@ int lynx_code_status(int code)
     case LYNX_ETIMEOUT:
     case LYNX_EBUSY:
     case LYNX_EPERM:
+    case LYNX_EOWNER:
     case LYNX_EBADMAGIC:
     case LYNX_EVERSION:
     case LYNX_EBADSIZE:

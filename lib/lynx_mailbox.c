@@ -2,8 +2,11 @@
  * lynx_mailbox.c - the command mailbox, endpoint side, and futex helpers.
  *
  * Protocol (see lynx_block.h for the slot states): the endpoint claims a free
- * slot by CAS, writes its command, publishes REQUEST, rings the doorbell and
- * sleeps on the slot's state word.  The agent's thread answers in agent.c.
+ * slot of the mailbox object by CAS, writes its command with a sequence
+ * number of its own, publishes REQUEST, rings the doorbell and sleeps on the
+ * slot's state word.  The agent's thread answers in agent.c, into the
+ * slot's answer and bulk area in the data object (which only the agent can
+ * write), tagged with that sequence number.
  * An endpoint that gives up marks the slot ABANDONED, so an answer that comes
  * late is thrown away by the agent instead of being read by the next user of
  * the slot.
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "lynx_block_io.h"
+#include "lynx_block_threads.h"
 #include "lynxprof.h"
 #include "lynx_time.h"
 
@@ -49,6 +53,28 @@ void lynx_futex_wake(_Atomic uint32_t *word, int n)
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
+static _Atomic uint64_t seq_counter;
+
+/* The most bulk data the endpoint accepts for a command: what the agent
+ * can produce for it at most (lynx_block_heap.h, lynx_block_threads.h),
+ * whatever the block says its bulk areas hold. */
+static uint64_t bulk_cap_of(uint32_t command)
+{
+    switch (command) {
+    case LYNX_CMD_THREAD_DUMP:
+        return (uint64_t)LYNX_DUMP_MAX_THREADS * sizeof(lynx_thread_rec_t);
+    case LYNX_CMD_LOCKS:
+        return (uint64_t)LYNX_LOCKS_MAX_RECORDS * sizeof(lynx_lock_rec_t);
+    case LYNX_CMD_THREADCREATE:
+        return (uint64_t)LYNX_THREADCREATE_MAX_RECORDS *
+               sizeof(lynx_threadcreate_rec_t);
+    case LYNX_CMD_HEAP_SNAPSHOT:
+        return LYNX_BULK_MAX_BYTES;
+    default:
+        return 0;
+    }
+}
+
 /* Claim a free slot, waiting for one until the deadline. */
 static int claim_slot(lynx_block_t *b, int64_t deadline, lynx_slot_t **out)
 {
@@ -79,6 +105,12 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
 {
     lynx_mailbox_t *mb = b->mailbox;
     int64_t deadline = lynx_mono_ns() + timeout_ns;
+    uint64_t bulk_cap = bulk_cap_of(command);
+    uint64_t bulk_len;
+    uint32_t reply_len;
+    const lynx_answer_t *ans;
+    uint64_t seq;
+    size_t idx;
     lynx_slot_t *s;
     uint32_t state;
     int rc;
@@ -90,7 +122,13 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
     if (arg_len > LYNX_ARG_MAX) {
         return LYNX_EBADARG;
     }
-    rc = lynx_block_check_alive(b);
+    if (mb == NULL) {
+        return LYNX_EDEAD;
+    }
+    rc = lynx_block_check_size(b);
+    if (rc == 0) {
+        rc = lynx_block_check_alive(b);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -98,14 +136,16 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
     if (rc != 0) {
         return rc;
     }
+    /* The answer is tagged with this number: another process's answer in
+     * the same slot is not taken for ours. */
+    seq = ((uint64_t)(uint32_t)getpid() << 32) |
+          (atomic_fetch_add(&seq_counter, 1) & 0xffffffffu);
+    idx = (size_t)(s - mb->slots);
+    ans = &b->answers->answers[idx];
     s->client_pid = getpid();
-    s->seq++;
+    s->seq = seq;
     s->command = command;
-    s->result = 0;
     s->arg_len = (uint32_t)arg_len;
-    s->reply_len = 0;
-    s->bulk_len = 0;
-    s->message[0] = '\0';
     if (arg_len > 0) {
         memcpy(s->arg, arg, arg_len);
     }
@@ -141,31 +181,53 @@ int lynx_mailbox_call(lynx_block_t *b, uint32_t command, const void *arg,
         }
     }
 
-    /* The agent is untrusted: check lengths before copying. */
+    /* The agent is untrusted and the slot stays writable by others: each
+     * length is read once, and that local serves the check, the
+     * allocation and the copy.  Bulk data is read with pread(), so an
+     * object shrunk meanwhile is an error, not a SIGBUS. */
     rc = 0;
-    if (s->reply_len > LYNX_REPLY_MAX || s->reply_len > reply_cap ||
-        s->bulk_len > mb->bulk_size_bytes) {
+    reply_len = *(const volatile uint32_t *)&ans->reply_len;
+    bulk_len = *(const volatile uint64_t *)&ans->bulk_len;
+    if (*(const volatile uint64_t *)&ans->seq != seq) {
         rc = LYNX_EPROTO;
         goto release;
     }
-    call->result = s->result;
-    memcpy(call->message, s->message, sizeof(call->message));
-    call->message[sizeof(call->message) - 1] = '\0';
-    call->reply_len = s->reply_len;
-    if (s->reply_len > 0) {
-        memcpy(reply, s->reply, s->reply_len);
+    if (reply_len > LYNX_REPLY_MAX || reply_len > reply_cap ||
+        bulk_len > b->bulk_size_bytes ||
+        (bulk != NULL && bulk_len > bulk_cap)) {
+        rc = bulk_len > bulk_cap ? LYNX_ETOOBIG : LYNX_EPROTO;
+        goto release;
     }
-    if (bulk != NULL && s->bulk_len > 0) {
-        size_t idx = (size_t)(s - mb->slots);
-        const char *src = (const char *)b->base + mb->bulk_offset +
-                          idx * mb->bulk_size_bytes;
-        *bulk = malloc(s->bulk_len);
+    call->result = *(const volatile int32_t *)&ans->result;
+    memcpy(call->message, ans->message, sizeof(call->message));
+    call->message[sizeof(call->message) - 1] = '\0';
+    call->reply_len = reply_len;
+    if (reply_len > 0) {
+        memcpy(reply, ans->reply, reply_len);
+    }
+    if (bulk != NULL && bulk_len > 0) {
+        *bulk = malloc(bulk_len);
         if (*bulk == NULL) {
             rc = -ENOMEM;
             goto release;
         }
-        memcpy(*bulk, src, s->bulk_len);
-        call->bulk_len = s->bulk_len;
+        rc = lynx_block_pread(b, b->bulk_offset + idx * b->bulk_size_bytes,
+                              *bulk, bulk_len);
+        if (rc != 0) {
+            free(*bulk);
+            *bulk = NULL;
+            goto release;
+        }
+        call->bulk_len = bulk_len;
+    }
+    /* A truncation caught while we read makes everything read suspect. */
+    if (lynx_block_check_size(b) != 0) {
+        rc = LYNX_EBADSIZE;
+        if (bulk != NULL) {
+            free(*bulk);
+            *bulk = NULL;
+        }
+        call->bulk_len = 0;
     }
 release:
     atomic_store_explicit(&s->state, LYNX_SLOT_FREE, memory_order_release);

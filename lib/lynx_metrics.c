@@ -15,10 +15,13 @@
 #include "lynx_block_threads.h"
 #include "lynx_metrics.h"
 #include "lynx_target_data.h"
+#include "lynx_time.h"
 
 typedef struct tdata {
     char name[LYNX_TARGET_NAME_MAX];
     int up;
+    int asked;         /* fetch() ran for it (a live target) */
+    int timed_out;     /* an agent call timed out, or the deadline passed */
     int have_mem;
     lynx_memstats_t ms;
     int64_t started_unix_ns;
@@ -29,17 +32,46 @@ typedef struct tdata {
     lynx_threadcreate_reply_t tc;
 } tdata_t;
 
-static void fetch(tdata_t *d, int64_t timeout_ns)
+/* What a call may wait: timeout_ns, but not past the scrape's deadline. */
+static int64_t budget(int64_t timeout_ns, int64_t deadline)
+{
+    int64_t left = deadline - lynx_mono_ns();
+
+    return left < timeout_ns ? left : timeout_ns;
+}
+
+/* A call that timed out marks the target and ends its fetch: it is not
+ * asked again during this scrape. */
+static int timed_out(tdata_t *d, int rc)
+{
+    if (rc == LYNX_ETIMEOUT) {
+        d->timed_out = 1;
+    }
+    return d->timed_out;
+}
+
+static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
 {
     lynx_target_t *t;
     lynx_sessions_t *ss;
+    int rc;
 
+    d->asked = 1;
+    if (budget(timeout_ns, deadline) <= 0) {
+        d->timed_out = 1;
+        return;
+    }
     if (lynx_target_open(d->name, NULL, &t) != 0) {
         return;
     }
     d->started_unix_ns = lynx_target_started_unix_ns(t);
-    d->have_mem = lynx_target_memstats(t, &d->ms, timeout_ns) == 0;
+    rc = lynx_target_memstats(t, &d->ms, budget(timeout_ns, deadline));
+    d->have_mem = rc == 0;
     d->up = d->have_mem;
+    if (timed_out(d, rc)) {
+        lynx_target_close(t);
+        return;
+    }
     ss = lynx_block_region_ptr(lynx_target_block(t), LYNX_REGION_SESSIONS,
                                sizeof(*ss), NULL);
     for (int i = 0; ss != NULL && i < LYNX_MAX_SESSIONS; i++) {
@@ -49,21 +81,25 @@ static void fetch(tdata_t *d, int64_t timeout_ns)
         }
     }
     d->have_locks = 1;
-    for (uint32_t k = 0; k < 2; k++) {
+    for (uint32_t k = 0; k < 2 && d->have_locks; k++) {
         lynx_locks_arg_t arg = {k == 0 ? LYNX_LOCKS_BLOCK : LYNX_LOCKS_MUTEX,
                                 LYNX_LOCKS_SUMMARY};
-        if (lynx_target_call(t, LYNX_CMD_LOCKS, &arg, sizeof(arg),
-                             &d->locks[k], sizeof(d->locks[k]), NULL, 0, NULL,
-                             timeout_ns, NULL, 0) != 0) {
-            d->have_locks = 0;
+        rc = lynx_target_call(t, LYNX_CMD_LOCKS, &arg, sizeof(arg),
+                              &d->locks[k], sizeof(d->locks[k]), NULL, 0,
+                              NULL, budget(timeout_ns, deadline), NULL, 0);
+        d->have_locks = rc == 0;
+        if (timed_out(d, rc)) {
+            lynx_target_close(t);
+            return;
         }
     }
     {
         lynx_threadcreate_arg_t arg = {LYNX_LOCKS_SUMMARY, 0};
-        d->have_tc = lynx_target_call(t, LYNX_CMD_THREADCREATE, &arg,
-                                      sizeof(arg), &d->tc, sizeof(d->tc),
-                                      NULL, 0, NULL, timeout_ns, NULL,
-                                      0) == 0;
+        rc = lynx_target_call(t, LYNX_CMD_THREADCREATE, &arg, sizeof(arg),
+                              &d->tc, sizeof(d->tc), NULL, 0, NULL,
+                              budget(timeout_ns, deadline), NULL, 0);
+        d->have_tc = rc == 0;
+        timed_out(d, rc);
     }
     lynx_target_close(t);
 }
@@ -103,6 +139,10 @@ typedef struct metric {
     }
 
 static double get_up(const tdata_t *d) { return d->up; }
+static double get_timed_out(const tdata_t *d)
+{
+    return d->asked ? d->timed_out : NA;
+}
 static double get_start(const tdata_t *d)
 {
     return d->started_unix_ns > 0 ? (double)d->started_unix_ns / 1e9 : NA;
@@ -171,6 +211,9 @@ static double get_created(const tdata_t *d)
 static const metric_t metrics[] = {
     {"lynxprof_target_up", GAUGE,
      "1 if the target's agent answered this scrape, else 0.", get_up},
+    {"lynxprof_target_timed_out", GAUGE,
+     "1 if the target's agent did not answer in time during this scrape "
+     "(it was then asked nothing more), else 0.", get_timed_out},
     {"lynxprof_process_start_time_seconds", GAUGE,
      "Start time of the target process since the Unix epoch.", get_start},
     {"lynxprof_process_uptime_seconds", GAUGE,
@@ -267,6 +310,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
     char *buf = NULL;
     size_t len = 0;
     FILE *f;
+    int64_t deadline = lynx_mono_ns() + 2 * timeout_ns;
     int rc = lynx_targets_list(&info, &ninfo);
 
     if (rc != 0) {
@@ -284,7 +328,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
         memcpy(d[nd].name, info[i].name, sizeof(d[nd].name));
         d[nd].name[sizeof(d[nd].name) - 1] = '\0';
         if (info[i].status == 0) {
-            fetch(&d[nd], timeout_ns);
+            fetch(&d[nd], timeout_ns, deadline);
             nlive++;
         } /* else hung (stopped, wedged): reported down, not asked */
         nd++;

@@ -122,8 +122,9 @@ int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
     }
     /* Room for the capacity seen now; a capacity that changes later
      * cannot make the copy overflow it (out_cap bounds it). */
-    cap = m->capacity;
-    if (cap > LYNX_MAX_MODULES) {
+    cap = *(volatile uint32_t *)&m->capacity;
+    if (cap > LYNX_MAX_MODULES ||
+        (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
         return LYNX_EBADSIZE;
     }
     out = calloc((size_t)cap + 1, sizeof(*out));
@@ -146,6 +147,11 @@ int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
     if (rc != 0) {
         free(out);
         return rc;
+    }
+    if (lynx_block_check_size(b) != 0) {
+        /* The object shrank under the copy: the records are zeros. */
+        free(out);
+        return LYNX_EBADSIZE;
     }
     *mods = out;
     *nmods = k;

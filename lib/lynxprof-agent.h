@@ -7,8 +7,13 @@
  *
  * Environment read at start:
  *   LYNXPROF_NAME   target name (default: the program's name)
- *   LYNXPROF_GROUP  group allowed to use the control block (mode 0660);
- *                   without it the block is 0600 (owner only)
+ *   LYNXPROF_GROUP  group allowed to use the control block: it may read
+ *                   the data object (mode 0640) and write the mailbox
+ *                   object (0660); without it both are 0600 (owner only)
+ *   LYNXPROF_BULK_BYTES  bytes of each mailbox slot's bulk reply area,
+ *                   1 MiB..256 MiB (default 16 MiB); out of range: default
+ *   LYNXPROF_CPU_STACKS  distinct stacks per CPU profile, 1024..1048576
+ *                   (default 32768); out of range: default
  *   LYNXPROF_AGENT  "0" stops an LD_PRELOADed agent from starting
  *   LYNXPROF_DEBUG  "1" lets the agent report its own failures on stderr
  */
@@ -19,7 +24,8 @@
 extern "C" {
 #endif
 
-/* Start the agent: create the control block and the agent thread.  name may
+/* Start the agent: create the control block (its data and mailbox
+ * objects, see docs/SECURITY.md) and the agent thread.  name may
  * be NULL (then LYNXPROF_NAME or the program's name).  Returns 0, or a
  * negative lynxprof/errno code (message: lynx_agent_strerror).  Calling it
  * again while the agent runs returns 0.  Thread-safe; not signal-safe. */

@@ -40,7 +40,9 @@ extern "C" {
     X(NOTREADY, -1017, "profile session not completed yet")                    \
     X(UNSUPPORTED, -1018, "not supported by this agent")                       \
     X(TOOBIG, -1019, "result too large")                                       \
-    X(DAMAGED, -1020, "the saved profile session is damaged")
+    X(DAMAGED, -1020, "the saved profile session is damaged")                  \
+    X(OWNER, -1021, "control block not owned by the target's user, or "       \
+                    "writable by others")
 
 enum {
 #define LYNX_ERR_ENUM(name, value, msg) LYNX_E##name = (value),
@@ -126,9 +128,9 @@ int lynx_targets_list(lynx_target_info_t **out, size_t *count);
  * (a configured default) when not NULL; else the only live target.
  * Returns 0 with *out a new handle the caller owns (lynx_target_close),
  * or LYNX_EBADNAME, LYNX_ENOTARGET, LYNX_EAMBIGUOUS, LYNX_EDEAD,
- * LYNX_ESTALE, LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE,
- * -errno (*out NULL).  Thread-safe; a handle is used by one thread at a
- * time. */
+ * LYNX_ESTALE, LYNX_EPERM, LYNX_EOWNER, LYNX_EBADMAGIC, LYNX_EVERSION,
+ * LYNX_EBADSIZE, -errno (*out NULL).  Thread-safe; a handle is used by one
+ * thread at a time. */
 int lynx_target_open(const char *name, const char *fallback,
                      lynx_target_t **out);
 

@@ -24,7 +24,11 @@ struct lynx_target {
  * An endpoint process answers many requests for the same few targets;
  * mapping a block costs an open, an mmap of its whole size and an munmap
  * per request.  Attached blocks are kept and reused while the object at
- * their path is the same file (device and inode) and they validate again.
+ * their path is the same file (device and inode) with the size it had at
+ * attach and no truncation was caught in its mapping (fstat at every
+ * reuse); the header and geometry validated at attach are the endpoint's
+ * own copy, which nobody else can change.  Anything else is attached and
+ * validated afresh.
  * Guarded by cache_lock; an entry is lent to one user at a time. */
 
 #define CACHE_SLOTS 16
@@ -72,7 +76,10 @@ static int acquire(const char *name, unsigned flags, lynx_block_t **out,
             (cache[i].flags & ~flags) != 0) {
             continue;
         }
-        if (!same_file(cache[i].block)) {
+        if (!same_file(cache[i].block) ||
+            lynx_block_check_size(cache[i].block) != 0) {
+            /* Replaced or resized (or a truncation was caught in the
+             * mapping): attach afresh, which validates it again. */
             lynx_block_detach(cache[i].block);
             cache[i].block = NULL;
             free_slot = free_slot < 0 ? i : free_slot;

@@ -1,9 +1,9 @@
 /*
- * fuzz_block.c - control block validation as an endpoint does it at
- * attach: input = the mapped object (header, region table, mailbox).  A
- * block lynx_block_validate() accepts must have every region, the mailbox
- * and every slot's bulk area inside the mapping.  Kept small: the block
- * layout is being redesigned (v2: a data object and a mailbox object).
+ * fuzz_block.c - data object validation as an endpoint does it at attach
+ * (layout version 2): input = the object (header, region table, regions).
+ * The endpoint validates a private copy of the header against the object's
+ * size; what lynx_block_validate() accepts must put every region, the
+ * answers and every slot's bulk area inside the object.
  */
 #include "fuzz_common.h"
 #include "lynx_block.h"
@@ -11,42 +11,40 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const lynx_block_header_t *h;
-    const lynx_region_t *r;
-    const lynx_mailbox_t *mb;
-    void *base;
+    lynx_block_header_t h;
+    lynx_block_t b;
+    const char *base = (const char *)data;
     int rc;
 
-    /* The mapping is page-aligned; 64 is what the layout relies on. */
-    base = aligned_alloc(64, size / 64 * 64 + 64);
-    FUZZ_CHECK(base != NULL);
-    memcpy(base, data, size);
-    rc = lynx_block_validate(base, size);
+    if (size < sizeof(h)) {
+        return 0;
+    }
+    memcpy(&h, data, sizeof(h));
+    memset(&b, 0, sizeof(b));
+    b.base = (void *)data;
+    rc = lynx_block_validate(&h, size, &b);
     FUZZ_CHECK(rc == 0 || rc == LYNX_EBADMAGIC || rc == LYNX_EVERSION ||
                rc == LYNX_EBADSIZE);
     if (rc != 0) {
-        free(base);
         return 0;
     }
-    h = base;
-    FUZZ_CHECK(size >= sizeof(*h) && h->nregions <= LYNX_MAX_REGIONS);
-    FUZZ_CHECK(memchr(h->name, '\0', sizeof(h->name)) != NULL);
-    for (uint32_t i = 0; i < h->nregions; i++) {
-        r = &h->regions[i];
-        FUZZ_CHECK(r->offset >= sizeof(*h) && r->offset <= size &&
+    FUZZ_CHECK(h.nregions <= LYNX_MAX_REGIONS);
+    FUZZ_CHECK(memchr(h.name, '\0', sizeof(h.name)) != NULL);
+    FUZZ_CHECK(memchr(h.exe, '\0', sizeof(h.exe)) != NULL);
+    for (uint32_t i = 0; i < h.nregions; i++) {
+        const lynx_region_t *r = &h.regions[i];
+        FUZZ_CHECK(r->offset >= sizeof(h) && r->offset <= size &&
                    r->size_bytes <= size - r->offset);
     }
-    r = lynx_block_region(h, LYNX_REGION_MAILBOX);
-    FUZZ_CHECK(r != NULL && r->size_bytes >= sizeof(lynx_mailbox_t));
-    mb = (const lynx_mailbox_t *)((const char *)base + r->offset);
-    FUZZ_CHECK(mb->nslots == LYNX_MAILBOX_SLOTS);
+    FUZZ_CHECK((const char *)b.answers >= base + sizeof(h) &&
+               (const char *)b.answers + sizeof(lynx_answers_t) <=
+                   base + size);
     for (uint32_t i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
         /* Where slot i's bulk area ends, computed without overflow. */
-        FUZZ_CHECK(mb->bulk_offset <= size &&
-                   mb->bulk_size_bytes <= size - mb->bulk_offset &&
-                   (uint64_t)(i + 1) * mb->bulk_size_bytes <=
-                       size - mb->bulk_offset);
+        FUZZ_CHECK(b.bulk_offset <= size &&
+                   b.bulk_size_bytes <= size - b.bulk_offset &&
+                   (uint64_t)(i + 1) * b.bulk_size_bytes <=
+                       size - b.bulk_offset);
     }
-    free(base);
     return 0;
 }

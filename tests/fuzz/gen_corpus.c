@@ -180,25 +180,27 @@ static void gen_modules(void)
 static void gen_block(void)
 {
     size_t hsize = (sizeof(lynx_block_header_t) + 63) / 64 * 64;
-    size_t size = hsize + (sizeof(lynx_mailbox_t) + 63) / 64 * 64;
+    size_t asize = (sizeof(lynx_answers_t) + 63) / 64 * 64;
+    size_t bulk = (size_t)LYNX_MAILBOX_SLOTS * 4096;
+    size_t size = hsize + asize + bulk;
     uint8_t *b = calloc(1, size);
     lynx_block_header_t *h = (lynx_block_header_t *)b;
-    lynx_mailbox_t *mb = (lynx_mailbox_t *)(b + hsize);
 
     h->magic = LYNX_BLOCK_MAGIC;
     h->version = LYNX_BLOCK_VERSION;
     h->header_size_bytes = sizeof(*h);
     h->total_size_bytes = size;
+    h->mailbox_size_bytes = sizeof(lynx_mailbox_t);
     h->pid = 4242;
-    h->nregions = 1;
+    h->nregions = 2;
     snprintf(h->name, sizeof(h->name), "lynx-demo");
-    h->regions[0].kind = LYNX_REGION_MAILBOX;
+    h->regions[0].kind = LYNX_REGION_ANSWERS;
     h->regions[0].offset = hsize;
-    h->regions[0].size_bytes = size - hsize;
-    mb->nslots = LYNX_MAILBOX_SLOTS;
-    mb->bulk_offset = size; /* no bulk areas: 0 bytes each */
-    mb->bulk_size_bytes = 0;
-    put("block", "seed-mailbox-only", b, size, NULL, 0);
+    h->regions[0].size_bytes = asize;
+    h->regions[1].kind = LYNX_REGION_BULK;
+    h->regions[1].offset = hsize + asize;
+    h->regions[1].size_bytes = bulk;
+    put("block", "seed-v2-answers-bulk", b, size, NULL, 0);
     free(b);
 }
 

@@ -58,8 +58,17 @@ expect "targets: lists the demo as alive" 200 \
 
 # ---- permissions as designed -------------------------------------------------------
 blk="/dev/shm/lynxprof.lynx-demo"
-t_check "control block is 0660, group lynxprof" \
-  test "$(stat -c '%a %G' "$blk")" = "660 lynxprof"
+mbx="/dev/shm/lynxprof-mbox.lynx-demo"
+t_check "data object is 0640, group lynxprof" \
+  test "$(stat -c '%a %G' "$blk")" = "640 lynxprof"
+t_check "mailbox object is 0660, group lynxprof" \
+  test "$(stat -c '%a %G' "$mbx")" = "660 lynxprof"
+t_check "the endpoints' user cannot open the data object for writing (EACCES)" \
+  bash -c "runuser -u lynxprof -- bash -c 'exec 3<>$blk' 2>&1 | grep -q 'Permission denied'"
+t_check "the endpoints' user can read the data object" \
+  runuser -u lynxprof -- bash -c "exec 3<$blk"
+t_check "the endpoints' user can write the mailbox object" \
+  runuser -u lynxprof -- bash -c "exec 3<>$mbx"
 t_check "endpoint sockets belong to nginx's user, 0660" \
   test "$(stat -c '%a %U' "$STACK_RUNDIR/memory.sock")" = "660 www-data"
 workers=$(for p in $STACK_EP_PIDS; do ps -o pid= --ppid "$p"; done | tr -d ' ')

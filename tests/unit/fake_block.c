@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +32,8 @@ const char *fake_name(const char *prefix)
 static int create(fake_block_t *fb, const char *name, int pid,
                   uint32_t nmodules_cap, uint32_t nstacks_cap, int cpu)
 {
-    size_t mailbox_off = 4096;
-    size_t sessions_off = PAGE_UP(mailbox_off + sizeof(lynx_mailbox_t));
+    size_t answers_off = 4096;
+    size_t sessions_off = PAGE_UP(answers_off + sizeof(lynx_answers_t));
     size_t sessions_bytes = cpu ? PAGE_UP(sizeof(lynx_sessions_t)) : 0;
     size_t modules_off = sessions_off + sessions_bytes;
     size_t modules_bytes = cpu ? PAGE_UP(sizeof(lynx_modules_t) +
@@ -45,13 +46,33 @@ static int create(fake_block_t *fb, const char *name, int pid,
     size_t bulk_off = cpu_off + cpu_bytes;
     size_t total = bulk_off + (size_t)FAKE_BULK * LYNX_MAILBOX_SLOTS;
     lynx_block_header_t *h;
+    struct stat mst;
     uint64_t ticks = 0;
     int fd;
 
     memset(fb, 0, sizeof(*fb));
     snprintf(fb->name, sizeof(fb->name), "%s", name);
     lynx_block_path(name, fb->path, sizeof(fb->path));
+    lynx_mailbox_path(name, fb->mailbox_path, sizeof(fb->mailbox_path));
     unlink(fb->path);
+    unlink(fb->mailbox_path);
+    fd = open(fb->mailbox_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (ftruncate(fd, (off_t)sizeof(lynx_mailbox_t)) != 0 ||
+        fstat(fd, &mst) != 0) {
+        close(fd);
+        return -errno;
+    }
+    fb->mailbox = mmap(NULL, sizeof(lynx_mailbox_t), PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fd, 0);
+    close(fd);
+    if (fb->mailbox == MAP_FAILED) {
+        fb->mailbox = NULL;
+        return -errno;
+    }
+    fb->mailbox->nslots = LYNX_MAILBOX_SLOTS;
     fd = open(fb->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         return -errno;
@@ -72,20 +93,24 @@ static int create(fake_block_t *fb, const char *name, int pid,
     h->pid = pid;
     h->start_ticks = ticks;
     h->started_unix_ns = lynx_real_ns();
+    h->mailbox_size_bytes = sizeof(lynx_mailbox_t);
+    h->mailbox_ino = (uint64_t)mst.st_ino;
     atomic_store(&h->heartbeat_ns, lynx_mono_ns());
     atomic_store(&h->agent_state, LYNX_AGENT_RUNNING);
     snprintf(h->name, sizeof(h->name), "%s", name);
-    h->regions[0] = (lynx_region_t){LYNX_REGION_MAILBOX, 0, mailbox_off,
-                                    total - mailbox_off};
-    h->nregions = 1;
+    h->regions[0] = (lynx_region_t){LYNX_REGION_ANSWERS, 0, answers_off,
+                                    sizeof(lynx_answers_t)};
+    h->regions[1] = (lynx_region_t){LYNX_REGION_BULK, 0, bulk_off,
+                                    (uint64_t)FAKE_BULK * LYNX_MAILBOX_SLOTS};
+    h->nregions = 2;
     if (cpu) {
-        h->regions[1] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, sessions_off,
+        h->regions[2] = (lynx_region_t){LYNX_REGION_SESSIONS, 0, sessions_off,
                                         sessions_bytes};
-        h->regions[2] = (lynx_region_t){LYNX_REGION_MODULES, 0, modules_off,
+        h->regions[3] = (lynx_region_t){LYNX_REGION_MODULES, 0, modules_off,
                                         modules_bytes};
-        h->regions[3] = (lynx_region_t){LYNX_REGION_CPU, 0, cpu_off,
+        h->regions[4] = (lynx_region_t){LYNX_REGION_CPU, 0, cpu_off,
                                         cpu_bytes};
-        h->nregions = 4;
+        h->nregions = 5;
         fb->sessions = (lynx_sessions_t *)((char *)h + sessions_off);
         fb->sessions->capacity = LYNX_MAX_SESSIONS;
         fb->modules = (lynx_modules_t *)((char *)h + modules_off);
@@ -93,10 +118,7 @@ static int create(fake_block_t *fb, const char *name, int pid,
         fb->cpu = (lynx_cpu_table_t *)((char *)h + cpu_off);
         fb->cpu->capacity = nstacks_cap;
     }
-    fb->mailbox = (lynx_mailbox_t *)((char *)h + mailbox_off);
-    fb->mailbox->nslots = LYNX_MAILBOX_SLOTS;
-    fb->mailbox->bulk_offset = bulk_off;
-    fb->mailbox->bulk_size_bytes = FAKE_BULK;
+    fb->answers = (lynx_answers_t *)((char *)h + answers_off);
     atomic_store(&h->magic, LYNX_BLOCK_MAGIC);
     fb->header = h;
     fb->size_bytes = total;
@@ -142,6 +164,7 @@ static void *agent_main(void *arg)
         atomic_store(&a->fb->header->heartbeat_ns, lynx_mono_ns());
         for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
             lynx_slot_t *s = &mb->slots[i];
+            lynx_answer_t *ans = &a->fb->answers->answers[i];
             uint32_t expected = LYNX_SLOT_REQUEST;
             size_t reply_len = 0;
             if (!atomic_compare_exchange_strong(&s->state, &expected,
@@ -151,10 +174,12 @@ static void *agent_main(void *arg)
                 }
                 continue;
             }
-            s->result = a->cb(a->ctx, s->command, s->arg, s->arg_len,
-                              s->reply, &reply_len);
-            s->reply_len = (uint32_t)reply_len;
-            s->bulk_len = 0;
+            ans->result = a->cb(a->ctx, s->command, s->arg, s->arg_len,
+                                ans->reply, &reply_len);
+            ans->reply_len = (uint32_t)reply_len;
+            ans->bulk_len = 0;
+            ans->message[0] = '\0';
+            ans->seq = s->seq;
             expected = LYNX_SLOT_BUSY;
             atomic_compare_exchange_strong(&s->state, &expected,
                                            LYNX_SLOT_DONE);
@@ -211,5 +236,10 @@ void fake_block_destroy(fake_block_t *fb)
         munmap(fb->header, fb->size_bytes);
         fb->header = NULL;
     }
+    if (fb->mailbox != NULL) {
+        munmap(fb->mailbox, sizeof(lynx_mailbox_t));
+        fb->mailbox = NULL;
+    }
     unlink(fb->path);
+    unlink(fb->mailbox_path);
 }

@@ -11,8 +11,9 @@
 #include "lynx_block.h"
 
 typedef struct fake_block {
-    lynx_block_header_t *header;
-    lynx_mailbox_t *mailbox;
+    lynx_block_header_t *header; /* the data object, read-write here */
+    lynx_mailbox_t *mailbox;     /* the mailbox object */
+    lynx_answers_t *answers;
     lynx_sessions_t *sessions;   /* NULL unless made by fake_block_create_cpu */
     lynx_modules_t *modules;
     lynx_cpu_table_t *cpu;
@@ -20,9 +21,11 @@ typedef struct fake_block {
     void *agent;                 /* fake agent thread state, or NULL */
     char name[LYNX_NAME_MAX];
     char path[128];
+    char mailbox_path[128];
 } fake_block_t;
 
-/* Create /dev/shm/lynxprof.<name> laid out like the agent does, owned by
+/* Create /dev/shm/lynxprof.<name> and its mailbox object laid out like the
+ * agent does, owned by
  * process `pid` (its real start time is filled in), heartbeat now.  The
  * fake answers nothing: no thread serves its mailbox.  0 or -errno. */
 int fake_block_create(fake_block_t *fb, const char *name, int pid);
@@ -50,7 +53,7 @@ void fake_agent_stop(fake_block_t *fb);
 /* Change the object's file size (to test size checks). */
 int fake_block_resize(fake_block_t *fb, size_t size_bytes);
 
-/* Unmap and unlink. */
+/* Unmap and unlink both objects. */
 void fake_block_destroy(fake_block_t *fb);
 
 /* A unique name for this test process: "<prefix>-<pid>-<n>". */

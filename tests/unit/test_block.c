@@ -76,8 +76,14 @@ static void test_valid(void **state)
     assert_int_equal(fake_block_create(&fb, fake_name("ok"), getpid()), 0);
     assert_int_equal(lynx_block_attach(fb.name, 0, &b), 0);
     assert_int_equal(b->header->pid, getpid());
-    assert_ptr_equal((char *)b->mailbox - (char *)b->base,
-                     (char *)fb.mailbox - (char *)fb.header);
+    assert_ptr_equal((const char *)b->answers - (const char *)b->base,
+                     (char *)fb.answers - (char *)fb.header);
+    assert_int_equal(b->bulk_size_bytes * LYNX_MAILBOX_SLOTS,
+                     lynx_block_region(fb.header, LYNX_REGION_BULK)
+                         ->size_bytes);
+    /* The mailbox is the one the header names. */
+    assert_non_null(b->mailbox);
+    assert_int_equal(b->mailbox->nslots, LYNX_MAILBOX_SLOTS);
     lynx_block_detach(b);
     fake_block_destroy(&fb);
 }
@@ -95,7 +101,8 @@ static void test_corruptions(void **state)
         {"header_size", LYNX_EBADSIZE},  {"total_size", LYNX_EBADSIZE},
         {"nregions", LYNX_EBADSIZE},     {"region_offset", LYNX_EBADSIZE},
         {"region_size", LYNX_EBADSIZE},  {"no_mailbox", LYNX_EBADSIZE},
-        {"nslots", LYNX_EBADSIZE},       {"bulk", LYNX_EBADSIZE},
+        {"mailbox_ino", LYNX_EOWNER},    {"bulk", LYNX_EBADSIZE},
+        {"mailbox_size", LYNX_EBADSIZE}, {"no_mailbox_object", LYNX_ENOTARGET},
         {"name_unterminated", LYNX_EBADSIZE},
         {"file_grown", LYNX_EBADSIZE},   {"file_tiny", LYNX_EBADSIZE},
         {"stale", LYNX_ESTALE},          {"stopped", LYNX_EDEAD},
@@ -124,10 +131,14 @@ static void test_corruptions(void **state)
             h->regions[0].size_bytes = h->total_size_bytes;
         } else if (strcmp(w, "no_mailbox") == 0) {
             h->regions[0].kind = 99;
-        } else if (strcmp(w, "nslots") == 0) {
-            fb.mailbox->nslots = 1000000;
+        } else if (strcmp(w, "mailbox_ino") == 0) {
+            h->mailbox_ino++;
         } else if (strcmp(w, "bulk") == 0) {
-            fb.mailbox->bulk_size_bytes = h->total_size_bytes;
+            h->regions[1].size_bytes = 4096 * LYNX_MAILBOX_SLOTS + 1;
+        } else if (strcmp(w, "mailbox_size") == 0) {
+            h->mailbox_size_bytes += 8;
+        } else if (strcmp(w, "no_mailbox_object") == 0) {
+            unlink(fb.mailbox_path);
         } else if (strcmp(w, "name_unterminated") == 0) {
             memset(h->name, 'x', sizeof(h->name));
         } else if (strcmp(w, "file_grown") == 0) {

@@ -337,7 +337,8 @@ static void test_agent_blocks_signals(void **state)
     assert_true(found);
 }
 
-/* LYNXPROF_GROUP opens the block to a group with mode 0660. */
+/* LYNXPROF_GROUP lets a group read the data object (0640) and write the
+ * mailbox object (0660); without it both are 0600. */
 static void test_group_permissions(void **state)
 {
     struct group *gr = getgrnam("nogroup");
@@ -355,8 +356,19 @@ static void test_group_permissions(void **state)
     unsetenv("LYNXPROF_GROUP");
     lynx_block_path(name, path, sizeof(path));
     assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(st.st_gid, gr->gr_gid);
+    lynx_mailbox_path(name, path, sizeof(path));
+    assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0660);
     assert_int_equal(st.st_gid, gr->gr_gid);
+    lynx_agent_stop();
+    assert_int_equal(lynx_agent_start(name), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    lynx_block_path(name, path, sizeof(path));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
     lynx_agent_stop();
     setenv("LYNXPROF_GROUP", "no-such-group-here", 1);
     assert_int_equal(lynx_agent_start(name), -ENOENT);
