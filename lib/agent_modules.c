@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_fork.h"
 #include "agent_internal.h"
 
 typedef struct walk {
@@ -115,10 +116,13 @@ int lynx_agent_modules_update(lynx_modules_t *mods, unsigned long long *adds)
 {
     walk_t w = {mods, 0, 0};
 
-    if (mods == NULL) {
+    if (mods == NULL || !lynx_fork_gate_enter_wait()) {
         return 0;
     }
+    /* Under the fork gate: a child forked meanwhile would inherit the
+     * loader's lock held. */
     dl_iterate_phdr(visit, &w);
+    lynx_fork_gate_leave();
     if (w.changed) {
         atomic_fetch_add_explicit(&mods->generation, 1, memory_order_release);
     }
@@ -140,6 +144,9 @@ unsigned long long lynx_agent_modules_adds(void)
 {
     unsigned long long adds = 0;
 
-    dl_iterate_phdr(first_only, &adds);
+    if (lynx_fork_gate_enter_wait()) {
+        dl_iterate_phdr(first_only, &adds);
+        lynx_fork_gate_leave();
+    }
     return adds;
 }

@@ -24,13 +24,16 @@ typedef struct lynx_raw_sample {
 /* Unwind the interrupted code of a signal handler's ucontext into pcs
  * (leaf first: pcs[0] is the interrupted instruction, the others return
  * addresses), at most max frames; LYNX_STACK_TRUNCATED in *flags when
- * deeper.  Returns the frames stored.  Async-signal-safe. */
+ * deeper.  Returns the frames stored; 0 (nothing, not even pcs[0]) when
+ * the fork gate refuses: a fork is under way, or this is a child without
+ * an agent (agent_fork.h).  Async-signal-safe. */
 uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
                              uint32_t *flags);
 
 /* Unwind the calling thread from ordinary code (not a signal handler)
  * into buf, at most max return addresses, innermost first: buf[0] is in
- * this function, buf[1] in its caller.  Returns the count (<= 0: none).
+ * this function, buf[1] in its caller.  Returns the count (<= 0: none;
+ * 0 also when the fork gate refuses, see agent_fork.h).
  * Needs no signal mask: a SIGPROF that lands meanwhile is held back by the
  * handler and delivered here, with this stack, once libunwind is done.
  * May take the loader's lock (the lock hooks let it through while
