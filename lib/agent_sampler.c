@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <ucontext.h>
 
 #include "agent_fork.h"
@@ -296,6 +297,28 @@ int lynx_sampler_install(char *msg, size_t msg_size)
     sigfillset(&sa.sa_mask);
     if (sigaction(SIGPROF, &sa, NULL) != 0) {
         return -errno;
+    }
+    return 0;
+}
+
+int lynx_sampler_check(char *why, size_t why_size)
+{
+    struct sigaction cur;
+    struct itimerval it;
+
+    if (sigaction(SIGPROF, NULL, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == lynx_sigprof)) {
+        snprintf(why, why_size,
+                 "the program installed its own SIGPROF handler; CPU "
+                 "profiling stopped");
+        return -EBUSY;
+    }
+    if (getitimer(ITIMER_PROF, &it) == 0 &&
+        (it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0)) {
+        snprintf(why, why_size,
+                 "the program armed its own profiling timer "
+                 "(setitimer ITIMER_PROF); CPU profiling stopped");
+        return -EBUSY;
     }
     return 0;
 }

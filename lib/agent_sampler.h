@@ -46,6 +46,13 @@ int lynx_unwind_here(void **buf, int max);
  * Agent thread only. */
 int lynx_sampler_install(char *msg, size_t msg_size);
 
+/* Whether SIGPROF is still the sampler's: 0 if so; -EBUSY with the
+ * reason in why when the program has since installed a SIGPROF handler of
+ * its own (sigaction, signal, or the system call) or armed the process-
+ * wide profiling timer (setitimer ITIMER_PROF), whose signals would then
+ * be mixed with the agent's.  Two system calls.  Agent thread only. */
+int lynx_sampler_check(char *why, size_t why_size);
+
 /* Start or stop accepting samples.  While stopped the handler returns at
  * once (it stays installed: a timer signal still in flight must never hit
  * SIGPROF's default action, which kills the process). */
