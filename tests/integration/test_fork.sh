@@ -2,11 +2,12 @@
 # Integration: fork safety.  A target (tests/integration/forkstorm.c) forks
 # thousands of children from four threads -- children that allocate, walk
 # the loaded modules, start a thread, exec; vfork, posix_spawn, system() --
-# while other threads contend for a lock and create threads.  It runs once
-# with the agent idle, then under a 1000 Hz CPU profile, a heap rate of
-# 4096 bytes and a thread dump every second through nginx.  No child may
-# hang or crash, every dump must be answered, the target must still answer
-# at the end, and the profiled fork rate must be at least half the idle one.
+# while other threads contend for a lock and create threads.  It runs with
+# the agent idle, then under a 1000 Hz CPU profile, a heap rate of 4096
+# bytes and a thread dump every second through nginx, then idle again.
+# No child may hang or crash, every dump must be answered, the target must
+# still answer at the end, and the profiled fork rate must be at least half
+# the idle one (the mean of both idle runs).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
@@ -21,7 +22,7 @@ STACK_DEMO_NAME=fork-demo-$$
 STACK_DEMO_ARGS="--threads 1"
 STACK_RATE=500r/s
 NAME=fork-storm-$$
-IDLE_SECONDS=${FORK_IDLE_SECONDS:-12}
+IDLE_SECONDS=${FORK_IDLE_SECONDS:-8}
 STORM_SECONDS=${FORK_STORM_SECONDS:-25}
 export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
 unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
@@ -77,15 +78,21 @@ storm() {
 # result LOG KEY: a key=value of the target's result line.
 result() { grep -E '^forks=' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-# ---- 1. the same program, agent idle ------------------------------------------------
-storm "$T_TMP/idle.log" "$IDLE_SECONDS" || t_fail "idle target starts" "$(cat "$T_TMP/idle.log")"
-wait "$STORM_PID"
-idle_rc=$?
-STORM_PID=""
-idle_rate=$(result "$T_TMP/idle.log" rate)
-t_check "agent idle: no child hung, crashed or failed (exit $idle_rc)" test "$idle_rc" = 0
-[ "$idle_rc" = 0 ] || sed 's/^/#   /' "$T_TMP/idle.log" | head -20
-echo "# agent idle: $(grep -E '^forks=' "$T_TMP/idle.log")"
+# idle_run N: the same program with the agent idle (no profile, no dump).
+idle_run() {
+    local log="$T_TMP/idle$1.log" rc
+    storm "$log" "$IDLE_SECONDS" || t_fail "idle target starts" "$(cat "$log")"
+    wait "$STORM_PID"
+    rc=$?
+    STORM_PID=""
+    t_check "agent idle ($1): no child hung, crashed or failed (exit $rc)" test "$rc" = 0
+    [ "$rc" = 0 ] || sed 's/^/#   /' "$log" | head -20
+    echo "# agent idle ($1): $(grep -E '^forks=' "$log")"
+}
+
+# ---- 1. the same program, agent idle (again after the storm: the machine's
+# load drifts, the mean of both is the reference) ------------------------------------
+idle_run 1
 
 # ---- 2. profiled: CPU at 1000 Hz, heap rate 4096, a dump every second ---------------
 if ! storm "$T_TMP/storm.log" "$STORM_SECONDS" 30; then
@@ -138,7 +145,7 @@ else
 fi
 t_check "profiled: 0 children crashed, 0 failed (crashed=${crashed:-?} failed=${failed:-?})" \
     test "${crashed:-x}" = 0 -a "${failed:-x}" = 0
-t_check "profiled: thousands of forks (${forks:-0})" test "${forks:-0}" -ge 2000
+t_check "profiled: over a thousand forks (${forks:-0})" test "${forks:-0}" -ge 1000
 ndumps=$(grep -c . "$T_TMP/dumps.log")
 nok=$(grep -c '^ok$' "$T_TMP/dumps.log")
 if [ "$nok" = "$ndumps" ] && [ "$ndumps" -ge $((STORM_SECONDS / 3)) ]; then
@@ -154,13 +161,18 @@ expect "profiled: the memory endpoint still answers for it" 200 \
 expect "profiled: the CPU session is still running or completed" 200 \
     '.status == "running" or .status == "completed"' \
     GET "$B/api/v1/profiling/cpu/status/$session" "${AUTH[@]}"
-ratio=$(awk -v p="${prof_rate:-0}" -v i="${idle_rate:-0}" 'BEGIN{ if (i > 0) printf "%.2f", p / i; else print 0 }')
-echo "# forks/s: idle ${idle_rate:-?}, profiled ${prof_rate:-?}, ratio $ratio"
-t_check "profiled fork rate at least half the idle one ($ratio)" \
-    awk -v r="$ratio" 'BEGIN{ exit !(r >= 0.5) }'
 expect "the CPU session stops" 200 '' \
     POST "$B/api/v1/profiling/cpu/stop/$session" "${AUTH[@]}"
 stack_kill_pids "$STORM_PID"
 STORM_PID=""
+
+# ---- 3. idle again; the rates compared -----------------------------------------------
+idle_run 2
+idle_rate=$(awk -v a="$(result "$T_TMP/idle1.log" rate)" \
+    -v b="$(result "$T_TMP/idle2.log" rate)" 'BEGIN{ printf "%.1f", (a + b) / 2 }')
+ratio=$(awk -v p="${prof_rate:-0}" -v i="${idle_rate:-0}" 'BEGIN{ if (i > 0) printf "%.2f", p / i; else print 0 }')
+echo "# forks/s: idle ${idle_rate:-?} (mean of two runs), profiled ${prof_rate:-?}, ratio $ratio"
+t_check "profiled fork rate at least half the idle one ($ratio)" \
+    awk -v r="$ratio" 'BEGIN{ exit !(r >= 0.5) }'
 
 t_summary
