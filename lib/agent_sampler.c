@@ -22,6 +22,10 @@
  * only notes what it was asked for (the timer periods, a dump request) and
  * lynx_unwind_here delivers it when the unwind is done, with the stack it
  * has just taken, which is where that thread was anyway.
+ *
+ * Every unwind passes the fork gate (agent_fork.h): none starts while a
+ * fork is being prepared or in a child without an agent.  A timer signal
+ * then counts as lost; a dump request goes unanswered for that thread.
  */
 #define UNW_LOCAL_ONLY
 #include <errno.h>
