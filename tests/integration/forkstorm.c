@@ -11,6 +11,12 @@
  * --hang-timeout seconds: the parent waits for it with that timeout, and a
  * child still running then is reported as hung and killed by its pid.
  *
+ * Options: --seconds (20), --forkers (4), --lockers (2: threads that
+ * contend for one mutex over wide CPU work, so CPU samples land on many
+ * addresses the unwinder has not cached), --churners (2: threads that
+ * create short threads, whose first heap samples unwind cold),
+ * --hang-timeout (5 s), --linger (0 s).
+ *
  * Output, one line at the end:
  *   forks=N seconds=S rate=R hung=H crashed=C failed=F
  * and one line per hung or crashed child; then it idles --linger seconds

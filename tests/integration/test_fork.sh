@@ -161,8 +161,9 @@ expect "profiled: the memory endpoint still answers for it" 200 \
 expect "profiled: the CPU session is still running or completed" 200 \
     '.status == "running" or .status == "completed"' \
     GET "$B/api/v1/profiling/cpu/status/$session" "${AUTH[@]}"
-expect "the CPU session stops" 200 '' \
-    POST "$B/api/v1/profiling/cpu/stop/$session" "${AUTH[@]}"
+http POST "$B/api/v1/profiling/cpu/stop/$session" "${AUTH[@]}"
+# 409 when it had already run its whole duration on a slow machine.
+t_check "the CPU session stops ($H_CODE)" test "$H_CODE" = 200 -o "$H_CODE" = 409
 stack_kill_pids "$STORM_PID"
 STORM_PID=""
 
