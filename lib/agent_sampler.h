@@ -50,7 +50,10 @@ int lynx_sampler_install(char *msg, size_t msg_size);
  * reason in why when the program has since installed a SIGPROF handler of
  * its own (sigaction, signal, or the system call) or armed the process-
  * wide profiling timer (setitimer ITIMER_PROF), whose signals would then
- * be mixed with the agent's.  Two system calls.  Agent thread only. */
+ * be mixed with the agent's.  Two system calls.  Agent thread only.
+ * Polled on every drain tick of a session rather than caught by
+ * interposing sigaction() and signal(): polling also sees the raw system
+ * call and setitimer(), and puts no code on the program's path. */
 int lynx_sampler_check(char *why, size_t why_size);
 
 /* Start or stop accepting samples.  While stopped the handler returns at
