@@ -124,6 +124,17 @@ static void reap(pid_t pid, const char *kind)
         }
         if (now() > deadline) {
             dprintf(1, "hung child pid=%d kind=%s\n", (int)pid, kind);
+            if (getenv("FORKSTORM_GDB") != NULL) {
+                /* Where it hangs, for the log (gdb, when installed). */
+                char cmd[160];
+                snprintf(cmd, sizeof(cmd),
+                         "gdb -p %d -batch -ex 'thread apply all bt' "
+                         "2>/dev/null | grep '^#' 1>&2",
+                         (int)pid);
+                if (system(cmd) != 0) {
+                    dprintf(1, "(no stack: gdb failed)\n");
+                }
+            }
             atomic_fetch_add(&hung, 1);
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
