@@ -15,7 +15,8 @@
  * contend for one mutex over wide CPU work, so CPU samples land on many
  * addresses the unwinder has not cached), --churners (2: threads that
  * create short threads, whose first heap samples unwind cold),
- * --hang-timeout (5 s), --linger (0 s).
+ * --hang-timeout (5 s), --linger (0 s), --keep-preload (0: the children's
+ * exec'd images run without LD_PRELOAD; 1 keeps it).
  *
  * Output, one line at the end:
  *   forks=N seconds=S rate=R hung=H crashed=C failed=F
@@ -48,6 +49,7 @@ static int nlockers = 2;
 static int nchurners = 2;
 static double hang_timeout = 5.0;
 static double linger = 0.0;
+static int keep_preload;
 static _Atomic int stop;
 static _Atomic unsigned long forks, hung, crashed, failed;
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
@@ -328,6 +330,8 @@ int main(int argc, char **argv)
             nlockers = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--churners") == 0) {
             nchurners = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--keep-preload") == 0) {
+            keep_preload = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--linger") == 0) {
             linger = atof(argv[i + 1]);
         } else if (strcmp(argv[i], "--hang-timeout") == 0) {
@@ -342,7 +346,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "forkstorm: bad thread counts\n");
         return 2;
     }
-    /* system() children exit 0; a SIGCHLD left at its default is ignored. */
+    if (!keep_preload) {
+        /* The images the children exec are not under test: without this
+         * each would start an agent of its own (LD_PRELOAD is inherited),
+         * and every one that ends by _exit() -- the shell of system()
+         * does -- would leave its control block behind. */
+        unsetenv("LD_PRELOAD");
+    }
     t0 = now();
     for (int i = 0; i < nlockers; i++) {
         pthread_create(&threads[nthreads++], NULL, locker, NULL);
