@@ -1,28 +1,21 @@
 /*
  * cpu-delete.c - DELETE /api/v1/profiling/cpu/sessions/:id and
  * POST /api/v1/profiling/cpu/delete/:id: remove a finished CPU profiling
- * session (its files and its record).  GET never deletes.
+ * session (its files and its record).  GET never deletes (405); browsers
+ * from another origin get 403.
  */
-#include <string.h>
-
 #include "lynx_cpu_endpoint.h"
 
 static void handle_delete(lynx_req_t *req)
 {
-    const char *m = lynx_req_method(req);
     const char *id;
     lynx_cpu_t *c;
     json_object *o;
     int rc;
 
-    if (strcmp(m, "DELETE") != 0 && strcmp(m, "POST") != 0) {
-        lynx_reply_header(req, "Allow: DELETE, POST");
-        lynx_reply_error(req, 405, "method %s not allowed", m);
-        return;
-    }
     id = lynx_cpu_req_id(req);
     c = id != NULL ? lynx_cpu_req_context(req) : NULL;
-    if (c == NULL) {
+    if (c == NULL || lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }
     rc = lynx_cpu_delete(c, id);
@@ -38,7 +31,9 @@ static void handle_delete(lynx_req_t *req)
 
 static const lynx_endpoint_t endpoint = {
     "cpu-delete",
-    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_PATH_ARG, NULL,
+    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_DELETE | LYNX_EP_NO_GET |
+        LYNX_EP_ACTS | LYNX_EP_PATH_ARG,
+    lynx_cpu_session_params,
     handle_delete,
 };
 

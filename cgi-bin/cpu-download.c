@@ -1,6 +1,7 @@
 /*
- * cpu-download.c - GET /api/v1/profiling/cpu/download/:id: the finished
- * session's gzipped pprof as an attachment (cpu_YYYYMMDD_HHMMSS.pprof).
+ * cpu-download.c - GET /api/v1/profiling/cpu/download/:id[?target=]: the
+ * finished session's gzipped pprof as an attachment
+ * (cpu_YYYYMMDD_HHMMSS.pprof).
  */
 #include <stdlib.h>
 
@@ -19,6 +20,9 @@ static void handle_download(lynx_req_t *req)
         return;
     }
     lynx_cpu_req_housekeep(req, c);
+    if (lynx_cpu_req_check_target(req, c, id) != 0) {
+        return;
+    }
     rc = lynx_cpu_profile(c, id, &s, &data, &len);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, NULL, &s);
@@ -29,7 +33,8 @@ static void handle_download(lynx_req_t *req)
 }
 
 static const lynx_endpoint_t endpoint = {
-    "cpu-download", LYNX_EP_ADVANCED | LYNX_EP_PATH_ARG, NULL,
+    "cpu-download", LYNX_EP_ADVANCED | LYNX_EP_PATH_ARG,
+    lynx_cpu_session_params,
     handle_download,
 };
 

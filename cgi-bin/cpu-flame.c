@@ -9,6 +9,7 @@
 
 static const lynx_param_spec_t params[] = {
     {"format", LYNX_PARAM_STRING, "json", 0, 0},
+    LYNX_CPU_TARGET_PARAM,
     {NULL, 0, NULL, 0, 0},
 };
 
@@ -33,6 +34,9 @@ static void handle_flame(lynx_req_t *req)
         return;
     }
     lynx_cpu_req_housekeep(req, c);
+    if (lynx_cpu_req_check_target(req, c, id) != 0) {
+        return;
+    }
     rc = lynx_cpu_flame(c, id, &s, folded ? NULL : &flame, &text, &len);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, NULL, &s);

@@ -1,6 +1,7 @@
 /*
  * cpu-start.c - GET|POST /api/v1/profiling/cpu/start?duration=30s&hz=100
- * &target=: start a CPU profiling session (fields in docs/API.md).
+ * &target=: start a CPU profiling session (fields in docs/API.md).  GET
+ * stays for the guide and for scripts; browsers from another origin get 403.
  */
 #include "lynx_cpu_endpoint.h"
 
@@ -27,7 +28,8 @@ static void handle_start(lynx_req_t *req)
 }
 
 static const lynx_endpoint_t endpoint = {
-    "cpu-start", LYNX_EP_ADVANCED | LYNX_EP_POST, params, handle_start,
+    "cpu-start", LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_ACTS, params,
+    handle_start,
 };
 
 int main(int argc, char **argv)

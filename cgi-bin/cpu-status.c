@@ -1,6 +1,6 @@
 /*
- * cpu-status.c - GET /api/v1/profiling/cpu/status/:id: state, progress and
- * samples of a CPU profiling session (fields in docs/API.md).
+ * cpu-status.c - GET /api/v1/profiling/cpu/status/:id[?target=]: state,
+ * progress and samples of a CPU profiling session (fields in docs/API.md).
  */
 #include "lynx_cpu_endpoint.h"
 #include "lynx_time.h"
@@ -16,6 +16,9 @@ static void handle_status(lynx_req_t *req)
         return;
     }
     lynx_cpu_req_housekeep(req, c);
+    if (lynx_cpu_req_check_target(req, c, id) != 0) {
+        return;
+    }
     rc = lynx_cpu_get(c, id, &s);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, NULL, NULL);
@@ -25,7 +28,8 @@ static void handle_status(lynx_req_t *req)
 }
 
 static const lynx_endpoint_t endpoint = {
-    "cpu-status", LYNX_EP_ADVANCED | LYNX_EP_PATH_ARG, NULL, handle_status,
+    "cpu-status", LYNX_EP_ADVANCED | LYNX_EP_PATH_ARG, lynx_cpu_session_params,
+    handle_status,
 };
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /*
- * cpu-stop.c - POST|GET /api/v1/profiling/cpu/stop/:id: end a running CPU
+ * cpu-stop.c - POST /api/v1/profiling/cpu/stop/:id: end a running CPU
  * profiling session early; it becomes "cancelled" and keeps its samples.
+ * GET never stops (405); browsers from another origin get 403.
  */
 #include "lynx_cpu_endpoint.h"
 #include "lynx_time.h"
@@ -15,6 +16,9 @@ static void handle_stop(lynx_req_t *req)
     if (c == NULL) {
         return;
     }
+    if (lynx_cpu_req_check_target(req, c, id) != 0) {
+        return;
+    }
     rc = lynx_cpu_stop(c, id, &s);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, "stop", &s);
@@ -24,7 +28,10 @@ static void handle_stop(lynx_req_t *req)
 }
 
 static const lynx_endpoint_t endpoint = {
-    "cpu-stop", LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_PATH_ARG, NULL,
+    "cpu-stop",
+    LYNX_EP_ADVANCED | LYNX_EP_POST | LYNX_EP_NO_GET | LYNX_EP_ACTS |
+        LYNX_EP_PATH_ARG,
+    lynx_cpu_session_params,
     handle_stop,
 };
 

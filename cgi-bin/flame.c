@@ -21,6 +21,7 @@ static void handle_flame(lynx_req_t *req)
     const lynx_param_t *type = lynx_req_param(req, "type");
     const lynx_param_t *format = lynx_req_param(req, "format");
     const lynx_profile_kind_t *kind;
+    lynx_symbolizer_t *sym;
     lynx_pprof_t *p;
     int folded = strcmp(format->text, "folded") == 0;
     int rc;
@@ -41,13 +42,13 @@ static void handle_flame(lynx_req_t *req)
                          type->text);
         return;
     }
-    if (lynx_serve_build(req, kind, &p) != 0) {
+    if (lynx_serve_build(req, kind, &p, &sym) != 0) {
         return;
     }
     if (folded) {
         char *text = NULL;
         size_t len = 0;
-        rc = lynx_pprof_folded(p, lynx_shared_symbolizer(), -1, &text, &len);
+        rc = lynx_pprof_folded(p, sym, -1, &text, &len);
         if (rc != 0) {
             lynx_reply_error(req, 500, "folded: %s", lynx_strerror(rc));
         } else {
@@ -57,7 +58,7 @@ static void handle_flame(lynx_req_t *req)
         free(text);
     } else {
         json_object *doc = NULL;
-        rc = lynx_pprof_flame_json(p, lynx_shared_symbolizer(), &doc);
+        rc = lynx_pprof_flame_json(p, sym, &doc);
         if (rc != 0) {
             lynx_reply_error(req, 500, "flame: %s", lynx_strerror(rc));
         } else {

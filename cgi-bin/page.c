@@ -67,8 +67,16 @@ static void handle_page(lynx_req_t *req)
     lynx_reply_bytes(req, 200, NULL, "", 0, NULL);
 }
 
+/* The page keeps the chosen target in its address (?target=NAME), so a
+ * reload or a shared link shows the same process: the script reads it,
+ * the server only has to accept it. */
+static const lynx_param_spec_t params[] = {
+    {"target", LYNX_PARAM_NAME, NULL, 0, 0},
+    {NULL, 0, NULL, 0, 0},
+};
+
 static const lynx_endpoint_t endpoint = {
-    "page", LYNX_EP_ADVANCED, NULL, handle_page,
+    "page", LYNX_EP_ADVANCED, params, handle_page,
 };
 
 int main(int argc, char **argv)

@@ -67,7 +67,7 @@ static void handle_profile(lynx_req_t *req)
 }
 
 static const lynx_endpoint_t endpoint = {
-    "pprof-profile", LYNX_EP_DEBUG, params, handle_profile,
+    "pprof-profile", LYNX_EP_DEBUG | LYNX_EP_ACTS, params, handle_profile,
 };
 
 int main(int argc, char **argv)

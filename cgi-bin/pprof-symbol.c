@@ -23,6 +23,7 @@ static void handle_symbol(lynx_req_t *req)
     const char *body;
     size_t body_len;
     lynx_target_t *t;
+    lynx_symbolizer_t *sym;
     lynx_module_t *mods = NULL;
     size_t nmods = 0;
     char *out = NULL;
@@ -43,6 +44,7 @@ static void handle_symbol(lynx_req_t *req)
         return;
     }
     rc = lynx_target_modules(t, &mods, &nmods);
+    sym = lynx_target_symbolizer(t);
     lynx_target_close(t);
     if (rc != 0) {
         lynx_reply_code(req, rc, "modules");
@@ -76,9 +78,8 @@ static void handle_symbol(lynx_req_t *req)
         }
         p = end;
         m = lynx_module_find(mods, nmods, addr);
-        name = m != NULL ? lynx_symbolize_name(lynx_shared_symbolizer(), m,
-                                               addr)
-                         : NULL;
+        name = m != NULL && sym != NULL ? lynx_symbolize_name(sym, m, addr)
+                                        : NULL;
         if (name == NULL) {
             continue;
         }

@@ -1,11 +1,13 @@
 /*
  * targets.c - GET /api/v1/profiling/targets: every process on this host
- * that carries the agent, with pid, start time and state.
+ * that carries the agent, with pid, start time and state (and, for one that
+ * cannot be used, what to do about it).
  */
 #include <stdlib.h>
 
 #include "lynx_endpoint.h"
 #include "lynx_report.h"
+#include "lynx_target_error.h"
 
 static void handle_targets(lynx_req_t *req)
 {
@@ -23,7 +25,17 @@ static void handle_targets(lynx_req_t *req)
     root = json_object_new_object();
     list = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
-        json_object_array_add(list, lynx_target_info_json(&info[i]));
+        json_object *o = lynx_target_info_json(&info[i]);
+        char why[LYNX_TARGET_ERROR_MAX];
+
+        /* A block that cannot be used says how to fix it, as a request
+         * naming that target would. */
+        if (o != NULL && info[i].status != 0) {
+            lynx_target_error_explain(info[i].status, info[i].name, 0, why,
+                                      sizeof(why));
+            json_object_object_add(o, "error", json_object_new_string(why));
+        }
+        json_object_array_add(list, o);
     }
     json_object_object_add(root, "targets", list);
     json_object_object_add(root, "default_target",

@@ -403,7 +403,21 @@ fail:
     return rc;
 }
 
-/* Remove a block of this name if its process is gone (or it is garbage). */
+/* 1 if live block b is this very process's (same pid; the caller checked
+ * the start time) while this image has no agent running: the image before
+ * an exec() left it, and nothing beats it any more.  It is marked stopped
+ * so that endpoints still holding it let go. */
+static int left_by_exec(lynx_block_t *b)
+{
+    if (b->header->pid != getpid()) {
+        return 0;
+    }
+    atomic_store(&b->header->agent_state, LYNX_AGENT_STOPPED);
+    return 1;
+}
+
+/* Remove a block of this name if its process is gone (or it is garbage),
+ * or if an earlier image of this process left it. */
 static int remove_if_dead(const char *name)
 {
     lynx_block_t *b;
@@ -412,6 +426,9 @@ static int remove_if_dead(const char *name)
 
     if (rc == 0) {
         int alive = lynx_pid_alive(b->header->pid, b->header->start_ticks) == 0;
+        if (alive && left_by_exec(b)) {
+            alive = 0;
+        }
         lynx_block_detach(b);
         if (alive) {
             return -EEXIST;

@@ -278,6 +278,33 @@ static void pause_us(long us)
     nanosleep(&ts, NULL);
 }
 
+/* Wait until `expected` threads have answered, or none has for timeout_ms
+ * (a thread that is stopped, or blocks SIGPROF), or LYNX_DUMP_TIMEOUT_MAX_MS
+ * have passed since t0.  The timeout counts from the last answer: with
+ * a thousand threads on a busy machine, answering takes longer than one
+ * timeout while every thread is fine. */
+static void wait_answers(uint32_t expected, uint32_t timeout_ms, int64_t t0)
+{
+    int64_t timeout_ns = (int64_t)timeout_ms * 1000 * 1000;
+    int64_t cap = t0 + (int64_t)LYNX_DUMP_TIMEOUT_MAX_MS * 1000 * 1000;
+    int64_t deadline = t0 + timeout_ns;
+    uint32_t seen = 0;
+
+    for (;;) {
+        uint32_t answered = atomic_load_explicit(&g.answered,
+                                                 memory_order_acquire);
+        int64_t now = lynx_mono_ns();
+        if (answered >= expected || now >= deadline || now >= cap) {
+            return;
+        }
+        if (answered != seen) {
+            seen = answered;
+            deadline = now + timeout_ns;
+        }
+        pause_us(100);
+    }
+}
+
 int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
 {
     const lynx_thread_dump_arg_t *arg = argp;
@@ -290,7 +317,6 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
     uint32_t expected = 0;
     uint32_t prev;
     int64_t t0;
-    int64_t deadline;
     int64_t last = 0;
     int rc;
 
@@ -364,12 +390,7 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
             expected--;
         }
     }
-    deadline = t0 + (int64_t)timeout_ms * 1000 * 1000;
-    while (atomic_load_explicit(&g.answered, memory_order_acquire) <
-               expected &&
-           lynx_mono_ns() < deadline) {
-        pause_us(100);
-    }
+    wait_answers(expected, timeout_ms, t0);
     last = lynx_mono_ns();
     atomic_store_explicit(&g.pending, 0, memory_order_release);
 

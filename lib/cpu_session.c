@@ -25,6 +25,7 @@
 #include "lynx_cpu.h"
 #include "lynx_pprof.h"
 #include "lynx_symbolize.h"
+#include "lynx_target_data.h"
 #include "lynx_time.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -32,6 +33,7 @@
 #define SEQLOCK_TRIES 100000     /* retries of a seqlock copy */
 #define SEQLOCK_MAX_NS (100LL * 1000 * 1000)
 #define STOP_WAIT_NS (2LL * 1000 * 1000 * 1000)
+#define STALL_GRACE_NS (5LL * 1000 * 1000 * 1000)
 #define TMP_MAX_AGE_NS (600LL * 1000 * 1000 * 1000)
 #define SPOOL_LOCK ".spool.lock"
 #define HOUSEKEEP_LOCK ".housekeep.lock"
@@ -115,6 +117,7 @@ EXPORT const char *lynx_cpu_state_name(int state)
     case LYNX_CPU_COMPLETED: return "completed";
     case LYNX_CPU_CANCELLED: return "cancelled";
     case LYNX_CPU_FAILED: return "failed";
+    case LYNX_CPU_DAMAGED: return "damaged";
     default: return "unknown";
     }
 }
@@ -133,6 +136,7 @@ int lynx_cpu_record_check(const lynx_session_t *s)
         s->hz < LYNX_CPU_HZ_MIN || s->hz > LYNX_CPU_HZ_MAX ||
         (s->origin != LYNX_ORIGIN_API && s->origin != LYNX_ORIGIN_DEBUG) ||
         s->duration_ns <= 0 || s->started_unix_ns <= 0 ||
+        s->samples > INT64_MAX || s->lost_samples > INT64_MAX ||
         s->in_table > 1 || s->spooled > 1) {
         return LYNX_EPROTO;
     }
@@ -203,6 +207,8 @@ static int find_record(const lynx_block_t *b, const char *id,
     return -1;
 }
 
+enum { TARGET_EXITED = 1, TARGET_STALLED = 2 }; /* see record_gone */
+
 /* Real time at which a dead target's agent last beat (its end, roughly),
  * clamped to the session. */
 static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
@@ -220,9 +226,9 @@ static int64_t death_time(const lynx_block_t *b, const lynx_session_t *r)
 }
 
 /* What a record says, as a session of target b.  A RUNNING record of a
- * dead process is a failed session. */
+ * gone target (record_gone) is a failed session. */
 static void session_from_record(const lynx_block_t *b,
-                                const lynx_session_t *r, int dead,
+                                const lynx_session_t *r, int gone,
                                 lynx_cpu_session_t *s)
 {
     memset(s, 0, sizeof(*s));
@@ -239,7 +245,11 @@ static void session_from_record(const lynx_block_t *b,
     s->lost_samples = r->lost_samples;
     s->data_size_bytes = -1;
     memcpy(s->error, r->error, sizeof(s->error));
-    if (r->state == LYNX_SESSION_RUNNING && dead) {
+    if (r->state == LYNX_SESSION_RUNNING && gone == TARGET_STALLED) {
+        s->state = LYNX_CPU_FAILED;
+        s->ended_unix_ns = death_time(b, r);
+        snprintf(s->error, sizeof(s->error), "target stopped responding");
+    } else if (r->state == LYNX_SESSION_RUNNING && gone) {
         s->state = LYNX_CPU_FAILED;
         s->ended_unix_ns = death_time(b, r);
         snprintf(s->error, sizeof(s->error), "target process exited (pid %d)",
@@ -252,61 +262,32 @@ static int is_dead(const lynx_block_t *b)
     return lynx_block_check_alive(b) == LYNX_EDEAD;
 }
 
-/* ---- copying the samples out ---------------------------------------------------- */
-
-static int module_ok(const lynx_module_t *m)
+/* Whether record r of b can no longer end by itself: TARGET_EXITED when
+ * the process is dead, TARGET_STALLED when r runs, its agent has not beaten
+ * for LYNX_STALE_NS and the session should have ended STALL_GRACE_NS ago
+ * (a stopped or wedged process: its samples so far are kept, as for a dead
+ * one), else 0. */
+static int record_gone(const lynx_block_t *b, const lynx_session_t *r)
 {
-    return m->limit > m->start && m->build_id_len <= LYNX_BUILD_ID_MAX &&
-           memchr(m->path, '\0', sizeof(m->path)) != NULL;
-}
+    int alive = lynx_block_check_alive(b);
 
-/* Copy the module snapshot (seqlock), keeping the valid records only.  If
- * the writer never lets go (a target that died while writing), the last
- * copy is used as it is: the records are checked one by one anyway. */
-static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
-{
-    size_t size;
-    lynx_modules_t *m = lynx_block_region_ptr(b, LYNX_REGION_MODULES,
-                                              sizeof(lynx_modules_t), &size);
-    int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
-    uint32_t cap = 0;
-    uint32_t n = 0;
-
-    if (m == NULL) {
-        return 0;
+    if (alive == LYNX_EDEAD) {
+        return TARGET_EXITED;
     }
-    cap = m->capacity;
-    if (cap > LYNX_MAX_MODULES ||
-        (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
-        return LYNX_EBADSIZE;
-    }
-    raw->mods = calloc(cap + 1, sizeof(lynx_module_t));
-    if (raw->mods == NULL) {
-        return -ENOMEM;
-    }
-    for (;;) {
-        uint32_t g1 = atomic_load_explicit(&m->generation,
-                                           memory_order_acquire);
-        uint32_t g2;
-        n = m->nmodules;
-        if (n > cap) {
-            n = cap;
-        }
-        memcpy(raw->mods, m->modules, n * sizeof(lynx_module_t));
-        atomic_thread_fence(memory_order_acquire);
-        g2 = atomic_load_explicit(&m->generation, memory_order_relaxed);
-        if ((g1 == g2 && (g1 & 1u) == 0) || lynx_mono_ns() > deadline) {
-            break;
-        }
-        sched_yield();
-    }
-    raw->nmods = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (module_ok(&raw->mods[i])) {
-            raw->mods[raw->nmods++] = raw->mods[i];
-        }
+    if (alive == LYNX_ESTALE && r->state == LYNX_SESSION_RUNNING &&
+        lynx_real_ns() > r->started_unix_ns + r->duration_ns +
+                             STALL_GRACE_NS) {
+        return TARGET_STALLED;
     }
     return 0;
+}
+
+/* ---- copying the samples out ---------------------------------------------------- */
+
+/* Copy the module snapshot, keeping the valid records only. */
+static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
+{
+    return lynx_block_modules(b, &raw->mods, &raw->nmods);
 }
 
 /* Copy the CPU table if it holds record `index`'s data.  Entries that do
@@ -321,7 +302,7 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
                                                 sizeof(lynx_cpu_table_t),
                                                 &size);
     uint32_t g1;
-    uint32_t n;
+    int rc;
 
     *samples = 0;
     *lost = 0;
@@ -329,32 +310,10 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
         return LYNX_ENOSESSION;
     }
     g1 = atomic_load_explicit(&t->gen, memory_order_acquire);
-    if (t->session_index != index) {
-        return LYNX_ENOSESSION;
+    rc = cpu_raw_from_table(t, size, index, raw, samples, lost);
+    if (rc != 0) {
+        return rc;
     }
-    if ((size - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < t->capacity) {
-        return LYNX_EBADSIZE;
-    }
-    n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
-    if (n > t->capacity) {
-        n = t->capacity;
-    }
-    raw->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
-    if (raw->stacks == NULL) {
-        return -ENOMEM;
-    }
-    raw->nstacks = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        lynx_cpu_stack_t *s = &raw->stacks[raw->nstacks];
-        memcpy(s, &t->stacks[i], sizeof(*s));
-        if (s->depth < 1 || s->depth > LYNX_CPU_MAX_DEPTH || s->count == 0 ||
-            s->count > (uint64_t)INT64_MAX / 1000000000ULL) {
-            continue;
-        }
-        *samples += s->count;
-        raw->nstacks++;
-    }
-    *lost = t->lost_samples;
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&t->gen, memory_order_relaxed) != g1) {
         free(raw->stacks);
@@ -423,8 +382,15 @@ static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
             p = cpu_raw_pprof(&raw, s->lost_samples, &rc);
         }
         if (rc == 0) {
+            /* Only the files the target maps are read for symbols; which
+             * ones they were is saved for the flame graph. */
+            lynx_modfiles_t *files = lynx_modfiles_create(b->header->pid);
             pthread_mutex_lock(&c->sym_lock);
-            rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            lynx_symbolizer_set_files(c->sym, files);
+            rc = files == NULL ? -ENOMEM : cpu_raw_identify(&raw, files);
+            if (rc == 0) {
+                rc = lynx_pprof_encode(p, c->sym, 1, &pprof, &pprof_len);
+            }
             pthread_mutex_unlock(&c->sym_lock);
         }
         if (rc == 0) {
@@ -459,7 +425,7 @@ int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
     if (rc != 0) {
         return rc;
     }
-    dead = is_dead(b);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         return LYNX_ENOTREADY;
     }
@@ -537,7 +503,7 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     if (i < 0) {
         return 0;
     }
-    dead = is_dead(b);
+    dead = record_gone(b, &r); /* exited, or stopped past its end */
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         session_from_record(b, &r, 0, f->out);
         f->result = 0;
@@ -548,8 +514,10 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         f->result = cpu_spool_read(c->spool_dir, f->id, f->out);
     }
     if (f->result != 0 && f->result != LYNX_ENOSESSION) {
-        /* Could not save it (spool unwritable?): still answer. */
+        /* Could not save it (spool full?): still answer, and say why. */
+        int why = f->result;
         session_from_record(b, &r, dead, f->out);
+        f->out->spool_error = why;
         f->result = 0;
     }
     return 1;
@@ -577,6 +545,9 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
         return rc;
     }
     rc = cpu_spool_read(c->spool_dir, id, out);
+    if (rc == LYNX_EPROTO) {
+        return 0; /* damaged, and described so */
+    }
     if (rc != LYNX_ENOSESSION) {
         return rc;
     }
@@ -699,7 +670,7 @@ static int visit_stop(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     if (i < 0) {
         return 0;
     }
-    if (r.state != LYNX_SESSION_RUNNING || is_dead(b)) {
+    if (r.state != LYNX_SESSION_RUNNING || record_gone(b, &r)) {
         st->result = LYNX_ENOTREADY;
         return 1;
     }
@@ -796,7 +767,7 @@ static int visit_delete(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         return 0;
     }
     d->found = 1;
-    if (is_dead(b)) {
+    if (record_gone(b, &r)) {
         d->dead = 1;
     } else if (r.state == LYNX_SESSION_RUNNING) {
         d->running = 1;
@@ -852,6 +823,12 @@ static int finished(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *s)
     if (s->state == LYNX_CPU_RUNNING) {
         return LYNX_ENOTREADY;
     }
+    if (s->state == LYNX_CPU_DAMAGED) {
+        return LYNX_EDAMAGED;
+    }
+    if (!s->spooled && s->spool_error != 0) {
+        return s->spool_error;
+    }
     if (!s->spooled || s->data_size_bytes < 0) {
         return -ENODATA;
     }
@@ -883,12 +860,13 @@ EXPORT int lynx_cpu_profile(lynx_cpu_t *c, const char *id_arg,
     return rc == -ENOENT ? LYNX_ENOSESSION : rc;
 }
 
-EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
-                          lynx_cpu_session_t *out, struct json_object **json,
-                          char **text, size_t *text_len)
+int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
+                   lynx_cpu_session_t *out, struct json_object **json,
+                   char **text, size_t *text_len)
 {
     char id[LYNX_CPU_ID_MAX];
     lynx_cpu_session_t tmp;
+    lynx_modfiles_t *files;
     lynx_pprof_t *p;
     cpu_raw_t raw;
     uint8_t *bytes;
@@ -915,11 +893,15 @@ EXPORT int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
         return LYNX_EPROTO;
     }
     p = cpu_raw_pprof(&raw, 0, &rc);
+    files = cpu_raw_files(&raw);
     cpu_raw_fini(&raw);
-    if (p == NULL) {
-        return rc;
+    if (p == NULL || files == NULL) {
+        lynx_pprof_destroy(p);
+        lynx_modfiles_destroy(files);
+        return p == NULL ? rc : -ENOMEM;
     }
     pthread_mutex_lock(&c->sym_lock);
+    lynx_symbolizer_set_files(c->sym, files);
     if (json != NULL) {
         rc = lynx_pprof_flame_json(p, c->sym, json);
     } else {
@@ -955,13 +937,14 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     list_ctx_t *l = arg;
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
-    int dead = is_dead(b);
 
     if (l->target != NULL && strcmp(l->target, b->name) != 0) {
         return 0;
     }
     for (uint32_t i = 0; ss != NULL && i < cap; i++) {
         lynx_session_t r;
+        int gone;
+        int spooled;
         if (lynx_cpu_record_read(&ss->sessions[i], &r) != 0 ||
             list_has(l, r.id) ||
             cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
@@ -979,14 +962,22 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
             l->list = nl;
             l->cap = ncap;
         }
-        if (r.state != LYNX_SESSION_RUNNING || dead) {
-            if (lynx_cpu_spool_record(c, b, i) == 0 &&
+        gone = record_gone(b, &r);
+        spooled = LYNX_ENOTREADY;
+        if (r.state != LYNX_SESSION_RUNNING || gone) {
+            spooled = lynx_cpu_spool_record(c, b, i);
+            if (spooled == 0 &&
                 cpu_spool_read(c->spool_dir, r.id, &l->list[l->n]) == 0) {
                 l->n++;
                 continue;
             }
         }
-        session_from_record(b, &r, dead, &l->list[l->n++]);
+        session_from_record(b, &r, gone, &l->list[l->n]);
+        if (spooled != 0 && spooled != LYNX_ENOTREADY &&
+            spooled != LYNX_ENOSESSION) {
+            l->list[l->n].spool_error = spooled;
+        }
+        l->n++;
     }
     return 0;
 }
@@ -1076,7 +1067,7 @@ static int visit_keep(lynx_cpu_t *c, lynx_block_t *b, void *arg)
             continue;
         }
         note_id(k, r.id);
-        if (r.state == LYNX_SESSION_RUNNING && !dead) {
+        if (r.state == LYNX_SESSION_RUNNING && !record_gone(b, &r)) {
             continue;
         }
         if (cpu_spool_exists(c->spool_dir, r.id, ".json") ||
@@ -1148,7 +1139,6 @@ static void expire(lynx_cpu_t *c, keep_ctx_t *k)
         }
         free(gone);
     }
-    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
 }
 
 EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
@@ -1167,6 +1157,7 @@ EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
     memset(&k, 0, sizeof(k));
     k.retention_ns = retention_ns;
     rc = for_each_block(c, visit_keep, &k);
+    cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
     if (rc >= 0 && retention_ns > 0 &&
         cpu_spool_stamp_get(c->spool_dir, CLEANUP_STAMP) +
                 cleanup_interval_ns <= lynx_real_ns()) {

@@ -4,10 +4,13 @@
  * directory layout in lynx_cpu.h).
  *
  * Workload: a handful of sessions per hour, each written once (a few MB at
- * most) and read a few times; listings read every <id>.json (small).  Files
- * are replaced only by rename(), so readers never see a partial file.  The
- * spool directory is shared by the endpoint processes of one user; its
- * files are still checked like any input.
+ * most) and read a few times; listings read every <id>.json (small) and
+ * check the other files of each against the sizes and CRC-32s it records.
+ * Files are replaced only by rename() after fsync, so readers never see a
+ * partial file; a writer killed half-way leaves a temporary file that
+ * nobody reads and the next sweep removes.  The spool directory is shared
+ * by the endpoint processes of one user; its files are still checked like
+ * any input, and a damaged session is reported as such, never served.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,14 +21,17 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "cpu_spool.h"
 #include "lynx_time.h"
 
-#define RAW_MAGIC "LYNXSTK1"
+#define RAW_MAGIC "LYNXSTK2"   /* header, modules, module ids, stacks */
+#define RAW_MAGIC_V1 "LYNXSTK1" /* the same without module ids */
 #define TMP_PREFIX ".tmp-"
 #define FILE_MAX_BYTES (1ULL << 30)
 #define JSON_MAX_BYTES (64u << 10)
@@ -53,14 +59,52 @@ void cpu_raw_fini(cpu_raw_t *r)
         return;
     }
     free(r->mods);
+    free(r->ids);
     free(r->stacks);
     memset(r, 0, sizeof(*r));
+}
+
+int cpu_raw_identify(cpu_raw_t *r, lynx_modfiles_t *files)
+{
+    free(r->ids);
+    r->ids = calloc(r->nmods + 1, sizeof(*r->ids));
+    if (r->ids == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < r->nmods; i++) {
+        if (lynx_modfiles_identify(files, &r->mods[i], &r->ids[i]) ==
+            -ENOMEM) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+lynx_modfiles_t *cpu_raw_files(const cpu_raw_t *r)
+{
+    lynx_modfile_id_t *ids;
+    lynx_modfiles_t *v;
+
+    if (r->ids != NULL) {
+        return lynx_modfiles_saved(r->mods, r->ids, r->nmods);
+    }
+    ids = calloc(r->nmods + 1, sizeof(*ids));
+    if (ids == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nmods; i++) {
+        ids[i].status = LYNX_MODFILE_ENOPROC;
+    }
+    v = lynx_modfiles_saved(r->mods, ids, r->nmods);
+    free(ids);
+    return v;
 }
 
 int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
 {
     raw_header_t h;
-    size_t size = sizeof(h) + r->nmods * sizeof(lynx_module_t);
+    size_t size = sizeof(h) +
+                  r->nmods * (sizeof(lynx_module_t) + sizeof(*r->ids));
     uint8_t *buf;
     uint8_t *p;
 
@@ -84,6 +128,13 @@ int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
         memcpy(p, r->mods, r->nmods * sizeof(lynx_module_t));
         p += r->nmods * sizeof(lynx_module_t);
     }
+    for (size_t i = 0; i < r->nmods; i++) {
+        lynx_modfile_id_t none;
+        memset(&none, 0, sizeof(none));
+        none.status = LYNX_MODFILE_ENOPROC;
+        memcpy(p, r->ids != NULL ? &r->ids[i] : &none, sizeof(none));
+        p += sizeof(none);
+    }
     for (size_t i = 0; i < r->nstacks; i++) {
         raw_stack_t s = {r->stacks[i].count, r->stacks[i].depth,
                          r->stacks[i].flags};
@@ -102,23 +153,36 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     raw_header_t h;
     const uint8_t *p;
     const uint8_t *end = in + len;
+    size_t mod_size = sizeof(lynx_module_t) + sizeof(lynx_modfile_id_t);
+    int v1;
 
     memset(r, 0, sizeof(*r));
     if (len < sizeof(h)) {
         return -EINVAL;
     }
     memcpy(&h, in, sizeof(h));
-    if (memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0 ||
+    v1 = memcmp(h.magic, RAW_MAGIC_V1, sizeof(h.magic)) == 0;
+    if (v1) {
+        mod_size = sizeof(lynx_module_t);
+    }
+    if ((!v1 && memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0) ||
         h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
+        h.period_ns > CPU_RAW_PERIOD_MAX_NS ||
         h.duration_nanos < 0 ||
-        (size_t)(end - in - sizeof(h)) / sizeof(lynx_module_t) < h.nmodules) {
+        (size_t)(end - in - sizeof(h)) / mod_size < h.nmodules) {
+        return -EINVAL;
+    }
+    /* Every stack takes at least its header and one pc: a count the file
+     * cannot hold is refused before anything is allocated for it. */
+    if ((size_t)(end - in - sizeof(h) - h.nmodules * mod_size) /
+            (sizeof(raw_stack_t) + sizeof(uint64_t)) < h.nstacks) {
         return -EINVAL;
     }
     r->period_ns = h.period_ns;
     r->time_nanos = h.time_nanos;
     r->duration_nanos = h.duration_nanos;
-    r->mods = calloc(h.nmodules + 1, sizeof(lynx_module_t));
-    r->stacks = calloc(h.nstacks + 1, sizeof(lynx_cpu_stack_t));
+    r->mods = calloc((size_t)h.nmodules + 1, sizeof(lynx_module_t));
+    r->stacks = calloc((size_t)h.nstacks + 1, sizeof(lynx_cpu_stack_t));
     if (r->mods == NULL || r->stacks == NULL) {
         cpu_raw_fini(r);
         return -ENOMEM;
@@ -127,6 +191,15 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     memcpy(r->mods, p, h.nmodules * sizeof(lynx_module_t));
     r->nmods = h.nmodules;
     p += h.nmodules * sizeof(lynx_module_t);
+    if (!v1) {
+        r->ids = calloc(h.nmodules + 1, sizeof(*r->ids));
+        if (r->ids == NULL) {
+            cpu_raw_fini(r);
+            return -ENOMEM;
+        }
+        memcpy(r->ids, p, h.nmodules * sizeof(*r->ids));
+        p += h.nmodules * sizeof(*r->ids);
+    }
     for (uint32_t i = 0; i < h.nstacks; i++) {
         raw_stack_t s;
         lynx_cpu_stack_t *st = &r->stacks[i];
@@ -136,6 +209,7 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
         memcpy(&s, p, sizeof(s));
         p += sizeof(s);
         if (s.depth < 1 || s.depth > LYNX_CPU_MAX_DEPTH ||
+            s.count > CPU_RAW_COUNT_MAX ||
             (size_t)(end - p) < s.depth * sizeof(uint64_t)) {
             goto bad;
         }
@@ -153,6 +227,51 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
 bad:
     cpu_raw_fini(r);
     return -EINVAL;
+}
+
+int cpu_raw_from_table(const void *region, size_t size_bytes,
+                       uint32_t index, cpu_raw_t *r, uint64_t *samples,
+                       uint64_t *lost)
+{
+    const lynx_cpu_table_t *t = region;
+    uint32_t cap;
+    uint32_t n;
+
+    *samples = 0;
+    *lost = 0;
+    r->stacks = NULL;
+    r->nstacks = 0;
+    if (size_bytes < sizeof(*t)) {
+        return LYNX_EBADSIZE;
+    }
+    if (t->session_index != index) {
+        return LYNX_ENOSESSION;
+    }
+    /* Each shared field is read once, into a local. */
+    cap = t->capacity;
+    if ((size_bytes - sizeof(*t)) / sizeof(lynx_cpu_stack_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    n = atomic_load_explicit(&t->nstacks, memory_order_acquire);
+    if (n > cap) {
+        n = cap;
+    }
+    r->stacks = calloc((size_t)n + 1, sizeof(lynx_cpu_stack_t));
+    if (r->stacks == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        lynx_cpu_stack_t *s = &r->stacks[r->nstacks];
+        memcpy(s, &t->stacks[i], sizeof(*s));
+        if (s->depth < 1 || s->depth > LYNX_CPU_MAX_DEPTH || s->count == 0 ||
+            s->count > CPU_RAW_COUNT_MAX) {
+            continue;
+        }
+        *samples += s->count;
+        r->nstacks++;
+    }
+    *lost = t->lost_samples;
+    return 0;
 }
 
 lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
@@ -284,6 +403,18 @@ int cpu_spool_read_file(const char *dir, const char *id, const char *ext,
     return read_path(path, FILE_MAX_BYTES, data, len);
 }
 
+/* Make a rename in dir durable (best effort: the file itself is already
+ * whole, only a power cut could lose the new name). */
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 /* Write data to a temporary file in dir and rename it to final_path. */
 static int write_atomic(const char *dir, const char *final_path,
                         const void *data, size_t len)
@@ -332,6 +463,7 @@ static int write_atomic(const char *dir, const char *final_path,
         unlink(tmp);
         return -saved;
     }
+    sync_dir(dir);
     return 0;
 fail:
     close(fd);
@@ -362,13 +494,18 @@ static json_object *json_time(int64_t unix_ns)
     return json_object_new_string(buf);
 }
 
-static char *session_json_text(const lynx_cpu_session_t *s)
+char *cpu_spool_session_json(const lynx_cpu_session_t *s,
+                             const cpu_spool_files_t *f)
 {
+    static const cpu_spool_files_t none = {-1, -1, -1};
     json_object *o = json_object_new_object();
     char *text;
 
     if (o == NULL) {
         return NULL;
+    }
+    if (f == NULL) {
+        f = &none;
     }
 #define ADD(k, v) json_object_object_add(o, k, v)
     ADD("session_id", json_object_new_string(s->id));
@@ -385,12 +522,26 @@ static char *session_json_text(const lynx_cpu_session_t *s)
     ADD("actual_duration_ns",
         json_object_new_int64(s->ended_unix_ns - s->started_unix_ns));
     ADD("hz", json_object_new_int64(s->hz));
-    ADD("samples", json_object_new_int64((int64_t)s->samples));
-    ADD("lost_samples", json_object_new_int64((int64_t)s->lost_samples));
+    /* Counts come from the target: one beyond int64_t is written as the
+     * largest, not as a negative number the reader would refuse. */
+    ADD("samples", json_object_new_int64(
+                       s->samples > INT64_MAX ? INT64_MAX
+                                              : (int64_t)s->samples));
+    ADD("lost_samples", json_object_new_int64(
+                            s->lost_samples > INT64_MAX
+                                ? INT64_MAX
+                                : (int64_t)s->lost_samples));
     ADD("data_size", s->data_size_bytes >= 0
                          ? json_object_new_int64(s->data_size_bytes)
                          : NULL);
     ADD("error", json_object_new_string(s->error));
+    if (f->data_crc32 >= 0) {
+        ADD("data_crc32", json_object_new_int64(f->data_crc32));
+    }
+    if (f->stacks_size >= 0) {
+        ADD("stacks_size", json_object_new_int64(f->stacks_size));
+        ADD("stacks_crc32", json_object_new_int64(f->stacks_crc32));
+    }
 #undef ADD
     text = strdup(json_object_to_json_string_ext(
         o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -427,20 +578,46 @@ static int get_str(json_object *o, const char *key, char *out, size_t size)
     return 0;
 }
 
-static int parse_session(const char *text, const char *id,
-                         lynx_cpu_session_t *s)
+/* An optional non-negative integer field below 2^32 (a CRC) or any
+ * non-negative one (a size); -1 when absent, -2 when invalid. */
+static int64_t get_opt(json_object *o, const char *key, int is_crc)
+{
+    int64_t v;
+
+    if (!json_object_object_get_ex(o, key, NULL)) {
+        return -1;
+    }
+    if (get_i64(o, key, &v) != 0 || v < 0 || (is_crc && v > UINT32_MAX)) {
+        return -2;
+    }
+    return v;
+}
+
+int cpu_spool_parse_session(const char *text, const char *id,
+                            lynx_cpu_session_t *s, cpu_spool_files_t *f,
+                            const char **why)
 {
     json_object *o = json_tokener_parse(text);
     json_object *v;
     char status[32];
     char origin[16];
     int64_t pid, hz, samples, lost;
+    cpu_spool_files_t f_unused;
+    const char *why_unused;
     int rc = LYNX_EPROTO;
 
+    if (f == NULL) {
+        f = &f_unused;
+    }
+    if (why == NULL) {
+        why = &why_unused;
+    }
     memset(s, 0, sizeof(*s));
+    *why = "session record is not a JSON object";
     if (o == NULL || !json_object_is_type(o, json_type_object)) {
         goto out;
     }
+    *why = "session record has missing or invalid fields";
     if (get_str(o, "session_id", s->id, sizeof(s->id)) != 0 ||
         strcmp(s->id, id) != 0 ||
         get_str(o, "target", s->target, sizeof(s->target)) != 0 ||
@@ -484,6 +661,14 @@ static int parse_session(const char *text, const char *id,
         }
         s->data_size_bytes = json_object_get_int64(v);
     }
+    f->data_crc32 = get_opt(o, "data_crc32", 1);
+    f->stacks_size = get_opt(o, "stacks_size", 0);
+    f->stacks_crc32 = get_opt(o, "stacks_crc32", 1);
+    if (f->data_crc32 == -2 || f->stacks_size == -2 ||
+        f->stacks_crc32 == -2 || (f->stacks_size >= 0) !=
+                                     (f->stacks_crc32 >= 0)) {
+        goto out;
+    }
     s->spooled = 1;
     rc = 0;
 out:
@@ -494,13 +679,74 @@ out:
     return rc;
 }
 
+/* Check <id><ext> against the size and CRC-32 (when >= 0) its record
+ * gives; 0, or LYNX_EPROTO with the reason in why. */
+static int check_file(const char *dir, const char *id, const char *ext,
+                      const char *what, int64_t size, int64_t crc,
+                      char *why, size_t why_size)
+{
+    uint8_t *data;
+    size_t len;
+    int rc = cpu_spool_read_file(dir, id, ext, &data, &len);
+
+    if (rc == -ENOENT) {
+        snprintf(why, why_size, "%s file missing", what);
+        return LYNX_EPROTO;
+    }
+    if (rc == -EFBIG || (rc == 0 && (int64_t)len != size)) {
+        snprintf(why, why_size, "%s file has %lld bytes, %lld expected "
+                 "(truncated or overwritten)", what,
+                 rc == 0 ? (long long)len : -1LL, (long long)size);
+        rc = LYNX_EPROTO;
+    } else if (rc == 0 && crc >= 0 &&
+               crc32(crc32(0, NULL, 0), data, (uInt)len) != (uLong)crc) {
+        snprintf(why, why_size, "%s file corrupted (CRC-32 mismatch)", what);
+        rc = LYNX_EPROTO;
+    } else if (rc != 0) {
+        snprintf(why, why_size, "%s file unreadable: %s", what,
+                 strerror(-rc));
+        rc = LYNX_EPROTO;
+    }
+    free(data);
+    return rc;
+}
+
+/* *out describes a damaged session `id` whose record file is at path. */
+static void damaged(const char *path, const char *id, const char *why,
+                    lynx_cpu_session_t *out)
+{
+    struct stat st;
+    int64_t mtime = 0;
+
+    if (out->id[0] == '\0') {
+        /* Nothing of the record is usable: the file's time stands in. */
+        memset(out, 0, sizeof(*out));
+        snprintf(out->id, sizeof(out->id), "%s", id);
+        if (stat(path, &st) == 0) {
+            mtime = (int64_t)st.st_mtim.tv_sec * 1000000000LL +
+                    st.st_mtim.tv_nsec;
+        }
+        out->started_unix_ns = mtime;
+        out->ended_unix_ns = mtime;
+        out->duration_ns = 1;
+        out->data_size_bytes = -1;
+    }
+    out->state = LYNX_CPU_DAMAGED;
+    out->spooled = 1;
+    snprintf(out->error, sizeof(out->error), "%s", why);
+}
+
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
 {
     uint8_t *text;
     size_t len;
     char path[512];
+    char why[LYNX_CPU_ERROR_MAX];
+    const char *parse_why = "";
+    cpu_spool_files_t f;
     int rc = cpu_spool_path(dir, id, ".json", path, sizeof(path));
 
+    memset(out, 0, sizeof(*out));
     if (rc != 0) {
         return rc;
     }
@@ -509,13 +755,29 @@ int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
         return LYNX_ENOSESSION;
     }
     if (rc == -EFBIG) {
+        damaged(path, id, "session record too large", out);
         return LYNX_EPROTO;
     }
     if (rc != 0) {
         return rc;
     }
-    rc = parse_session((const char *)text, id, out);
+    rc = cpu_spool_parse_session((const char *)text, id, out, &f, &parse_why);
     free(text);
+    if (rc != 0) {
+        damaged(path, id, parse_why, out);
+        return rc;
+    }
+    if (out->data_size_bytes >= 0) {
+        rc = check_file(dir, id, ".pb.gz", "profile", out->data_size_bytes,
+                        f.data_crc32, why, sizeof(why));
+    }
+    if (rc == 0 && f.stacks_size >= 0) {
+        rc = check_file(dir, id, ".stacks", "stacks", f.stacks_size,
+                        f.stacks_crc32, why, sizeof(why));
+    }
+    if (rc != 0) {
+        damaged(path, id, why, out);
+    }
     return rc;
 }
 
@@ -524,38 +786,43 @@ int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
                     const uint8_t *raw, size_t raw_len)
 {
     lynx_cpu_session_t copy = *s;
+    cpu_spool_files_t f = {-1, -1, -1};
     char path[512];
     char *text;
-    int rc;
+    int rc = 0;
 
     copy.data_size_bytes = pprof != NULL ? (int64_t)pprof_len : -1;
     if (raw != NULL) {
+        f.stacks_size = (int64_t)raw_len;
+        f.stacks_crc32 = (int64_t)crc32(crc32(0, NULL, 0), raw, (uInt)raw_len);
         rc = cpu_spool_path(dir, s->id, ".stacks", path, sizeof(path));
         if (rc == 0) {
             rc = write_atomic(dir, path, raw, raw_len);
         }
-        if (rc != 0) {
-            return rc;
-        }
     }
-    if (pprof != NULL) {
+    if (rc == 0 && pprof != NULL) {
+        f.data_crc32 = (int64_t)crc32(crc32(0, NULL, 0), pprof,
+                                      (uInt)pprof_len);
         rc = cpu_spool_path(dir, s->id, ".pb.gz", path, sizeof(path));
         if (rc == 0) {
             rc = write_atomic(dir, path, pprof, pprof_len);
         }
-        if (rc != 0) {
-            return rc;
-        }
     }
-    text = session_json_text(&copy);
-    if (text == NULL) {
-        return -ENOMEM;
-    }
-    rc = cpu_spool_path(dir, s->id, ".json", path, sizeof(path));
     if (rc == 0) {
-        rc = write_atomic(dir, path, text, strlen(text));
+        text = cpu_spool_session_json(&copy, &f);
+        rc = text != NULL ? cpu_spool_path(dir, s->id, ".json", path,
+                                           sizeof(path))
+                          : -ENOMEM;
+        if (rc == 0) {
+            rc = write_atomic(dir, path, text, strlen(text));
+        }
+        free(text);
     }
-    free(text);
+    if (rc != 0 && !cpu_spool_exists(dir, s->id, ".json")) {
+        /* Not spooled: give back the space of what was written, a full
+         * disk being the usual cause. */
+        cpu_spool_remove(dir, s->id, 0);
+    }
     return rc;
 }
 
@@ -667,6 +934,7 @@ int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count)
     lynx_cpu_session_t *list = NULL;
     size_t n = 0;
     size_t cap = 0;
+    int rc;
 
     *out = NULL;
     *count = 0;
@@ -689,8 +957,9 @@ int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count)
             list = nl;
             cap = ncap;
         }
-        if (cpu_spool_read(dir, id, &list[n]) == 0) {
-            n++;
+        rc = cpu_spool_read(dir, id, &list[n]);
+        if (rc == 0 || rc == LYNX_EPROTO) {
+            n++; /* a damaged one is listed with its reason */
         }
     }
     closedir(d);
@@ -737,6 +1006,17 @@ int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
     return 0;
 }
 
+/* 1 if the temporary file `name` (TMP_PREFIX "<pid>-...") belongs to a
+ * process that no longer exists: a writer killed half-way. */
+static int tmp_writer_gone(const char *name)
+{
+    char *end;
+    long pid = strtol(name + strlen(TMP_PREFIX), &end, 10);
+
+    return *end == '-' && pid > 0 && pid <= INT32_MAX &&
+           kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns)
 {
     DIR *d = opendir(dir);
@@ -753,8 +1033,9 @@ int cpu_spool_sweep_tmp(const char *dir, int64_t max_age_ns)
             fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             continue;
         }
-        if ((int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec +
-                max_age_ns < now &&
+        if (((int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec +
+                     max_age_ns < now ||
+             tmp_writer_gone(e->d_name)) &&
             unlinkat(dirfd(d), e->d_name, 0) == 0) {
             removed++;
         }

@@ -39,8 +39,8 @@ static struct {
     uint64_t rate;
 } last_built;
 
-/* Walk the records of s; cb may be NULL (validation only).  0 or
- * LYNX_EPROTO. */
+/* Walk the records of a heap table; cb may be NULL (validation only).
+ * 0 or LYNX_EPROTO. */
 typedef int (*record_cb)(const lynx_heap_record_t *r, const uint64_t *pcs,
                          void *ctx);
 
@@ -49,29 +49,30 @@ static int valid_estimate(double v)
     return isfinite(v) && v >= 0.0 && v < 9.2e18;
 }
 
-static int walk(const heap_snap_t *s, record_cb cb, void *ctx)
+static int walk(const uint8_t *bulk, size_t bulk_len, uint32_t nrecords,
+                record_cb cb, void *ctx)
 {
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
     size_t off = 0;
     uint32_t n = 0;
 
-    while (off < s->bulk_len) {
+    while (off < bulk_len) {
         lynx_heap_record_t r;
         int rc;
-        if (s->bulk_len - off < sizeof(r)) {
+        if (bulk_len - off < sizeof(r)) {
             return LYNX_EPROTO;
         }
-        memcpy(&r, s->bulk + off, sizeof(r));
+        memcpy(&r, bulk + off, sizeof(r));
         off += sizeof(r);
         if (r.depth > LYNX_HEAP_MAX_DEPTH ||
-            (s->bulk_len - off) / sizeof(uint64_t) < r.depth ||
+            (bulk_len - off) / sizeof(uint64_t) < r.depth ||
             !valid_estimate(r.alloc_objects) ||
             !valid_estimate(r.alloc_bytes) ||
             !valid_estimate(r.inuse_objects) ||
             !valid_estimate(r.inuse_bytes)) {
             return LYNX_EPROTO;
         }
-        memcpy(pcs, s->bulk + off, r.depth * sizeof(uint64_t));
+        memcpy(pcs, bulk + off, r.depth * sizeof(uint64_t));
         off += r.depth * sizeof(uint64_t);
         n++;
         if (cb != NULL) {
@@ -81,7 +82,7 @@ static int walk(const heap_snap_t *s, record_cb cb, void *ctx)
             }
         }
     }
-    return n == s->rep.nrecords ? 0 : LYNX_EPROTO;
+    return n == nrecords ? 0 : LYNX_EPROTO;
 }
 
 static void snap_fini(heap_snap_t *s)
@@ -108,7 +109,8 @@ static int fetch(lynx_target_t *t, int gc, int64_t timeout_ns, heap_snap_t *s,
     }
     s->bulk = bulk;
     s->bulk_len = n * sizeof(uint64_t);
-    rc = walk(s, NULL, NULL);
+    rc = lynx_heap_table_add(NULL, s->bulk, s->bulk_len, s->rep.nrecords,
+                             0);
     if (rc != 0) {
         snprintf(msg, msg_size, "malformed heap table from the agent");
         snap_fini(s);
@@ -136,6 +138,15 @@ static int add_record(const lynx_heap_record_t *r, const uint64_t *pcs,
     return lynx_pprof_add_sample(ctx->p, pcs, r->depth, 0, v, 4, NULL, 0);
 }
 
+int lynx_heap_table_add(lynx_pprof_t *p, const void *bulk, size_t bulk_len,
+                        uint32_t nrecords, int earlier)
+{
+    add_ctx_t ctx = {p, earlier ? -1 : 1, !earlier};
+
+    return walk(bulk, bulk_len, nrecords, p != NULL ? add_record : NULL,
+                &ctx);
+}
+
 static void sleep_seconds(int64_t seconds)
 {
     struct timespec ts = {(time_t)seconds, 0};
@@ -149,7 +160,6 @@ static int build(lynx_target_t *t, const lynx_profile_req_t *req,
 {
     heap_snap_t a;
     heap_snap_t b;
-    add_ctx_t ctx = {p, 1, 1};
     lynx_module_t *mods = NULL;
     size_t nmods = 0;
     char note[256];
@@ -182,12 +192,10 @@ static int build(lynx_target_t *t, const lynx_profile_req_t *req,
     }
     rc = lynx_pprof_set_modules(p, mods, nmods);
     if (rc == 0) {
-        rc = walk(&b, add_record, &ctx);
+        rc = lynx_heap_table_add(p, b.bulk, b.bulk_len, b.rep.nrecords, 0);
     }
     if (rc == 0 && a.bulk != NULL) {
-        ctx.sign = -1;
-        ctx.with_inuse = 0;
-        rc = walk(&a, add_record, &ctx);
+        rc = lynx_heap_table_add(p, a.bulk, a.bulk_len, a.rep.nrecords, 1);
     }
     if (rc != 0) {
         goto out;
@@ -314,10 +322,20 @@ static int heap_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
                               : (size_t)(generic + generic_len - line);
         long long v[4];
         int used = 0;
-        if (line[0] != '#' &&
-            sscanf(line, "%lld %lld %lld %lld @%n", &v[0], &v[1], &v[2],
-                   &v[3], &used) == 4 &&
-            used > 0) {
+        int record;
+        /* Parse within the line: sscanf's blanks would match the newline
+         * of a blank line and read the next record, past this line. */
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        record = line[0] != '#' &&
+                 sscanf(line, "%lld %lld %lld %lld @%n", &v[0], &v[1],
+                        &v[2], &v[3], &used) == 4 &&
+                 used > 0;
+        if (nl != NULL) {
+            *nl = '\n';
+        }
+        if (record) {
             int64_t r[4];
             char rec[128];
             int len;
@@ -331,7 +349,8 @@ static int heap_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
                 continue;
             }
             for (int k = 0; k < 4; k++) {
-                tot[k] += r[k];
+                /* Wrap rather than overflow, as the builder does. */
+                tot[k] = (int64_t)((uint64_t)tot[k] + (uint64_t)r[k]);
             }
             len = snprintf(rec, sizeof(rec),
                            "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64

@@ -25,6 +25,25 @@
  * serves one request at a time). */
 static int64_t last_rate[3];
 
+int lynx_locks_decode(const lynx_locks_reply_t *rep, void *bulk,
+                      size_t bulk_len, size_t *n)
+{
+    lynx_lock_rec_t *recs = bulk;
+
+    *n = 0;
+    if (bulk_len % sizeof(lynx_lock_rec_t) != 0 ||
+        bulk_len / sizeof(lynx_lock_rec_t) != rep->nrecords) {
+        return LYNX_EPROTO;
+    }
+    for (size_t i = 0; i < rep->nrecords; i++) {
+        if (recs[i].depth > LYNX_STACK_MAX_DEPTH) {
+            recs[i].depth = 0;
+        }
+    }
+    *n = rep->nrecords;
+    return 0;
+}
+
 static int fetch(lynx_target_t *t, uint32_t kind, uint32_t flags,
                  int64_t timeout_ns, lynx_locks_reply_t *rep,
                  lynx_lock_rec_t **recs, size_t *n, char *msg,
@@ -32,23 +51,20 @@ static int fetch(lynx_target_t *t, uint32_t kind, uint32_t flags,
 {
     lynx_locks_arg_t arg = {kind, flags};
     void *bulk = NULL;
+    size_t nbulk = 0;
     int rc = lynx_target_call(t, LYNX_CMD_LOCKS, &arg, sizeof(arg), rep,
                               sizeof(*rep), recs != NULL ? &bulk : NULL,
-                              sizeof(lynx_lock_rec_t), n, timeout_ns, msg,
-                              msg_size);
+                              sizeof(lynx_lock_rec_t), &nbulk, timeout_ns,
+                              msg, msg_size);
 
     if (rc == 0 && recs != NULL) {
-        *recs = bulk;
-        if (*n != rep->nrecords) {
+        rc = lynx_locks_decode(rep, bulk, nbulk * sizeof(lynx_lock_rec_t),
+                               n);
+        if (rc != 0) {
             free(bulk);
-            *recs = NULL;
-            return LYNX_EPROTO;
+            bulk = NULL;
         }
-        for (size_t i = 0; i < *n; i++) {
-            if ((*recs)[i].depth > LYNX_STACK_MAX_DEPTH) {
-                (*recs)[i].depth = 0;
-            }
-        }
+        *recs = bulk;
     }
     return rc;
 }
@@ -69,6 +85,9 @@ static size_t merge_equal(lynx_lock_rec_t *r, size_t n)
 {
     size_t k = 0;
 
+    if (n < 2) {
+        return n; /* r may be NULL when n is 0 */
+    }
     qsort(r, n, sizeof(*r), by_stack);
     for (size_t i = 0; i < n; i++) {
         if (k > 0 && by_stack(&r[k - 1], &r[i]) == 0) {
@@ -104,6 +123,28 @@ static void subtract(lynx_lock_rec_t *later, size_t nl,
     }
 }
 
+int lynx_locks_add(lynx_pprof_t *p, lynx_lock_rec_t *recs, size_t n,
+                   lynx_lock_rec_t *before, size_t nbefore)
+{
+    int rc = 0;
+
+    if (before != NULL) {
+        nbefore = merge_equal(before, nbefore);
+    }
+    n = merge_equal(recs, n);
+    subtract(recs, n, before, nbefore);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int64_t v[2] = {(int64_t)recs[i].contentions,
+                        (int64_t)recs[i].delay_ns};
+        if (recs[i].depth == 0 || (v[0] == 0 && v[1] == 0)) {
+            continue;
+        }
+        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, v, 2,
+                                   NULL, 0);
+    }
+    return rc;
+}
+
 static int build(uint32_t kind, lynx_target_t *t,
                  const lynx_profile_req_t *req, lynx_pprof_t *p, char *msg,
                  size_t msg_size)
@@ -125,14 +166,11 @@ static int build(uint32_t kind, lynx_target_t *t,
         if (rc != 0) {
             return rc;
         }
-        nbefore = merge_equal(before, nbefore);
         struct timespec ts = {(time_t)req->seconds, 0};
         nanosleep(&ts, NULL);
     }
     rc = fetch(t, kind, 0, req->timeout_ns, &rep, &recs, &n, msg, msg_size);
     if (rc == 0) {
-        n = merge_equal(recs, n);
-        subtract(recs, n, before, nbefore);
         rc = lynx_target_modules(t, &mods, &nmods);
     }
     if (rc == 0) {
@@ -149,14 +187,8 @@ static int build(uint32_t kind, lynx_target_t *t,
     }
     lynx_pprof_set_time(p, req->seconds > 0 ? start : lynx_real_ns(),
                         req->seconds > 0 ? lynx_real_ns() - start : 0);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int64_t v[2] = {(int64_t)recs[i].contentions,
-                        (int64_t)recs[i].delay_ns};
-        if (recs[i].depth == 0 || (v[0] == 0 && v[1] == 0)) {
-            continue;
-        }
-        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, v, 2,
-                                   NULL, 0);
+    if (rc == 0) {
+        rc = lynx_locks_add(p, recs, n, before, nbefore);
     }
     if (rc == 0) {
         if (kind == LYNX_LOCKS_BLOCK) {

@@ -144,10 +144,14 @@ int lynx_pid_alive(int pid, uint64_t start_ticks)
     return 0;
 }
 
-/* Check the header and region table against the mapped size. */
-static int validate(const lynx_block_header_t *h, uint64_t size)
+int lynx_block_validate(const void *base, uint64_t size)
 {
+    const lynx_block_header_t *h = base;
     int have_mailbox = 0;
+
+    if (size < sizeof(*h)) {
+        return LYNX_EBADSIZE;
+    }
 
     if (atomic_load_explicit(&h->magic, memory_order_acquire) !=
         LYNX_BLOCK_MAGIC) {
@@ -243,7 +247,7 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
         rc = -errno;
         goto fail;
     }
-    rc = validate(base, (uint64_t)st.st_size);
+    rc = lynx_block_validate(base, (uint64_t)st.st_size);
     if (rc != 0) {
         goto fail;
     }

@@ -48,6 +48,12 @@ int lynx_proc_stat(int pid, uint64_t *start_ticks, char *state);
  * zombie, or the pid was reused).  Thread-safe. */
 int lynx_pid_alive(int pid, uint64_t start_ticks);
 
+/* Check a mapped block of size bytes at base (64-byte aligned): magic,
+ * version, sizes, the region table and the mailbox's bulk areas must lie
+ * inside it.  The pure step of lynx_block_attach(), also fed by the fuzz
+ * harness.  0, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE. */
+int lynx_block_validate(const void *base, uint64_t size);
+
 /* Map and validate the block of target `name`.  On success *out is owned by
  * the caller (lynx_block_detach).  Errors: LYNX_EBADNAME, LYNX_ENOTARGET,
  * LYNX_EPERM, LYNX_EBADMAGIC, LYNX_EVERSION, LYNX_EBADSIZE, LYNX_EDEAD,

@@ -172,6 +172,36 @@ int lynx_cpu_req_start(lynx_req_t *req, lynx_cpu_t *c, int64_t duration_ns,
     return rc;
 }
 
+const lynx_param_spec_t lynx_cpu_session_params[] = {
+    LYNX_CPU_TARGET_PARAM,
+    {NULL, 0, NULL, 0, 0},
+};
+
+int lynx_cpu_req_check_target(lynx_req_t *req, lynx_cpu_t *c, const char *id)
+{
+    const lynx_param_t *target = lynx_req_param(req, "target");
+    lynx_cpu_session_t s;
+    int rc;
+
+    if (!target->present) {
+        return 0;
+    }
+    rc = lynx_cpu_get(c, id, &s);
+    if (rc != 0) {
+        lynx_cpu_reply_error(req, rc, NULL, NULL);
+        return rc;
+    }
+    if (strcmp(s.target, target->text) != 0) {
+        /* Sessions are named by id alone; a target that does not match
+         * is a wrong address, like an unknown id. */
+        lynx_reply_error(req, 404, "Profile session not found on target "
+                         "'%s' (%s is a session of target '%s')",
+                         target->text, id, s.target);
+        return LYNX_ENOSESSION;
+    }
+    return 0;
+}
+
 void lynx_cpu_reply_error(lynx_req_t *req, int code, const char *what,
                           const lynx_cpu_session_t *s)
 {
@@ -194,6 +224,16 @@ void lynx_cpu_reply_error(lynx_req_t *req, int code, const char *what,
         } else {
             lynx_reply_error(req, 409, "Profile session not completed yet");
         }
+        return;
+    case LYNX_EDAMAGED:
+        lynx_reply_error(req, 500, "Profile session %s is damaged: %s",
+                         s != NULL ? s->id : "", s != NULL ? s->error : "");
+        return;
+    case -ENOSPC:
+    case -EDQUOT:
+        lynx_reply_error(req, 507, "Profile session %s could not be saved: "
+                         "the spool directory is full (%s)",
+                         s != NULL ? s->id : "", lynx_strerror(code));
         return;
     case -ENODATA:
         if (s != NULL && s->error[0] != '\0') {
@@ -295,10 +335,14 @@ json_object *lynx_cpu_session_json(const lynx_cpu_session_t *s,
         ADD("data_size", json_object_new_int64(
                              s->data_size_bytes > 0 ? s->data_size_bytes : 0));
     }
-    if (s->state == LYNX_CPU_FAILED) {
+    if (s->state == LYNX_CPU_FAILED || s->state == LYNX_CPU_DAMAGED) {
         ADD("error", json_object_new_string(s->error[0] != '\0'
                                                 ? s->error
                                                 : "failed"));
+    }
+    if (s->spool_error != 0) {
+        ADD("spool_error", json_object_new_string(
+                               lynx_strerror(s->spool_error)));
     }
 #undef ADD
     return o;

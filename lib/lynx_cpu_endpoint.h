@@ -35,6 +35,20 @@ void lynx_cpu_req_housekeep(lynx_req_t *req, lynx_cpu_t *c);
  * answering 400. */
 const char *lynx_cpu_req_id(lynx_req_t *req);
 
+/* The parameter every session endpoint takes: ?target=NAME, checked
+ * against the session's target (lynx_cpu_req_check_target). */
+#define LYNX_CPU_TARGET_PARAM {"target", LYNX_PARAM_NAME, NULL, 0, 0}
+
+/* A parameter table with LYNX_CPU_TARGET_PARAM only, for the session
+ * endpoints that take nothing else. */
+extern const lynx_param_spec_t lynx_cpu_session_params[];
+
+/* When the request names a target (?target=), check that session `id`
+ * belongs to it: 0 if it does or no target was given; non-zero after
+ * answering 404 when it belongs to another target (or does not exist) or
+ * the error of the lookup.  Call before acting on the session. */
+int lynx_cpu_req_check_target(lynx_req_t *req, lynx_cpu_t *c, const char *id);
+
 /* Check a requested duration against (0, MAX_PROFILE_DURATION]: 0, or
  * non-zero after answering 400. */
 int lynx_cpu_req_check_duration(lynx_req_t *req, int64_t duration_ns);

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lynx_block_io.h"
 #include "lynx_duration.h"
 #include "lynx_endpoint.h"
 #include "lynx_query.h"
+#include "lynx_target_error.h"
 
 #define QUERY_MAX 4096      /* bytes of a query string we accept */
 #define TEXT_MAX 256        /* bytes of the path argument */
@@ -49,12 +51,14 @@ static const char *status_text(int status)
     case 202: return "Accepted";
     case 301: return "Moved Permanently";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     case 504: return "Gateway Timeout";
     default: return "Status";
     }
@@ -84,6 +88,9 @@ int lynx_code_status(int code)
     case LYNX_EPROTO:
     case LYNX_EUNSUPPORTED:
         return 503;
+    case -ENOSPC:
+    case -EDQUOT:
+        return 507;
     default:
         return 500;
     }
@@ -242,7 +249,7 @@ void lynx_reply_json(lynx_req_t *req, int status, json_object *obj)
 
 void lynx_reply_error(lynx_req_t *req, int status, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[LYNX_TARGET_ERROR_MAX];
     json_object *obj;
     va_list ap;
 
@@ -313,20 +320,21 @@ lynx_target_t *lynx_req_target(lynx_req_t *req)
 {
     const lynx_param_t *p = lynx_req_param(req, "target");
     const char *name = p->present ? p->text : NULL;
+    const char *fallback = req->cfg->default_target;
     lynx_target_t *t = NULL;
-    int rc = lynx_target_open(name, req->cfg->default_target, &t);
+    int rc = lynx_target_open(name, fallback, &t);
+    char msg[LYNX_TARGET_ERROR_MAX];
+    int status;
 
     if (rc == 0) {
         return t;
     }
-    if (rc == LYNX_ENOTARGET && name != NULL) {
-        lynx_reply_error(req, 404, "unknown target '%s'", name);
-    } else if (name != NULL) {
-        lynx_reply_error(req, lynx_code_status(rc), "target '%s': %s", name,
-                         lynx_strerror(rc));
+    if (name != NULL) {
+        status = lynx_target_error_explain(rc, name, 0, msg, sizeof(msg));
     } else {
-        lynx_reply_code(req, rc, NULL);
+        status = lynx_target_error_explain(rc, fallback, 1, msg, sizeof(msg));
     }
+    lynx_reply_error(req, status, "%s", msg);
     return NULL;
 }
 
@@ -365,13 +373,43 @@ static int read_body(lynx_req_t *req, char *err, size_t err_size)
 static int method_allowed(const lynx_endpoint_t *ep, const char *m)
 {
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
-        return 1;
+        return (ep->flags & LYNX_EP_NO_GET) == 0;
     }
     if (strcmp(m, "POST") == 0) {
         return (ep->flags & LYNX_EP_POST) != 0;
     }
     if (strcmp(m, "DELETE") == 0) {
         return (ep->flags & LYNX_EP_DELETE) != 0;
+    }
+    return 0;
+}
+
+int lynx_cross_origin(const char *sec_fetch_site, const char *origin,
+                      const char *scheme, const char *host, char *why,
+                      size_t size)
+{
+    size_t n;
+
+    /* "none" is the user's own navigation (address bar, bookmark). */
+    if (sec_fetch_site != NULL && strcmp(sec_fetch_site, "same-origin") != 0 &&
+        strcmp(sec_fetch_site, "none") != 0) {
+        snprintf(why, size, "cross-origin request refused (Sec-Fetch-Site: "
+                 "%.64s)", sec_fetch_site);
+        return 1;
+    }
+    if (origin == NULL) {
+        return 0;
+    }
+    if (scheme == NULL) {
+        scheme = "http";
+    }
+    n = strlen(scheme);
+    if (host == NULL || strncasecmp(origin, scheme, n) != 0 ||
+        strncmp(origin + n, "://", 3) != 0 ||
+        strcasecmp(origin + n + 3, host) != 0) {
+        snprintf(why, size, "cross-origin request refused (Origin: %.128s)",
+                 origin);
+        return 1;
     }
     return 0;
 }
@@ -386,10 +424,29 @@ static void handle(lynx_req_t *req)
 
     req->method = m != NULL ? m : "GET";
     if (!method_allowed(ep, req->method)) {
-        lynx_reply_header(req, "Allow: GET, HEAD%s%s",
-                          (ep->flags & LYNX_EP_POST) ? ", POST" : "",
-                          (ep->flags & LYNX_EP_DELETE) ? ", DELETE" : "");
+        char allow[32] = "";
+
+        if (!(ep->flags & LYNX_EP_NO_GET)) {
+            strcat(allow, ", GET, HEAD");
+        }
+        if (ep->flags & LYNX_EP_POST) {
+            strcat(allow, ", POST");
+        }
+        if (ep->flags & LYNX_EP_DELETE) {
+            strcat(allow, ", DELETE");
+        }
+        lynx_reply_header(req, "Allow: %s",
+                          allow[0] != '\0' ? allow + 2 : "");
         lynx_reply_error(req, 405, "method %s not allowed", req->method);
+        return;
+    }
+    if ((ep->flags & LYNX_EP_ACTS) &&
+        lynx_cross_origin(
+            FCGX_GetParam("HTTP_SEC_FETCH_SITE", req->fcgx.envp),
+            FCGX_GetParam("HTTP_ORIGIN", req->fcgx.envp),
+            FCGX_GetParam("REQUEST_SCHEME", req->fcgx.envp),
+            FCGX_GetParam("HTTP_HOST", req->fcgx.envp), err, sizeof(err))) {
+        lynx_reply_error(req, 403, "%s", err);
         return;
     }
     if ((ep->flags & LYNX_EP_ADVANCED) && !cfg->profiling_enabled) {

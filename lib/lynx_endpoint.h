@@ -50,6 +50,9 @@ typedef struct lynx_param {
 #define LYNX_EP_POST 0x4u      /* accepts POST besides GET and HEAD */
 #define LYNX_EP_PATH_ARG 0x8u  /* takes the last path segment as argument */
 #define LYNX_EP_DELETE 0x10u   /* accepts DELETE */
+#define LYNX_EP_NO_GET 0x20u   /* refuses GET and HEAD (they never act) */
+#define LYNX_EP_ACTS 0x40u     /* changes state: a browser request from
+                                  another origin gets 403 (CSRF) */
 
 typedef struct lynx_req lynx_req_t;
 typedef void (*lynx_handler_cb)(lynx_req_t *req);
@@ -99,6 +102,19 @@ void lynx_reply_bytes(lynx_req_t *req, int status, const char *content_type,
 /* Add a response header line (without CRLF) before the reply is sent. */
 void lynx_reply_header(lynx_req_t *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* 1 when a request must not change state because a browser sent it from
+ * another origin (CSRF), with the reason in why; 0 otherwise.  Arguments are
+ * the request's Sec-Fetch-Site and Origin headers, its scheme and Host
+ * header, each NULL when absent.  Refused: a Sec-Fetch-Site other than
+ * "same-origin" or "none" (so also "same-site": another port or a sibling
+ * subdomain is another origin, and the browser would send the basic-auth
+ * credentials it holds for us), or an Origin other than scheme://host.
+ * Clients that send neither (curl, scripts, go tool pprof) pass.  Pure;
+ * thread-safe. */
+int lynx_cross_origin(const char *sec_fetch_site, const char *origin,
+                      const char *scheme, const char *host, char *why,
+                      size_t size);
 
 /* HTTP status that fits a lynxprof/errno code. */
 int lynx_code_status(int code);

@@ -1,11 +1,22 @@
 /*
- * lynx_error.c - messages for lynxprof error codes (see lynx_error.h).
+ * lynx_error.c - messages for lynxprof error codes (the table is
+ * LYNX_ERRNO_MAP in lynxprof.h).
+ *
+ * Compiled twice: into libprofile, which exports both functions (they are
+ * declared in lynxprof.h), and into the agent, which keeps its copy hidden
+ * (it lives in other people's processes and exports only lynxprof-agent.h).
  */
 #include <string.h>
 
 #include "lynxprof.h"
 
-const char *lynx_strerror(int code)
+#ifdef LYNX_EXPORT_ERRORS
+#define ERROR_API __attribute__((visibility("default")))
+#else
+#define ERROR_API
+#endif
+
+ERROR_API const char *lynx_strerror(int code)
 {
     switch (code) {
 #define LYNX_ERR_MSG(name, value, msg)                                         \
@@ -25,7 +36,7 @@ const char *lynx_strerror(int code)
     return "unknown error";
 }
 
-const char *lynx_err_name(int code)
+ERROR_API const char *lynx_err_name(int code)
 {
     switch (code) {
 #define LYNX_ERR_NAME(name, value, msg)                                        \

@@ -263,6 +263,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
     size_t ninfo = 0;
     tdata_t *d;
     size_t nd = 0;
+    size_t nlive = 0;
     char *buf = NULL;
     size_t len = 0;
     FILE *f;
@@ -277,12 +278,15 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
         return -ENOMEM;
     }
     for (size_t i = 0; i < ninfo; i++) {
-        if (info[i].status != 0) {
+        if (info[i].status != 0 && info[i].status != LYNX_ESTALE) {
             continue; /* dead blocks are not targets */
         }
         memcpy(d[nd].name, info[i].name, sizeof(d[nd].name));
         d[nd].name[sizeof(d[nd].name) - 1] = '\0';
-        fetch(&d[nd], timeout_ns);
+        if (info[i].status == 0) {
+            fetch(&d[nd], timeout_ns);
+            nlive++;
+        } /* else hung (stopped, wedged): reported down, not asked */
         nd++;
     }
     free(info);
@@ -293,7 +297,7 @@ int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
     }
     fprintf(f, "# HELP lynxprof_targets Targets with a live agent on this "
                "host.\n# TYPE lynxprof_targets gauge\nlynxprof_targets %zu\n",
-            nd);
+            nlive);
     for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
         int header = 0;
         for (size_t i = 0; i < nd; i++) {

@@ -183,13 +183,19 @@ static int seq_intern(pp_seqtab_t *t, const uint64_t *key, size_t len,
     if (t->n >= UINT32_MAX - 1 || len > SIZE_MAX / 8 - t->nkeys) {
         return -ENOMEM;
     }
-    if (pp_reserve(&t->keys, &t->capkeys, t->nkeys + len, sizeof(*t->keys)) ||
+    /* One key more than needed: keys is never NULL once a key is in,
+     * even when every key is empty (a sample without frames, whose key
+     * may be NULL), so that seq_key() never offsets a null pointer. */
+    if (pp_reserve(&t->keys, &t->capkeys, t->nkeys + len + 1,
+                   sizeof(*t->keys)) ||
         pp_reserve(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries)) ||
         (t->nvalues > 0 && pp_reserve(&t->values, &t->capvalues, t->n + 1,
                                       t->nvalues * sizeof(*t->values)))) {
         return -ENOMEM;
     }
-    memcpy(t->keys + t->nkeys, key, len * sizeof(*key));
+    if (len > 0) {
+        memcpy(t->keys + t->nkeys, key, len * sizeof(*key));
+    }
     t->entries[t->n].key_off = t->nkeys;
     t->entries[t->n].key_len = len;
     t->entries[t->n].hash = hash;
@@ -448,6 +454,11 @@ int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text)
     return 0;
 }
 
+const char *lynx_pprof_comment(const lynx_pprof_t *p, size_t i)
+{
+    return i < p->ncomments ? p->strings.strs[p->comments[i]] : NULL;
+}
+
 static int pp_set_regex(lynx_pprof_t *p, const char *regex, int64_t *field)
 {
     int64_t s;
@@ -653,6 +664,22 @@ int lynx_pprof_module_status(const lynx_pprof_t *p, size_t i)
         return -EINVAL;
     }
     return p->mod_status[i];
+}
+
+/*
+ * The note for module i if it gave no symbols in the last resolve ("no
+ * symbols for <path>: <reason>", see lynx_symbolize_note()) into buf;
+ * 1 if there is one, 0 if not.  The vDSO and records without an absolute
+ * path are not files anyone could fix, so they get none.
+ */
+static int pp_module_note(const lynx_pprof_t *p, size_t i, char *buf,
+                          size_t size)
+{
+    if (p->mod_status[i] >= 0 || p->mods[i].path[0] != '/') {
+        return 0;
+    }
+    lynx_symbolize_note(p->mods[i].path, p->mod_status[i], buf, size);
+    return 1;
 }
 
 /* ---- resolving addresses ---- */
@@ -901,6 +928,9 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
     Perftools__Profiles__Function *funcs = NULL;
     Perftools__Profiles__Function **funcp = NULL;
     pp_resolved_t r;
+    int64_t *comments = NULL;
+    size_t ncomments;
+    char note[LYNX_MODULE_PATH_MAX + 200];
     uint8_t *buf = NULL;
     size_t nlabels;
     size_t size;
@@ -916,6 +946,23 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
         goto done;
     }
     rc = -ENOMEM;
+
+    /* This encode's comments: the builder's, then one per module without
+     * symbols, so that `pprof -comments` says why frames are bare. */
+    comments = calloc(p->ncomments + p->nmods + 1, sizeof(*comments));
+    if (comments == NULL) {
+        goto done;
+    }
+    ncomments = p->ncomments;
+    if (ncomments > 0) {
+        memcpy(comments, p->comments, ncomments * sizeof(*comments));
+    }
+    for (i = 0; i < p->nmods; i++) {
+        if (pp_module_note(p, i, note, sizeof(note)) &&
+            str_intern(&p->strings, note, &comments[ncomments++]) != 0) {
+            goto done;
+        }
+    }
 
     /* Mapping strings first: interning may move the string table. */
     maps = calloc(p->nmods + 1, sizeof(*maps));
@@ -1061,8 +1108,8 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
         prof.period_type = &period_type;
         prof.period = p->period;
     }
-    prof.n_comment = p->ncomments;
-    prof.comment = p->comments;
+    prof.n_comment = ncomments;
+    prof.comment = comments;
     prof.default_sample_type = p->default_type;
 
     size = perftools__profiles__profile__get_packed_size(&prof);
@@ -1084,6 +1131,7 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
     rc = 0;
 
 done:
+    free(comments);
     free(buf);
     free(types);
     free(typep);
@@ -1348,6 +1396,30 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
             }
         }
     }
+    /* Modules without symbols, with why: the page shows them. */
+    arr = json_object_new_array();
+    if (pp_json_set(root, "unsymbolized", arr) != 0) {
+        goto done;
+    }
+    for (i = 0; i < p->nmods; i++) {
+        char note[LYNX_MODULE_PATH_MAX + 200];
+        char reason[160];
+
+        if (!pp_module_note(p, i, note, sizeof(note))) {
+            continue;
+        }
+        item = json_object_new_object();
+        if (pp_json_add(arr, item) != 0 ||
+            pp_json_set(item, "path",
+                        json_object_new_string(p->mods[i].path)) != 0 ||
+            pp_json_set(item, "reason",
+                        json_object_new_string(lynx_symbolize_reason(
+                            p->mod_status[i], reason, sizeof(reason)))) !=
+                0 ||
+            pp_json_set(item, "message", json_object_new_string(note)) != 0) {
+            goto done;
+        }
+    }
     *out = root;
     root = NULL;
     rc = 0;
@@ -1550,6 +1622,16 @@ int lynx_pprof_debug_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
         }
         if (rc == 0) {
             rc = pp_buf_add(&b, "\n", 1);
+        }
+    }
+    for (i = 0; rc == 0 && i < p->nmods; i++) {
+        if (pp_module_note(p, i, line + 2, sizeof(line) - 3)) {
+            line[0] = '#';
+            line[1] = ' ';
+            rc = pp_buf_add(&b, line, strlen(line));
+            if (rc == 0) {
+                rc = pp_buf_add(&b, "\n", 1);
+            }
         }
     }
     if (rc == 0) {

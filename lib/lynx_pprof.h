@@ -78,6 +78,8 @@ int lynx_pprof_set_default_sample_type(lynx_pprof_t *p, const char *type);
 
 /* Append a free-text comment (copied). */
 int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text);
+/* Comment i (0-based, in the order added), owned by p; NULL past the end. */
+const char *lynx_pprof_comment(const lynx_pprof_t *p, size_t i);
 
 /* Regular expressions of frames pprof should drop / keep (copied; NULL
  * clears). */
@@ -118,7 +120,9 @@ size_t lynx_pprof_nsamples(const lynx_pprof_t *p);
  * file, start line).  gzip != 0 compresses (what pprof serves over HTTP).
  * On success *out is a malloc'd buffer the caller frees, *out_len its size.
  * `sym` may be NULL: no symbolization (pprof can then symbolize itself).
- * May be called more than once; samples stay in the builder.
+ * Each module that gave no symbols adds a comment to this encoding only,
+ * "no symbols for <path>: <reason>" (lynx_symbolize_note()); the vDSO
+ * gets none.  May be called more than once; samples stay in the builder.
  */
 int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
                       uint8_t **out, size_t *out_len);
@@ -126,7 +130,8 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
 /*
  * Why module i (as given to lynx_pprof_set_modules) gave no symbols during
  * the last encode, flame or folded call: 0 if it did (or was not needed),
- * else a LYNX_SYM_E* code (see lynx_symbolize_strerror()).  -EINVAL if i is
+ * else a LYNX_SYM_E* or LYNX_MODFILE_E* code (see
+ * lynx_symbolize_strerror()).  -EINVAL if i is
  * out of range.
  */
 int lynx_pprof_module_status(const lynx_pprof_t *p, size_t i);
@@ -136,11 +141,13 @@ int lynx_pprof_module_status(const lynx_pprof_t *p, size_t i);
  *   {"sample_types":[{"type":"cpu","unit":"nanoseconds"},...],
  *    "default_sample_type": index into sample_types,
  *    "functions":["main","work",...],
- *    "stacks":[[[frame ids, root first],[one value per sample type]],...]}
+ *    "stacks":[[[frame ids, root first],[one value per sample type]],...],
+ *    "unsymbolized":[{"path":..., "reason":..., "message":...},...]}
  * Inlined frames are separate frames; a frame id indexes "functions"; an
  * address without symbols is named "file+0xOFFSET" (file offset in its
  * module) or "0xADDRESS".  Stacks with equal frame lists are merged
- * (labels are not part of it).  On success *out is a new json-c object the
+ * (labels are not part of it).  "unsymbolized" lists the modules that
+ * gave no symbols, as the comments of lynx_pprof_encode() do.  On success *out is a new json-c object the
  * caller releases with json_object_put().
  */
 int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
@@ -163,7 +170,8 @@ int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
  *   "#\t0xADDR\tfunction\tfile:line\n" per frame (inlined ones too)
  *   "\n"
  * with the values listed in `order` (indices of sample types; NULL and 0:
- * every type in declared order).  Addresses as in the address convention
+ * every type in declared order), then a "# no symbols for <path>:
+ * <reason>" line per module that gave no symbols.  Addresses as in the address convention
  * above.  *out is malloc'd and NUL-terminated, *out_len excludes the NUL;
  * caller frees.  -EINVAL (no sample type, bad order), -ENOMEM.
  */

@@ -67,16 +67,20 @@ static int build_for(lynx_req_t *req, lynx_target_t *t,
 }
 
 int lynx_serve_build(lynx_req_t *req, const lynx_profile_kind_t *kind,
-                     lynx_pprof_t **p)
+                     lynx_pprof_t **p, lynx_symbolizer_t **sym)
 {
     lynx_target_t *t = lynx_req_target(req);
     int rc;
 
     *p = NULL;
+    *sym = NULL;
     if (t == NULL) {
         return LYNX_ENOTARGET;
     }
     rc = build_for(req, t, kind, p);
+    if (rc == 0) {
+        *sym = lynx_target_symbolizer(t);
+    }
     lynx_target_close(t);
     return rc;
 }
@@ -95,7 +99,7 @@ static void serve_dump(lynx_req_t *req, lynx_target_t *t)
                       lynx_target_name(t));
         return;
     }
-    rc = lynx_thread_dump_text(&d, lynx_shared_symbolizer(), &text, &len);
+    rc = lynx_thread_dump_text(&d, lynx_target_symbolizer(t), &text, &len);
     lynx_thread_dump_fini(&d);
     if (rc != 0) {
         lynx_reply_error(req, 500, "thread dump: %s", lynx_strerror(rc));
@@ -109,7 +113,7 @@ void lynx_serve_profile(lynx_req_t *req, const lynx_profile_kind_t *kind,
                         int filename_style)
 {
     int64_t debug = lynx_req_param(req, "debug")->i;
-    lynx_symbolizer_t *sym = lynx_shared_symbolizer();
+    lynx_symbolizer_t *sym;
     lynx_target_t *t;
     lynx_pprof_t *p = NULL;
     char fname[96];
@@ -129,6 +133,7 @@ void lynx_serve_profile(lynx_req_t *req, const lynx_profile_kind_t *kind,
         return;
     }
     rc = build_for(req, t, kind, &p);
+    sym = rc == 0 ? lynx_target_symbolizer(t) : NULL;
     lynx_target_close(t);
     if (rc != 0) {
         return;

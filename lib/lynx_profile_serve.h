@@ -21,10 +21,11 @@
     {"gc", LYNX_PARAM_BOOL, "false", 0, 0}
 
 /* Build `kind` for the request's target into *p (new builder, caller
- * destroys it).  On failure it has answered the request and returns a
- * negative code; *p is NULL then. */
+ * destroys it), with *sym the symbolizer bound to that target's files
+ * (lynx_target_symbolizer(); may be NULL).  On failure it has answered
+ * the request and returns a negative code; *p is NULL then. */
 int lynx_serve_build(lynx_req_t *req, const lynx_profile_kind_t *kind,
-                     lynx_pprof_t **p);
+                     lynx_pprof_t **p, lynx_symbolizer_t **sym);
 
 /* Answer the whole request for `kind`.  filename_style: 0 = Go's
  * attachment name (the kind), 1 = "<kind>_YYYYMMDD_HHMMSS.pprof" as the

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lynx_block_threads.h"
 #include "lynx_pprof.h"
 #include "lynxprof.h"
 
@@ -63,5 +64,41 @@ extern const lynx_profile_kind_t lynx_profile_goroutine;
 extern const lynx_profile_kind_t lynx_profile_block;
 extern const lynx_profile_kind_t lynx_profile_mutex;
 extern const lynx_profile_kind_t lynx_profile_threadcreate;
+
+/* ---- decoding what the agent sent ----------------------------------------
+ * The pure steps between a command's answer and the builder, without I/O,
+ * so that tests and the fuzz harnesses (tests/fuzz) feed them any bytes.
+ * The agent is untrusted: every length, count and depth is checked here. */
+
+/* Check the bulk of a heap snapshot (LYNX_CMD_HEAP_SNAPSHOT: nrecords
+ * packed lynx_heap_record_t, each followed by its pcs) and, when p is not
+ * NULL, add its records to p, whose sample types are Go's four heap types
+ * (earlier != 0: the earlier snapshot of a delta, subtracted from the
+ * alloc types).  0, LYNX_EPROTO, -ENOMEM. */
+int lynx_heap_table_add(lynx_pprof_t *p, const void *bulk, size_t bulk_len,
+                        uint32_t nrecords, int earlier);
+
+/* Check a lock answer (LYNX_CMD_LOCKS) in place: bulk_len must be a whole
+ * number of lynx_lock_rec_t, as many as rep->nrecords; depths above the
+ * maximum become 0 (the record is then left out).  The count into *n.
+ * 0 or LYNX_EPROTO. */
+int lynx_locks_decode(const lynx_locks_reply_t *rep, void *bulk,
+                      size_t bulk_len, size_t *n);
+
+/* Add decoded lock records to p (sample types contentions and delay):
+ * records with equal stacks are merged, and with before != NULL (the
+ * earlier copy of a delta) the earlier counts are subtracted.  Sorts both
+ * arrays in place.  0 or a lynx_pprof_add_sample() error. */
+int lynx_locks_add(lynx_pprof_t *p, lynx_lock_rec_t *recs, size_t n,
+                   lynx_lock_rec_t *before, size_t nbefore);
+
+/* Check a thread-creation answer (LYNX_CMD_THREADCREATE): bulk_len a whole
+ * number of lynx_threadcreate_rec_t, as many as rep->nrecords.  Then, when
+ * p is not NULL, add records skip.. to p (sample type threadcreate),
+ * leaving out depths of 0 or above the maximum.  0, LYNX_EPROTO, or a
+ * lynx_pprof_add_sample() error. */
+int lynx_threadcreate_add(lynx_pprof_t *p,
+                          const lynx_threadcreate_reply_t *rep,
+                          const void *bulk, size_t bulk_len, size_t skip);
 
 #endif

@@ -95,6 +95,9 @@ json_object *lynx_target_info_json(const lynx_target_info_t *info)
     add(o, "started_at", info->started_unix_ns > 0
                              ? lynx_json_time(info->started_unix_ns)
                              : NULL);
+    add(o, "agent_started_at", info->agent_started_unix_ns > 0
+                                   ? lynx_json_time(info->agent_started_unix_ns)
+                                   : NULL);
     add(o, "exe", json_object_new_string(info->exe));
     return o;
 }

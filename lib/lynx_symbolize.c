@@ -21,6 +21,8 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +34,8 @@ typedef struct sym_module {
     char path[LYNX_MODULE_PATH_MAX]; /* key, NUL-terminated */
     uint32_t build_id_len;           /* key, 0 = record had none */
     uint8_t build_id[LYNX_BUILD_ID_MAX];
+    uint64_t dev;         /* key: the file as the view identified it */
+    uint64_t ino;         /* (0, 0 when no view is bound) */
     Dwfl *dwfl;           /* NULL iff status < 0 */
     Dwfl_Module *module;  /* the one module of dwfl */
     int status;           /* 0, or the LYNX_SYM_E* code of the failure */
@@ -44,6 +48,7 @@ struct lynx_symbolizer {
     size_t nmods;
     size_t last_hit; /* index of the last module used, < nmods */
     uint64_t clock;  /* incremented on each module use */
+    lynx_modfiles_t *files; /* the bound view, owned; NULL = none */
 };
 
 static const Dwfl_Callbacks sym_callbacks = {
@@ -88,8 +93,22 @@ void lynx_symbolizer_destroy(lynx_symbolizer_t *sym)
             dwfl_end(sym->mods[i].dwfl);
         }
     }
+    lynx_modfiles_destroy(sym->files);
     free(sym->mods);
     free(sym);
+}
+
+void lynx_symbolizer_set_files(lynx_symbolizer_t *sym, lynx_modfiles_t *files)
+{
+    if (sym->files != files) {
+        lynx_modfiles_destroy(sym->files);
+    }
+    sym->files = files;
+}
+
+lynx_modfiles_t *lynx_symbolizer_files(lynx_symbolizer_t *sym)
+{
+    return sym->files;
 }
 
 const lynx_module_t *lynx_module_find(const lynx_module_t *mods, size_t nmods,
@@ -111,11 +130,30 @@ const char *lynx_symbolize_strerror(int code)
     case 0:
         return "success";
     case LYNX_SYM_ENOFILE:
-        return "module file not found or not readable";
+        return "not found";
+    case LYNX_MODFILE_EACCES:
+        return "not readable by the endpoints' user";
+    case LYNX_MODFILE_ENOTREG:
+        return "not a regular file";
+    case LYNX_MODFILE_EMISMATCH:
+        return "not the file the target maps (replaced since it was loaded?)";
+    case LYNX_MODFILE_EDELETED:
+        return "the target maps a file deleted or replaced since it was "
+               "loaded";
+    case LYNX_MODFILE_ENOTMAPPED:
+        return "the target maps no file at that address";
+    case LYNX_MODFILE_EFOREIGN:
+        return "a file the target's own user could not read";
+    case LYNX_MODFILE_ENOPROC:
+        return "the target process is gone and the file is not "
+               "world-readable: it cannot be checked";
     case LYNX_SYM_EBUILDID:
-        return "module file on disk has a different build ID";
+        return "the file on disk has a different build ID (replaced since "
+               "it was loaded)";
     case LYNX_SYM_ENOTELF:
-        return "module file is not a usable ELF file";
+        return "not a usable ELF file";
+    case LYNX_SYM_ENOSYMS:
+        return "no symbol table and no debug info";
     case LYNX_SYM_EINVAL:
         return "invalid module record (or vDSO)";
     case -ENOMEM:
@@ -123,6 +161,36 @@ const char *lynx_symbolize_strerror(int code)
     default:
         return "unknown error";
     }
+}
+
+char *lynx_symbolize_reason(int code, char *buf, size_t size)
+{
+    char pwbuf[1024];
+    struct passwd pw;
+    struct passwd *res = NULL;
+    uid_t uid;
+
+    if (code != LYNX_MODFILE_EACCES) {
+        snprintf(buf, size, "%s", lynx_symbolize_strerror(code));
+        return buf;
+    }
+    uid = geteuid();
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+        res != NULL) {
+        snprintf(buf, size, "not readable by user %s", res->pw_name);
+    } else {
+        snprintf(buf, size, "not readable by uid %u", (unsigned int)uid);
+    }
+    return buf;
+}
+
+char *lynx_symbolize_note(const char *path, int code, char *buf, size_t size)
+{
+    char reason[160];
+
+    snprintf(buf, size, "no symbols for %s: %s", path,
+             lynx_symbolize_reason(code, reason, sizeof(reason)));
+    return buf;
 }
 
 /* The record's path if it is a usable absolute path, else NULL. */
@@ -138,18 +206,25 @@ static const char *sym_record_path(const lynx_module_t *mod)
 }
 
 static int sym_key_equal(const sym_module_t *m, const char *path,
-                         const lynx_module_t *r)
+                         const lynx_module_t *r, const lynx_modfile_id_t *id)
 {
-    return m->build_id_len == r->build_id_len &&
+    return m->dev == id->dev && m->ino == id->ino &&
+           m->build_id_len == r->build_id_len &&
            memcmp(m->build_id, r->build_id, r->build_id_len) == 0 &&
            strcmp(m->path, path) == 0;
 }
 
-/* Open the file of `m` (key already filled in); sets dwfl, module, status. */
-static void sym_open(sym_module_t *m)
+/*
+ * Open the file of record `rec` for cache entry `m` (key already filled
+ * in) through the safe opener; sets dwfl, module, status.
+ */
+static void sym_open(lynx_symbolizer_t *sym, sym_module_t *m,
+                     const lynx_module_t *rec)
 {
+    lynx_modfile_id_t id;
     const unsigned char *bits;
     GElf_Addr vaddr;
+    Dwarf_Addr bias;
     Dwfl *dwfl;
     Dwfl_Module *module;
     int fd;
@@ -157,10 +232,9 @@ static void sym_open(sym_module_t *m)
 
     m->dwfl = NULL;
     m->module = NULL;
-    /* Open it ourselves first so that a missing file gets its own code. */
-    fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    fd = lynx_modfile_open(sym->files, rec, &id);
     if (fd < 0) {
-        m->status = LYNX_SYM_ENOFILE;
+        m->status = fd;
         return;
     }
     dwfl = dwfl_begin(&sym_callbacks);
@@ -170,8 +244,10 @@ static void sym_open(sym_module_t *m)
         return;
     }
     dwfl_report_begin(dwfl);
-    /* Base 0: Dwfl addresses are ELF virtual addresses (see file comment). */
-    module = dwfl_report_elf(dwfl, m->path, m->path, fd, 0, true);
+    /* Base 0: Dwfl addresses are ELF virtual addresses (see file comment).
+     * The name libdw gets (it looks for separate debug info next to it)
+     * is the verified one, the kernel's when known, not the record's. */
+    module = dwfl_report_elf(dwfl, id.path, id.path, fd, 0, true);
     if (module == NULL) {
         close(fd); /* consumed only on success */
         dwfl_end(dwfl);
@@ -189,6 +265,12 @@ static void sym_open(sym_module_t *m)
             return;
         }
     }
+    if (dwfl_module_getsymtab(module) <= 0 &&
+        dwfl_module_getdwarf(module, &bias) == NULL) {
+        dwfl_end(dwfl);
+        m->status = LYNX_SYM_ENOSYMS;
+        return;
+    }
     m->dwfl = dwfl;
     m->module = module;
     m->status = 0;
@@ -201,30 +283,43 @@ static void sym_open(sym_module_t *m)
 static sym_module_t *sym_get(lynx_symbolizer_t *sym, const lynx_module_t *rec,
                              int *status)
 {
+    lynx_modfile_id_t id;
     const char *path;
     sym_module_t *m;
     size_t i;
     size_t victim;
+    int rc;
 
     path = sym_record_path(rec);
     if (path == NULL || rec->build_id_len > LYNX_BUILD_ID_MAX) {
         *status = LYNX_SYM_EINVAL;
         return NULL;
     }
+    /* Which file the target maps there decides the cache entry; a module
+     * the view refuses never reaches the cache. */
+    memset(&id, 0, sizeof(id));
+    if (sym->files != NULL) {
+        rc = lynx_modfiles_identify(sym->files, rec, &id);
+        if (rc < 0) {
+            *status = rc;
+            return NULL;
+        }
+    }
 
     m = NULL;
-    if (sym->nmods > 0 && sym_key_equal(&sym->mods[sym->last_hit], path, rec)) {
+    if (sym->nmods > 0 &&
+        sym_key_equal(&sym->mods[sym->last_hit], path, rec, &id)) {
         m = &sym->mods[sym->last_hit];
     }
     for (i = 0; m == NULL && i < sym->nmods; i++) {
-        if (sym_key_equal(&sym->mods[i], path, rec)) {
+        if (sym_key_equal(&sym->mods[i], path, rec, &id)) {
             m = &sym->mods[i];
         }
     }
 
     if (m != NULL && m->status < 0 &&
         sym_now_ns() - m->failed_at_ns >= SYM_RETRY_NS) {
-        sym_open(m); /* the file may have appeared or been fixed */
+        sym_open(sym, m, rec); /* the file may have appeared or been fixed */
         if (m->status < 0) {
             m->failed_at_ns = sym_now_ns();
         }
@@ -249,7 +344,9 @@ static sym_module_t *sym_get(lynx_symbolizer_t *sym, const lynx_module_t *rec,
         memcpy(m->path, path, strlen(path) + 1);
         m->build_id_len = rec->build_id_len;
         memcpy(m->build_id, rec->build_id, rec->build_id_len);
-        sym_open(m);
+        m->dev = id.dev;
+        m->ino = id.ino;
+        sym_open(sym, m, rec);
         if (m->status < 0) {
             m->failed_at_ns = sym_now_ns();
         }

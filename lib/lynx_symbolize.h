@@ -2,12 +2,14 @@
  * lynx_symbolize.h - turn runtime addresses of a profiled process into
  * function names, source files and lines, inlined frames included.
  *
- * Runs in the endpoint processes, never in a target.  Modules are read by
- * path from disk (the endpoint shares the target's mount namespace) with
+ * Runs in the endpoint processes, never in a target.  Modules are read
+ * from disk (the endpoint shares the target's mount namespace) with
  * elfutils libdwfl, DWARF first, the ELF symbol table when there is no
- * DWARF.  Opened modules are cached per (path, build ID) for the life of the
- * symbolizer, up to LYNX_SYM_CACHE_MAX of them (least recently used goes
- * first), because one endpoint process serves many profiles of the same
+ * DWARF.  Module files are opened only through lynx_modfile_open(), checked
+ * against the view of the target bound with lynx_symbolizer_set_files().
+ * Opened modules are cached per (path, build ID, device, inode) for the
+ * life of the symbolizer, up to LYNX_SYM_CACHE_MAX of them (least recently
+ * used goes first), because one endpoint process serves many profiles of the same
  * binaries.  A module is opened once at virtual address 0 and looked up at
  * (runtime address - load_bias), so one cache entry serves every process and
  * every load address of the same file.
@@ -23,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lynx_modfile.h"
 #include "lynx_module.h"
 
 #ifdef __cplusplus
@@ -34,12 +37,16 @@ extern "C" {
 
 /*
  * Outcomes of a lookup, besides 0 (looked up; maybe no symbol) and -ENOMEM.
- * They say why a module gave no symbols; the caller may report them.
+ * They say why a module gave no symbols; the caller reports them (see
+ * lynx_symbolize_note()).  Besides these, every LYNX_MODFILE_E* code of
+ * lynx_modfile.h (not readable, not a regular file, not the file the
+ * target maps, ...).
  */
-#define LYNX_SYM_ENOFILE (-ENOENT)  /* file missing or unreadable */
+#define LYNX_SYM_ENOFILE LYNX_MODFILE_ENOENT /* file missing */
 #define LYNX_SYM_EBUILDID (-ESTALE) /* file on disk has another build ID */
 #define LYNX_SYM_ENOTELF (-ENOEXEC) /* not an ELF file libdw can use */
 #define LYNX_SYM_EINVAL (-EINVAL)   /* bad record, or the vDSO */
+#define LYNX_SYM_ENOSYMS (-ENODATA) /* no symbol table and no debug info */
 
 /* One frame at an address.  Strings belong to the symbolizer (see below). */
 typedef struct lynx_frame {
@@ -65,6 +72,21 @@ lynx_symbolizer_t *lynx_symbolizer_create(void);
 void lynx_symbolizer_destroy(lynx_symbolizer_t *sym);
 
 /*
+ * Bind the view of the target whose modules are looked up next (see
+ * lynx_modfile.h); the symbolizer owns `files` from now on and frees the
+ * view bound before.  NULL unbinds: module records are then trusted (their
+ * paths are still opened as regular files only) -- for tools and tests
+ * whose records do not come from a target.  Endpoints always bind a view.
+ */
+void lynx_symbolizer_set_files(lynx_symbolizer_t *sym,
+                               lynx_modfiles_t *files);
+
+/*
+ * The view bound last (owned by the symbolizer), or NULL.
+ */
+lynx_modfiles_t *lynx_symbolizer_files(lynx_symbolizer_t *sym);
+
+/*
  * The frames at runtime address `addr` of module `mod`, innermost inlined
  * frame first, the real (out-of-line) function last.  `addr` is the address
  * to look up as is: for a return address pass (return address - 1) so the
@@ -76,10 +98,12 @@ void lynx_symbolizer_destroy(lynx_symbolizer_t *sym);
  * record's [start, limit), gives 0 frames and returns 0.
  *
  * Returns 0, or a negative code that says why the module gives no symbols
- * at all (then *nframes = 0): LYNX_SYM_ENOFILE, LYNX_SYM_EBUILDID (the file
- * on disk is not the one the record describes: its symbols would be wrong,
- * so none are used), LYNX_SYM_ENOTELF, LYNX_SYM_EINVAL (record without a
- * NUL-terminated absolute path, or the vDSO), -ENOMEM.  Such a module is
+ * at all (then *nframes = 0): a LYNX_MODFILE_E* code (the file could not
+ * be opened or is not the one the target maps), LYNX_SYM_EBUILDID (the
+ * file on disk is not the one the record describes: its symbols would be
+ * wrong, so none are used), LYNX_SYM_ENOTELF, LYNX_SYM_ENOSYMS,
+ * LYNX_SYM_EINVAL (record without a NUL-terminated absolute path, or the
+ * vDSO), -ENOMEM.  Such a module is
  * remembered as failed and tried again at most every 30 seconds.
  *
  * `mod` is read only and may be untrusted data; it is not kept.  The frame
@@ -111,6 +135,22 @@ const lynx_module_t *lynx_module_find(const lynx_module_t *mods, size_t nmods,
  * Thread-safe.
  */
 const char *lynx_symbolize_strerror(int code);
+
+/*
+ * The reason of code as the note below words it ("not readable by user
+ * lynxprof", "not a regular file", ...) into buf (at most size bytes, NUL
+ * included); returns buf.  Thread-safe.
+ */
+char *lynx_symbolize_reason(int code, char *buf, size_t size);
+
+/*
+ * The sentence that reports a module without symbols, for profiles, thread
+ * dumps and the web page: "no symbols for <path>: <reason>", where a file
+ * the endpoint cannot read names the user it runs as ("not readable by
+ * user lynxprof").  Writes at most `size` bytes (NUL included) to `buf`
+ * and returns buf.  Thread-safe.
+ */
+char *lynx_symbolize_note(const char *path, int code, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -62,30 +62,71 @@ static int module_ok(const lynx_module_t *m)
            memchr(m->path, '\0', sizeof(m->path)) != NULL;
 }
 
+int lynx_modules_decode(const void *region, size_t size_bytes,
+                        lynx_module_t *out, size_t out_cap, size_t *nmods)
+{
+    const lynx_modules_t *m = region;
+    uint32_t cap;
+    uint32_t n;
+    size_t k = 0;
+
+    *nmods = 0;
+    if (size_bytes < sizeof(*m)) {
+        return LYNX_EBADSIZE;
+    }
+    /* Each shared field is read once, into a local. */
+    cap = m->capacity;
+    n = m->nmodules;
+    if (cap > LYNX_MAX_MODULES ||
+        (size_bytes - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    if (n > cap) {
+        n = cap;
+    }
+    if (n > out_cap) {
+        n = (uint32_t)out_cap;
+    }
+    memcpy(out, m->modules, n * sizeof(*out));
+    for (uint32_t i = 0; i < n; i++) {
+        if (module_ok(&out[i])) {
+            out[k++] = out[i];
+        }
+    }
+    *nmods = k;
+    return 0;
+}
+
 int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
                         size_t *nmods)
 {
+    return lynx_block_modules(lynx_target_block(t), mods, nmods);
+}
+
+int lynx_block_modules(const lynx_block_t *b, lynx_module_t **mods,
+                       size_t *nmods)
+{
     size_t size = 0;
-    lynx_modules_t *m = lynx_block_region_ptr(
-        lynx_target_block(t), LYNX_REGION_MODULES, sizeof(lynx_modules_t),
-        &size);
+    lynx_modules_t *m = lynx_block_region_ptr(b, LYNX_REGION_MODULES,
+                                              sizeof(lynx_modules_t), &size);
     int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
     lynx_module_t *out;
     uint32_t cap;
-    uint32_t n = 0;
     size_t k = 0;
+    int rc;
 
     *mods = NULL;
     *nmods = 0;
     if (m == NULL) {
         return 0;
     }
+    /* Room for the capacity seen now; a capacity that changes later
+     * cannot make the copy overflow it (out_cap bounds it). */
     cap = m->capacity;
-    if (cap > LYNX_MAX_MODULES ||
-        (size - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
+    if (cap > LYNX_MAX_MODULES) {
         return LYNX_EBADSIZE;
     }
-    out = calloc(cap + 1, sizeof(*out));
+    out = calloc((size_t)cap + 1, sizeof(*out));
     if (out == NULL) {
         return -ENOMEM;
     }
@@ -93,34 +134,39 @@ int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
         uint32_t g1 = atomic_load_explicit(&m->generation,
                                            memory_order_acquire);
         uint32_t g2;
-        n = m->nmodules;
-        if (n > cap) {
-            n = cap;
-        }
-        memcpy(out, m->modules, n * sizeof(*out));
+        rc = lynx_modules_decode(m, size, out, cap, &k);
         atomic_thread_fence(memory_order_acquire);
         g2 = atomic_load_explicit(&m->generation, memory_order_relaxed);
-        if ((g1 == g2 && (g1 & 1u) == 0) || lynx_mono_ns() > deadline) {
+        if (rc != 0 || (g1 == g2 && (g1 & 1u) == 0) ||
+            lynx_mono_ns() > deadline) {
             break;
         }
         sched_yield();
     }
-    for (uint32_t i = 0; i < n; i++) {
-        if (module_ok(&out[i])) {
-            out[k++] = out[i];
-        }
+    if (rc != 0) {
+        free(out);
+        return rc;
     }
     *mods = out;
     *nmods = k;
     return 0;
 }
 
-lynx_symbolizer_t *lynx_shared_symbolizer(void)
+lynx_symbolizer_t *lynx_target_symbolizer(lynx_target_t *t)
 {
     static lynx_symbolizer_t *sym;
+    lynx_modfiles_t *files;
 
     if (sym == NULL) {
         sym = lynx_symbolizer_create();
+        if (sym == NULL) {
+            return NULL;
+        }
     }
+    files = lynx_modfiles_create(lynx_target_pid(t));
+    if (files == NULL) {
+        return NULL; /* unbound would trust the records: symbolize nothing */
+    }
+    lynx_symbolizer_set_files(sym, files);
     return sym;
 }

@@ -31,8 +31,28 @@ int lynx_target_call(lynx_target_t *t, uint32_t cmd, const void *arg,
 int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
                         size_t *nmods);
 
+/* The same from an attached block (the seqlock copy: if the writer never
+ * lets go, as a target that died while writing, the last copy is used;
+ * its records are checked one by one anyway). */
+struct lynx_block;
+int lynx_block_modules(const struct lynx_block *b, lynx_module_t **mods,
+                       size_t *nmods);
+
+/* The pure step of lynx_target_modules(), for tests and fuzzing: read a
+ * modules region (size_bytes bytes at region; a copy or the live mapping,
+ * each shared field is read once): its capacity must fit the region and
+ * LYNX_MAX_MODULES; copy min(nmodules, capacity, out_cap) records into out
+ * and keep the valid ones (limit > start, build ID length in bounds,
+ * NUL-terminated path), in order; their count into *nmods.  0 or
+ * LYNX_EBADSIZE. */
+int lynx_modules_decode(const void *region, size_t size_bytes,
+                        lynx_module_t *out, size_t out_cap, size_t *nmods);
+
 /* The process's symbolizer (created at first use, kept: modules stay
- * cached across requests).  NULL on ENOMEM. */
-lynx_symbolizer_t *lynx_shared_symbolizer(void);
+ * cached across requests), bound to a fresh view of t's process (see
+ * lynx_modfile.h) so that only the files t maps are read.  The binding
+ * lasts until the next call.  NULL on ENOMEM (then nothing is
+ * symbolized). */
+lynx_symbolizer_t *lynx_target_symbolizer(lynx_target_t *t);
 
 #endif

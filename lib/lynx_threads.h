@@ -12,6 +12,7 @@
 
 #include "lynx_block_threads.h"
 #include "lynx_module.h"
+#include "lynx_pprof.h"
 #include "lynx_symbolize.h"
 #include "lynxprof.h"
 
@@ -31,6 +32,20 @@ typedef struct lynx_thread_dump {
 int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
                           lynx_thread_dump_t *d, char *msg, size_t msg_size);
 void lynx_thread_dump_fini(lynx_thread_dump_t *d);
+
+/* The pure step of lynx_thread_dump_take(), for tests and fuzzing: with
+ * d->info set from the reply, check that the bulk (bulk_len bytes,
+ * malloc'd or NULL) holds exactly d->info.nthreads records, then make each
+ * one safe to use (a depth above the maximum makes it a thread that did
+ * not answer; names are NUL-terminated).  d owns bulk afterwards in any
+ * case (lynx_thread_dump_fini frees it).  0 or LYNX_EPROTO. */
+int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
+                            size_t bulk_len);
+
+/* Add the stacks of the threads that answered to p (sample type
+ * thread/count), one sample per thread.  0 or a lynx_pprof_add_sample()
+ * error. */
+int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d);
 
 /* "S (sleeping)" for a /proc state letter. */
 const char *lynx_thread_state_name(char state);

@@ -176,6 +176,7 @@ EXPORT int lynx_targets_list(lynx_target_info_t **out, size_t *count)
         }
         info[i].pid = b->header->pid;
         info[i].started_unix_ns = b->header->started_unix_ns;
+        info[i].agent_started_unix_ns = b->header->agent_started_unix_ns;
         memcpy(info[i].exe, b->header->exe, sizeof(info[i].exe));
         info[i].exe[sizeof(info[i].exe) - 1] = '\0';
         info[i].status = lynx_block_check_alive(b);

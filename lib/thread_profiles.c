@@ -27,6 +27,27 @@
 
 /* ---- the snapshot ---------------------------------------------------------- */
 
+int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
+                            size_t bulk_len)
+{
+    d->threads = bulk;
+    d->nthreads = 0;
+    if (bulk_len % sizeof(lynx_thread_rec_t) != 0 ||
+        bulk_len / sizeof(lynx_thread_rec_t) != d->info.nthreads) {
+        return LYNX_EPROTO;
+    }
+    d->nthreads = d->info.nthreads;
+    for (size_t i = 0; i < d->nthreads; i++) {
+        lynx_thread_rec_t *r = &d->threads[i];
+        if (r->depth > LYNX_STACK_MAX_DEPTH) {
+            r->depth = 0;
+            r->status = LYNX_THREAD_NO_ANSWER;
+        }
+        r->name[sizeof(r->name) - 1] = '\0';
+    }
+    return 0;
+}
+
 int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
                           lynx_thread_dump_t *d, char *msg, size_t msg_size)
 {
@@ -43,19 +64,10 @@ int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
     if (rc != 0) {
         return rc;
     }
-    d->threads = bulk;
-    d->nthreads = n;
-    if (n != d->info.nthreads) {
+    rc = lynx_thread_dump_decode(d, bulk, n * sizeof(lynx_thread_rec_t));
+    if (rc != 0) {
         lynx_thread_dump_fini(d);
-        return LYNX_EPROTO;
-    }
-    for (size_t i = 0; i < n; i++) {
-        lynx_thread_rec_t *r = &d->threads[i];
-        if (r->depth > LYNX_STACK_MAX_DEPTH) {
-            r->depth = 0;
-            r->status = LYNX_THREAD_NO_ANSWER;
-        }
-        r->name[sizeof(r->name) - 1] = '\0';
+        return rc;
     }
     snprintf(d->target, sizeof(d->target), "%s", lynx_target_name(t));
     d->pid = lynx_target_pid(t);
@@ -163,6 +175,13 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
 {
     buf_t b = {NULL, 0, 0, 0};
     lynx_frame_t frames[LYNX_SYM_MAX_FRAMES];
+    char note[LYNX_MODULE_PATH_MAX + 200];
+    /* Why each module gave no symbols (0: it did, or was not needed). */
+    int *why = calloc(d->nmods + 1, sizeof(*why));
+
+    if (why == NULL) {
+        return -ENOMEM;
+    }
 
     buf_printf(&b, "threads of %s (pid %d): %zu, %u answered in %.1f ms",
                d->target, (int)d->pid, d->nthreads, d->info.nanswered,
@@ -189,7 +208,11 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
             size_t nf = 0;
 
             if (m != NULL && sym != NULL) {
-                lynx_symbolize(sym, m, pc, frames, LYNX_SYM_MAX_FRAMES, &nf);
+                int rc = lynx_symbolize(sym, m, pc, frames,
+                                        LYNX_SYM_MAX_FRAMES, &nf);
+                if (rc < 0) {
+                    why[m - d->mods] = rc;
+                }
             }
             if (nf == 0) {
                 const char *base = m != NULL ? strrchr(m->path, '/') : NULL;
@@ -216,6 +239,15 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
         }
         buf_printf(&b, "\n");
     }
+    /* Say why frames are bare (the vDSO has no file to fix). */
+    for (size_t i = 0; i < d->nmods; i++) {
+        if (why[i] < 0 && d->mods[i].path[0] == '/') {
+            buf_printf(&b, "# %s\n",
+                       lynx_symbolize_note(d->mods[i].path, why[i], note,
+                                           sizeof(note)));
+        }
+    }
+    free(why);
     if (b.failed || b.data == NULL) {
         free(b.data);
         return -ENOMEM;
@@ -227,12 +259,26 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
 
 /* ---- goroutine --------------------------------------------------------------- */
 
+int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
+{
+    int64_t one = 1;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < d->nthreads; i++) {
+        const lynx_thread_rec_t *r = &d->threads[i];
+        if (r->status == LYNX_THREAD_OK && r->depth > 0) {
+            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
+                                       0);
+        }
+    }
+    return rc;
+}
+
 static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
                            lynx_pprof_t *p, char *msg, size_t msg_size)
 {
     lynx_thread_dump_t d;
     char note[160];
-    int64_t one = 1;
     int rc;
 
     if (req->seconds > 0) {
@@ -255,12 +301,8 @@ static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
         rc = lynx_pprof_set_modules(p, d.mods, d.nmods);
     }
     lynx_pprof_set_time(p, d.info.taken_unix_ns, d.info.elapsed_ns);
-    for (size_t i = 0; rc == 0 && i < d.nthreads; i++) {
-        const lynx_thread_rec_t *r = &d.threads[i];
-        if (r->status == LYNX_THREAD_OK && r->depth > 0) {
-            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
-                                       0);
-        }
+    if (rc == 0) {
+        rc = lynx_thread_dump_add(p, &d);
     }
     if (rc == 0) {
         snprintf(note, sizeof(note),
@@ -296,10 +338,29 @@ static int count_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     return lynx_pprof_debug_text(p, sym, header, NULL, 0, out, out_len);
 }
 
+/* Go's text, then the dump's comments (how many threads answered, how
+ * long it took) as "#" lines at the end, where Go puts its own notes. */
 static int goroutine_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           char **out, size_t *out_len)
 {
-    return count_text(p, sym, "goroutine", out, out_len);
+    int rc = count_text(p, sym, "goroutine", out, out_len);
+    buf_t b;
+
+    if (rc != 0) {
+        return rc;
+    }
+    b = (buf_t){*out, *out_len, *out_len + 1, 0};
+    for (size_t i = 0; lynx_pprof_comment(p, i) != NULL; i++) {
+        buf_printf(&b, "# %s\n", lynx_pprof_comment(p, i));
+    }
+    if (b.failed) {
+        free(b.data);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    *out = b.data;
+    *out_len = b.len;
+    return 0;
 }
 
 const lynx_profile_kind_t lynx_profile_goroutine = {
@@ -328,12 +389,36 @@ static int threadcreate_fetch(lynx_target_t *t, uint32_t flags,
                               msg, msg_size);
 
     if (rc == 0 && recs != NULL) {
-        *recs = bulk;
-        if (*n != rep->nrecords) {
+        rc = lynx_threadcreate_add(NULL, rep, bulk,
+                                   *n * sizeof(lynx_threadcreate_rec_t), 0);
+        if (rc != 0) {
             free(bulk);
-            *recs = NULL;
-            return LYNX_EPROTO;
+            bulk = NULL;
         }
+        *recs = bulk;
+    }
+    return rc;
+}
+
+int lynx_threadcreate_add(lynx_pprof_t *p,
+                          const lynx_threadcreate_reply_t *rep,
+                          const void *bulk, size_t bulk_len, size_t skip)
+{
+    const lynx_threadcreate_rec_t *recs = bulk;
+    size_t n = bulk_len / sizeof(lynx_threadcreate_rec_t);
+    int rc = 0;
+
+    if (bulk_len % sizeof(lynx_threadcreate_rec_t) != 0 ||
+        n != rep->nrecords) {
+        return LYNX_EPROTO;
+    }
+    for (size_t i = skip; p != NULL && rc == 0 && i < n; i++) {
+        int64_t one = 1;
+        if (recs[i].depth == 0 || recs[i].depth > LYNX_STACK_MAX_DEPTH) {
+            continue;
+        }
+        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, &one, 1,
+                                   NULL, 0);
     }
     return rc;
 }
@@ -377,13 +462,9 @@ static int threadcreate_build(lynx_target_t *t, const lynx_profile_req_t *req,
         rc = lynx_pprof_set_modules(p, mods, nmods);
     }
     lynx_pprof_set_time(p, start, lynx_real_ns() - start);
-    for (size_t i = skip; rc == 0 && i < n; i++) {
-        int64_t one = 1;
-        if (recs[i].depth == 0 || recs[i].depth > LYNX_STACK_MAX_DEPTH) {
-            continue;
-        }
-        rc = lynx_pprof_add_sample(p, recs[i].pcs, recs[i].depth, 0, &one, 1,
-                                   NULL, 0);
+    if (rc == 0) {
+        rc = lynx_threadcreate_add(p, &rep, recs,
+                                   n * sizeof(lynx_threadcreate_rec_t), skip);
     }
     if (rc == 0 && rep.overflow > 0) {
         snprintf(note, sizeof(note),

@@ -11,8 +11,10 @@ run_pkgs="gcc make autoconf automake libtool pkg-config libfcgi-dev
   openssl curl procps iproute2 util-linux passwd"
 # "package:command" is skipped when the command is already on the PATH
 # (e.g. a Node.js that did not come from Debian brings its own npm).
+# clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
+# clang and so not installed with --no-install-recommends): tests/fuzz.
 test_pkgs="libcmocka-dev jq golang-go chromium nodejs:node npm:npm valgrind
-  prometheus"
+  prometheus clang libclang-rt-14-dev"
 bench_pkgs="wrk hyperfine google-perftools libgoogle-perftools-dev
   heaptrack linux-perf"
 

@@ -14,7 +14,8 @@
 #   STACK_WORKERS    processes per endpoint            (default 2)
 #   STACK_RATE       nginx rate limit                  (default 50r/s)
 # and the endpoints' configuration in the environment (PROFILING_ENABLED...).
-# Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID.
+# Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID,
+# STACK_TARGET_PID (the last target started by stack_start_target).
 
 STACK_ENDPOINTS="memory targets page cpu-start cpu-status cpu-download cpu-sessions cpu-stop cpu-delete cpu-flame pprof-profile heap pprof-kind goroutine pprof-index pprof-cmdline pprof-symbol flame metrics"
 STACK_FCGI_USER=lynxprof
@@ -65,6 +66,7 @@ stack_render() { # template output
         -e "s|@HTPASSWD@|$STACK_RUNDIR/conf/htpasswd|g" \
         -e "s|@LISTEN@|127.0.0.1:$STACK_PORT|g" \
         -e "s|@TLS_LISTEN@|127.0.0.1:$STACK_TLS_PORT|g" \
+        -e "s|@PORT@|$STACK_PORT|g" -e "s|@TLS_PORT@|$STACK_TLS_PORT|g" \
         -e "s|@TLS_CERT@|$STACK_RUNDIR/conf/tls.crt|g" \
         -e "s|@TLS_KEY@|$STACK_RUNDIR/conf/tls.key|g" \
         -e "s|@APP_UPSTREAM@|127.0.0.1:$STACK_APP_PORT|g" \
@@ -73,11 +75,10 @@ stack_render() { # template output
         "$1" >"$2"
 }
 
-stack_config() {
-    local c="$STACK_RUNDIR/conf"
-    mkdir -p "$c" "$c/extra" "$STACK_RUNDIR/nginx-tmp" "$STACK_RUNDIR/spool"
-    chown "$STACK_FCGI_USER:$STACK_FCGI_USER" "$STACK_RUNDIR/spool"
-    chmod 0750 "$STACK_RUNDIR/spool"
+# The htpasswd login (STACK_USER, STACK_PASSWORD) and a self-signed TLS
+# certificate (tls.crt, tls.key) in directory $1, as nginx reads them.
+stack_credentials() {
+    local c="$1"
     htpasswd -B -b -c "$c/htpasswd" "$STACK_USER" "$STACK_PASSWORD" 2>/dev/null
     chown "root:$STACK_NGINX_USER" "$c/htpasswd"
     chmod 0640 "$c/htpasswd"
@@ -87,6 +88,20 @@ stack_config() {
             -keyout "$c/tls.key" -out "$c/tls.crt" >/dev/null 2>&1
         chmod 0600 "$c/tls.key"
     fi
+}
+
+# The spool directory $1, writable by the endpoints only.
+stack_spool() {
+    mkdir -p "$1"
+    chown "$STACK_FCGI_USER:$STACK_FCGI_USER" "$1"
+    chmod 0750 "$1"
+}
+
+stack_config() {
+    local c="$STACK_RUNDIR/conf"
+    mkdir -p "$c" "$c/extra" "$STACK_RUNDIR/nginx-tmp"
+    stack_spool "$STACK_RUNDIR/spool"
+    stack_credentials "$c"
     # nginx must wait for the longest synchronous CPU profile
     # (/debug/pprof/profile?seconds=MAX_PROFILE_DURATION) plus a margin.
     local max_s timeout_s=660
@@ -97,7 +112,7 @@ stack_config() {
     sed -e "s|^fastcgi_read_timeout .*|fastcgi_read_timeout ${timeout_s}s;|" \
         "$STACK_SRC/nginx-conf/lynxprof-fastcgi.conf" >"$c/lynxprof-fastcgi.conf"
     local t
-    for t in lynxprof-locations example-server nginx; do
+    for t in lynxprof-http lynxprof-locations example-server nginx; do
         stack_render "$STACK_SRC/nginx-conf/$t.conf.in" "$c/$t.conf"
     done
 }
@@ -164,24 +179,60 @@ stack_wait_http() { # url expected-status seconds
     return 1
 }
 
-# Start the demo target with the agent preloaded.  Prints nothing; sets
-# STACK_DEMO_PID.  Extra arguments go to the demo.
-stack_start_demo() {
-    local name="$1"
-    shift
-    LD_PRELOAD="$STACK_AGENT" LYNXPROF_NAME="$name" \
+# Start program BIN as target NAME with the agent preloaded, and wait for
+# its control block.  Prints nothing; sets STACK_TARGET_PID.  Extra
+# arguments go to the program; its output to $STACK_RUNDIR/demo-NAME.log.
+# STACK_TARGET_AGENT, when set, replaces the agent library.
+stack_start_target() {
+    local name="$1" bin="$2"
+    shift 2
+    LD_PRELOAD="${STACK_TARGET_AGENT:-$STACK_AGENT}" LYNXPROF_NAME="$name" \
         LYNXPROF_GROUP="$STACK_FCGI_USER" \
-        "$STACK_BIN/lynx-demo" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
-    STACK_DEMO_PID=$!
-    STACK_PIDS="$STACK_PIDS $STACK_DEMO_PID"
+        "$bin" "$@" >>"$STACK_RUNDIR/demo-$name.log" 2>&1 &
+    STACK_TARGET_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_TARGET_PID"
     local i
     for ((i = 0; i < 50; i++)); do
         [ -e "/dev/shm/lynxprof.$name" ] && return 0
-        stack_alive "$STACK_DEMO_PID" || break
+        stack_alive "$STACK_TARGET_PID" || break
         sleep 0.1
     done
-    stack_log "the demo target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
+    stack_log "the target '$name' did not start; see $STACK_RUNDIR/demo-$name.log"
     return 1
+}
+
+# Start the demo target with the agent preloaded.  Prints nothing; sets
+# STACK_DEMO_PID.  Extra arguments go to the demo.  STACK_DEMO_EXE and
+# STACK_DEMO_AGENT, when set, replace the program and the agent library.
+stack_start_demo() {
+    local name="$1"
+    shift
+    STACK_TARGET_AGENT="${STACK_DEMO_AGENT:-}" \
+        stack_start_target "$name" "${STACK_DEMO_EXE:-$STACK_BIN/lynx-demo}" "$@"
+    local rc=$?
+    STACK_DEMO_PID=$STACK_TARGET_PID
+    return $rc
+}
+
+# Start a second demo target whose program and preloaded agent are copies
+# of mode 0711 in directory DIR: the endpoints' user may run them but not
+# read them, as with a program installed that way.  Sets STACK_SECRET_PID
+# and STACK_SECRET_PROG (the program's path).  Extra arguments go to the demo.
+stack_start_unreadable_demo() { # name dir [demo arguments...]
+    local name="$1" dir="$2" demo_pid="${STACK_DEMO_PID:-}" rc
+    shift 2
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    cp "$STACK_BIN/lynx-demo" "$dir/lynx-demo"
+    cp "$(readlink -f "$STACK_AGENT")" "$dir/libprofile-agent.so"
+    chmod 0711 "$dir/lynx-demo" "$dir/libprofile-agent.so"
+    STACK_SECRET_PROG="$dir/lynx-demo"
+    STACK_DEMO_EXE="$dir/lynx-demo" STACK_DEMO_AGENT="$dir/libprofile-agent.so" \
+        stack_start_demo "$name" "$@"
+    rc=$?
+    STACK_SECRET_PID="$STACK_DEMO_PID"
+    STACK_DEMO_PID="$demo_pid"
+    return "$rc"
 }
 
 stack_start() {

@@ -3,6 +3,7 @@
 #   unit tests (C, cmocka) through make check,
 #   the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   the JavaScript unit tests (node --test),
+#   the libFuzzer harnesses of the decoders (tests/fuzz, clang, bounded),
 #   the integration tests against real nginx, spawn-fcgi and the demo,
 #   the browser tests of the /profiling page (headless Chromium),
 # and end with one line "N passed, N failed".
@@ -77,6 +78,24 @@ jf=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$logs/js.txt" | tail -1)
 [ -z "$jp" ] && { tail -20 "$logs/js.txt"; jf=1; }
 [ "${jf:-0}" != 0 ] && grep -E '^not ok' "$logs/js.txt" | head -20
 add "javascript" "${jp:-0}" "${jf:-1}"
+
+# ---- fuzzing ------------------------------------------------------------------
+# Every decoder of what a target or the spool directory hands the endpoints,
+# under libFuzzer with ASan+UBSan (clang, its own build dir), 15 s each over
+# the committed corpus.  A crash, sanitizer report, broken invariant, leak,
+# hang or memory blow-up fails its harness; the input is kept in test-logs.
+echo "== fuzzing (libFuzzer)"
+bash "$src/tests/fuzz/run.sh" -t "${LYNX_FUZZ_SECONDS:-15}" \
+    -b "$src/build-fuzz" -l "$logs" >"$logs/fuzz.txt" 2>&1
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/fuzz.txt" | tail -1)
+grep -E '^not ok|^#' "$logs/fuzz.txt" | head -40
+if [ -z "$line" ]; then
+    tail -20 "$logs/fuzz.txt"
+    add "fuzzing" 0 1
+else
+    add "fuzzing" "${line%% passed*}" "$(echo "$line" | sed 's/.*, \([0-9]*\) failed/\1/')"
+fi
+# ---- end of fuzzing -------------------------------------------------------------
 
 for t in "$src"/tests/integration/test_*.sh; do
     name="integration $(basename "$t" .sh | sed 's/^test_//')"

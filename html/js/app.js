@@ -187,7 +187,10 @@ async function loadTargets() {
     state.target = chooseTarget(t);
     renderTargets();
     if (state.target !== before) targetChanged(false);
-    showBanner(state.targets.some((x) => x.alive) ? '' : 'No profiled process is running on this host.');
+    // A target that cannot be used says how to fix it (its "error").
+    const unusable = state.targets.find((x) => !x.alive && x.error);
+    showBanner(state.targets.some((x) => x.alive) ? ''
+      : 'No profiled process is running on this host.' + (unusable ? ' ' + unusable.error : ''));
     validateCpuForm();
   } catch (e) {
     showBanner(errText('Listing targets', e));

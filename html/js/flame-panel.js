@@ -12,9 +12,13 @@
 // restore the previous zoom.  A new profile starts a new chain of entries;
 // older entries then mean "the root".
 //
+// Modules the endpoints could not symbolize (the data's "unsymbolized":
+// [{path, reason, message}]) are listed in a notice above the graph, with
+// the usual fix, so bare frames such as "prog+0x1194" are explained.
+//
 // Test hooks: section[data-mode="none|profile|diff"], [data-back] (zoom
-// depth), the canvas' data-frames / data-zoom / data-search-share, and
-// panel.view.drawnFrames().
+// depth), the canvas' data-frames / data-zoom / data-search-share,
+// #flame-unsymbolized li (one per module), and panel.view.drawnFrames().
 
 import { createFlameView } from './flame-view.js';
 import { topTable, sandwich, formatValue, formatShare } from './flame-model.js';
@@ -62,6 +66,12 @@ export function createFlamePanel(section) {
   const legend = h('span', { class: 'diff-legend', id: 'flame-legend', hidden: true },
     h('i', { class: 'swatch grew' }), ' grew ', h('i', { class: 'swatch shrank' }), ' shrank (share of total, widths from the newer profile)');
   const msg = h('p', { class: 'msg', id: 'flame-msg', role: 'alert' });
+  const symList = h('ul');
+  const symNotice = h('div', { class: 'sym-notice', id: 'flame-unsymbolized', role: 'note', hidden: true },
+    h('strong', { text: 'Some frames have no symbols.' }),
+    symList,
+    h('p', { class: 'sub', text: 'Make each file readable by the endpoints\' user (e.g. chgrp lynxprof FILE; chmod g+r FILE), '
+      + 'or install its debug info where that user can read it. See "Troubleshooting" in the README.' }));
   const details = h('div', { class: 'flame-details', id: 'flame-details', 'aria-live': 'off' }, '\u00a0');
   const graph = h('div', { class: 'flame-graph', id: 'flame-graph' });
   const main = h('div', { class: 'flame-main' }, graph, details);
@@ -92,6 +102,7 @@ export function createFlamePanel(section) {
       h('span', { class: 'seg', role: 'group', 'aria-label': 'Orientation' }, icicleBtn, flameBtn),
       backBtn, resetBtn, searchIn, shareOut, foldedBtn, legend),
     msg,
+    symNotice,
     h('div', { class: 'flame-body' }, main, top),
     sw,
     h('p', { class: 'hint', text: 'Click a frame to zoom · hover for details · keys: ↑ parent, ↓ heaviest child, ←/→ siblings, Enter zoom, Esc/0 reset, / search · click a table row for its callers and callees.' }));
@@ -310,6 +321,22 @@ export function createFlamePanel(section) {
     graph.style.height = Math.max(200, Math.min(cap, want)) + 'px';
   }
 
+  // The modules without symbols of these profiles, each path once.  Their
+  // text comes from the target's module list: textContent only.
+  function showUnsymbolized(...datas) {
+    const seen = new Map();
+    for (const d of datas) {
+      const list = d && Array.isArray(d.unsymbolized) ? d.unsymbolized : [];
+      for (const u of list) {
+        if (u && typeof u.path === 'string' && !seen.has(u.path)) {
+          seen.set(u.path, typeof u.message === 'string' ? u.message : `no symbols for ${u.path}`);
+        }
+      }
+    }
+    symList.replaceChildren(...[...seen.values()].map((m) => h('li', { text: m })));
+    symNotice.hidden = seen.size === 0;
+  }
+
   function install(newMode, fill) {
     const first = mode === 'none';
     section.hidden = false;
@@ -340,6 +367,7 @@ export function createFlamePanel(section) {
       title.textContent = t;
       subtitle.textContent = s;
       install('profile', () => view.setData(data, fillSampleTypes(data, sampleType)));
+      showUnsymbolized(data);
       const empty = !view.tree || !(view.tree.total > 0);
       if (empty) msg.textContent = 'This profile has no samples.';
       return api;
@@ -351,6 +379,7 @@ export function createFlamePanel(section) {
       title.textContent = t;
       subtitle.textContent = s;
       install('diff', () => view.setDiff(before, after, fillSampleTypes(after)));
+      showUnsymbolized(before, after);
       return api;
     },
     /** Show a message in the panel (e.g. a failed load), keeping the graph. */

@@ -5,7 +5,9 @@
 // step go to tests/browser/screenshots/.
 //
 // Environment: LYNXPROF_URL (http://127.0.0.1:PORT), LYNXPROF_USER,
-// LYNXPROF_PASSWORD, LYNXPROF_DEMO (target name), LYNXPROF_DEMO_PID.
+// LYNXPROF_PASSWORD, LYNXPROF_DEMO (target name), LYNXPROF_DEMO_PID;
+// LYNXPROF_SECRET (a target whose program the endpoints cannot read),
+// LYNXPROF_SECRET_PROG (that program's path), LYNXPROF_FCGI_USER.
 
 import fs from 'node:fs';
 import { launch, createRunner, assert, until } from './harness.mjs';
@@ -15,6 +17,9 @@ const USER = process.env.LYNXPROF_USER || 'tester';
 const PASSWORD = process.env.LYNXPROF_PASSWORD || 's3cret-pw';
 const DEMO = process.env.LYNXPROF_DEMO || 'lynx-demo';
 const DEMO_PID = Number(process.env.LYNXPROF_DEMO_PID || 0);
+const SECRET = process.env.LYNXPROF_SECRET || '';
+const SECRET_PROG = process.env.LYNXPROF_SECRET_PROG || '';
+const FCGI_USER = process.env.LYNXPROF_FCGI_USER || 'lynxprof';
 const HOT = 'demo_hash_path';
 const PAGE = `${BASE}/profiling/`;
 const API = `${BASE}/api/v1/profiling/`;
@@ -331,6 +336,42 @@ for (const [kind, label] of [['heap', 'Heap'], ['goroutine', 'Threads'], ['block
     assert(bytes[0] === 0x1f && bytes[1] === 0x8b, `${kind} download is not a gzipped profile`);
   });
 }
+
+/** Open the threads flame graph of target `name` (selected already); the
+ * subtitle names the target, so an older graph is not taken for it. */
+async function threadsFlame(name) {
+  await page.click('#profiles-card tr[data-kind="goroutine"] button[data-action="flame"]');
+  await until(async () => (await page.textContent('#flame-title')) === 'Threads profile' &&
+    (await page.getAttribute('#flame-panel', 'data-mode')) === 'profile' &&
+    (await page.textContent('#flame-subtitle')).startsWith(`${name} `),
+  { timeout: 10000, what: `the threads graph of ${name}` });
+}
+
+await t.check('a program the endpoints cannot read: the notice names it, the reason and the user', async () => {
+  assert(SECRET && SECRET_PROG, 'run.sh did not start the 0711 target');
+  await page.selectOption('#target', SECRET);
+  assert(await page.inputValue('#target') === SECRET, 'the 0711 target is not selected');
+  await threadsFlame(SECRET);
+  await page.waitForSelector('#flame-unsymbolized', { state: 'visible', timeout: 5000 });
+  const items = await page.$$eval('#flame-unsymbolized li', (ls) => ls.map((l) => l.textContent));
+  const want = `no symbols for ${SECRET_PROG}: not readable by user ${FCGI_USER}`;
+  assert(items.includes(want), `notice items: ${JSON.stringify(items)}`);
+  const frames = await page.evaluate(() => window.lynxprof.drawnFrames());
+  assert(frames.some((f) => /^lynx-demo\+0x[0-9a-f]+$/.test(f.name)), 'no bare lynx-demo+0x frame drawn');
+  await t.shot(page, '15-unsymbolized');
+  // The choice is in the address: a reload keeps it.
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+  assert(await page.inputValue('#target') === SECRET, 'the 0711 target is not selected after a reload');
+  await threadsFlame(SECRET);
+  await page.waitForSelector('#flame-unsymbolized', { state: 'visible', timeout: 5000 });
+  await page.locator('#flame-panel').screenshot({ path: (await t.shot(page, '15-unsymbolized')).replace('15-unsymbolized', '15-unsymbolized-panel') });
+  // The readable demo: symbols, no notice.
+  await page.selectOption('#target', DEMO);
+  assert(await page.inputValue('#target') === DEMO, 'the demo is not selected again');
+  await threadsFlame(DEMO);
+  assert(await page.isHidden('#flame-unsymbolized'), 'a notice for the readable demo');
+});
 
 await t.check('dark theme switch, remembered across a reload', async () => {
   await page.selectOption('#theme', 'dark');

@@ -5,7 +5,10 @@
 #                  under a sub-path: paths the real stack cannot produce on
 #                  demand (a failing server, empty lists);
 #   page.test.mjs  the page against the real stack (nginx, endpoints, demo),
-#                  started here with scripts/stack.sh on ports 19080/19443/19081.
+#                  started here with scripts/stack.sh on ports 19080/19443/19081;
+#   cross-origin.test.mjs  pages of another origin (a second nginx server of
+#                  that stack, port 19090) try to start, stop and delete
+#                  sessions with the browser's credentials.
 # Needs root (the stack creates users and sockets), like the integration
 # tests.  Screenshots: tests/browser/screenshots/.  Ends with "N passed, N failed".
 set -uo pipefail
@@ -56,12 +59,32 @@ unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_T
 cleanup() { stack_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-if stack_start; then
+# The other origin: static pages the cross-origin test writes.
+other="$tmp/other"
+mkdir -p "$other" "$STACK_RUNDIR/conf/extra"
+chmod 0755 "$other"
+cat >"$STACK_RUNDIR/conf/extra/other-origin.conf" <<CONF
+server {
+    listen 127.0.0.1:19090;
+    server_name _;
+    root $other;
+}
+CONF
+
+# Beside the demo, a target whose program the endpoints cannot read.
+if stack_start && stack_start_unreadable_demo secret-demo "$tmp/secret" --threads 1 --intensity 10; then
     LYNXPROF_URL="http://127.0.0.1:$STACK_PORT" LYNXPROF_USER="$STACK_USER" \
         LYNXPROF_PASSWORD="$STACK_PASSWORD" LYNXPROF_DEMO="$STACK_DEMO_NAME" \
-        LYNXPROF_DEMO_PID="$STACK_DEMO_PID" \
+        LYNXPROF_DEMO_PID="$STACK_DEMO_PID" LYNXPROF_SECRET=secret-demo \
+        LYNXPROF_SECRET_PROG="$STACK_SECRET_PROG" LYNXPROF_FCGI_USER="$STACK_FCGI_USER" \
         node "$here/page.test.mjs" 2>&1 | tee "$tmp/page.log"
     add_counts "$tmp/page.log"
+    LYNXPROF_URL="http://127.0.0.1:$STACK_PORT" LYNXPROF_USER="$STACK_USER" \
+        LYNXPROF_PASSWORD="$STACK_PASSWORD" LYNXPROF_DEMO="$STACK_DEMO_NAME" \
+        LYNXPROF_OTHER_PORT=19090 LYNXPROF_OTHER_DIR="$other" \
+        LYNXPROF_ACCESS_LOG="$STACK_RUNDIR/nginx-access.log" \
+        node "$here/cross-origin.test.mjs" 2>&1 | tee "$tmp/cross-origin.log"
+    add_counts "$tmp/cross-origin.log"
 else
     echo "not ok - the stack starts"
     tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null | sed 's/^/#   /'

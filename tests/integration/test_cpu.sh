@@ -216,7 +216,7 @@ expect "stopped session: status cancelled with data" 200 '.status == "cancelled"
   GET "$CPU/status/$winner" "${AUTH[@]}"
 code=$(curl -s -o "$T_TMP/stopped.pb.gz" -w '%{http_code}' "${AUTH[@]}" "$CPU/download/$winner")
 t_check "stopped session is downloadable" bash -c "[ $code = 200 ] && gzip -t '$T_TMP/stopped.pb.gz'"
-expect "stop again: 409" 409 '.error | test("not running")' GET "$CPU/stop/$winner" "${AUTH[@]}"
+expect "stop again: 409" 409 '.error | test("not running")' POST "$CPU/stop/$winner" "${AUTH[@]}"
 expect "a new start is possible after a stop" 200 '.status == "started"' GET "$CPU/start?duration=1s&$TG" "${AUTH[@]}"
 short=$(jqr .session_id)
 wait_done "$short" 30

@@ -100,7 +100,7 @@ t_check "TLS: memory over https" test "$H_CODE" = 200
 expect "bad: target with traversal" 400 '.error | test("invalid target")' GET "$MEM?target=../../etc/passwd" "${AUTH[@]}"
 expect "bad: target with a slash" 400 '.error | test("invalid target")' GET "$MEM?target=a%2Fb" "${AUTH[@]}"
 expect "bad: hidden target name" 400 '.error | test("invalid target")' GET "$MEM?target=.x" "${AUTH[@]}"
-expect "bad: unknown target" 404 '.error == "unknown target '"'"'nosuch'"'"'"' GET "$MEM?target=nosuch" "${AUTH[@]}"
+expect "bad: unknown target" 404 '.error == "unknown target '"'"'nosuch'"'"'; running targets: lynx-demo"' GET "$MEM?target=nosuch" "${AUTH[@]}"
 expect "bad: unknown parameter" 400 '.error | test("unknown parameter .bogus.")' GET "$MEM?bogus=1" "${AUTH[@]}"
 expect "bad: malformed escape" 400 '.error | test("malformed query")' GET "$MEM?target=%zz" "${AUTH[@]}"
 expect "bad: encoded NUL" 400 '.error | test("malformed query")' GET "$MEM?target=a%00b" "${AUTH[@]}"

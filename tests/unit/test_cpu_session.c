@@ -555,6 +555,57 @@ static void test_table_of_another_session(void **state)
     fake_block_destroy(&fb);
 }
 
+/* A live process whose agent no longer beats (stopped): its session runs
+ * until duration + 5 s, then is failed, "target stopped responding", and
+ * saved with its samples; no mailbox call waits on the silent agent. */
+static void test_stalled_target(void **state)
+{
+    fake_block_t fb;
+    lynx_cpu_t *c;
+    lynx_session_t r = make_record("cpu_3101", LYNX_SESSION_RUNNING);
+    lynx_cpu_session_t s;
+    int64_t t0;
+    (void)state;
+
+    rm_spool();
+    assert_int_equal(fake_block_create_cpu(&fb, fake_name("cs"), getpid(),
+                                           LYNX_MAX_MODULES, 64), 0);
+    fill_modules(&fb, 0);
+    fill_table(&fb, 1, 0);
+    atomic_store(&fb.header->heartbeat_ns, lynx_mono_ns() - 10 * SEC);
+    r.started_unix_ns = lynx_real_ns() - 5 * SEC; /* ends in 1 + 5 s */
+    r.duration_ns = 6 * SEC;
+    fake_session_write(&fb, 1, &r);
+    c = lynx_cpu_create(g_spool, SEC);
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_RUNNING);
+
+    r.started_unix_ns = lynx_real_ns() - 8 * SEC; /* ended 2 s ago */
+    r.duration_ns = 6 * SEC;
+    fake_session_write(&fb, 1, &r);
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_RUNNING);
+
+    r.started_unix_ns = lynx_real_ns() - 12 * SEC; /* ended 6 s ago */
+    fake_session_write(&fb, 1, &r);
+    t0 = lynx_mono_ns();
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_true(lynx_mono_ns() - t0 < SEC / 2);
+    assert_int_equal(s.state, LYNX_CPU_FAILED);
+    assert_string_equal(s.error, "target stopped responding");
+    assert_true(s.spooled);
+    assert_true(s.data_size_bytes > 0);
+    assert_int_equal(s.samples, 40);
+    assert_true(s.ended_unix_ns >= s.started_unix_ns);
+    assert_true(s.ended_unix_ns <= s.started_unix_ns + s.duration_ns);
+    /* Resumed: the agent beats again; the saved verdict stays. */
+    atomic_store(&fb.header->heartbeat_ns, lynx_mono_ns());
+    assert_int_equal(lynx_cpu_get(c, "cpu_3101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_FAILED);
+    lynx_cpu_destroy(c);
+    fake_block_destroy(&fb);
+}
+
 /* Two processes spool the same session at the same moment: one intact
  * set of files, no temporary file left. */
 static void test_concurrent_spool(void **state)
@@ -894,6 +945,10 @@ static void test_bad_spool_files(void **state)
     fputs("not json", f);
     fclose(f);
     assert_int_equal(cpu_spool_read(g_spool, "cpu_7002", &s), LYNX_EPROTO);
+    /* Described as damaged, with the reason. */
+    assert_string_equal(s.id, "cpu_7002");
+    assert_int_equal(s.state, LYNX_CPU_DAMAGED);
+    assert_string_equal(s.error, "session record is not a JSON object");
     spool_old("cpu_7003", SEC);
     assert_int_equal(cpu_spool_read(g_spool, "cpu_7003", &s), 0);
     /* Another session's json under this name. */
@@ -906,6 +961,109 @@ static void test_bad_spool_files(void **state)
     assert_int_equal(cpu_spool_read(g_spool, "cpu_7004", &s), LYNX_EPROTO);
     assert_int_equal(cpu_raw_decode((const uint8_t *)"LYNXSTK1", 8, &raw),
                      -EINVAL);
+}
+
+static void write_file(const char *id, const char *ext, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s%s", g_spool, id, ext);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The profile and stacks files are checked against the record's sizes and
+ * CRC-32s; a damaged session is listed with its reason, the others not
+ * affected, and it is never served. */
+static void test_damaged_files(void **state)
+{
+    lynx_cpu_t *c = lynx_cpu_create(g_spool, SHORT_TIMEOUT_NS);
+    lynx_cpu_session_t s;
+    lynx_cpu_session_t *list;
+    uint8_t *data;
+    size_t len;
+    size_t n;
+    int damaged = 0;
+    (void)state;
+
+    rm_spool();
+    spool_old("cpu_7101", SEC); /* "x" and "y", one byte each */
+    spool_old("cpu_7102", SEC);
+    spool_old("cpu_7103", SEC);
+    spool_old("cpu_7104", SEC);
+    assert_int_equal(cpu_spool_read(g_spool, "cpu_7101", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_COMPLETED);
+    write_file("cpu_7101", ".pb.gz", "");                /* truncated */
+    write_file("cpu_7102", ".pb.gz", "z");               /* same size */
+    write_file("cpu_7103", ".stacks", "yy");             /* extended */
+    assert_int_equal(cpu_spool_read(g_spool, "cpu_7101", &s), LYNX_EPROTO);
+    assert_int_equal(s.state, LYNX_CPU_DAMAGED);
+    assert_string_equal(s.target, "t");
+    assert_string_equal(s.error, "profile file has 0 bytes, 1 expected "
+                                 "(truncated or overwritten)");
+    assert_int_equal(cpu_spool_read(g_spool, "cpu_7102", &s), LYNX_EPROTO);
+    assert_string_equal(s.error, "profile file corrupted (CRC-32 mismatch)");
+    assert_int_equal(cpu_spool_read(g_spool, "cpu_7103", &s), LYNX_EPROTO);
+    assert_string_equal(s.error, "stacks file has 2 bytes, 1 expected "
+                                 "(truncated or overwritten)");
+
+    assert_int_equal(lynx_cpu_list(c, NULL, &list, &n), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].state == LYNX_CPU_DAMAGED) {
+            damaged++;
+        } else {
+            assert_string_equal(list[i].id, "cpu_7104");
+        }
+    }
+    free(list);
+    assert_int_equal(damaged, 3);
+    assert_int_equal(lynx_cpu_get(c, "cpu_7102", &s), 0);
+    assert_int_equal(s.state, LYNX_CPU_DAMAGED);
+    assert_int_equal(lynx_cpu_profile(c, "cpu_7102", &s, &data, &len),
+                     LYNX_EDAMAGED);
+    assert_null(data);
+    assert_int_equal(lynx_cpu_profile(c, "cpu_7104", &s, &data, &len), 0);
+    assert_int_equal(len, 1);
+    free(data);
+    /* A damaged session can be deleted. */
+    assert_int_equal(lynx_cpu_delete(c, "cpu_7101"), 0);
+    assert_int_equal(lynx_cpu_get(c, "cpu_7101", &s), LYNX_ENOSESSION);
+    lynx_cpu_destroy(c);
+}
+
+/* A temporary file of a writer that no longer exists (killed mid-write)
+ * is swept at once; a live writer's is kept until it is old. */
+static void test_sweep_dead_writer(void **state)
+{
+    char path[512];
+    pid_t child;
+    int fd;
+    (void)state;
+
+    rm_spool();
+    child = fork();
+    if (child == 0) {
+        _exit(0);
+    }
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    snprintf(path, sizeof(path), "%s/.tmp-%d-0-cpu_7201.json", g_spool,
+             (int)child);
+    fd = open(path, O_WRONLY | O_CREAT, 0640);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"sess", 7), 7);
+    close(fd);
+    snprintf(path, sizeof(path), "%s/.tmp-%d-0-cpu_7202.json", g_spool,
+             (int)getpid());
+    fd = open(path, O_WRONLY | O_CREAT, 0640);
+    close(fd);
+    assert_int_equal(cpu_spool_sweep_tmp(g_spool, 600 * SEC), 1);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(cpu_spool_sweep_tmp(g_spool, -1), 1);
 }
 
 /* Raw stacks survive their own format. */
@@ -968,6 +1126,9 @@ int main(void)
         cmocka_unit_test(test_stop_list_delete),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_bad_spool_files),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_stalled_target),
+        cmocka_unit_test(test_sweep_dead_writer),
         cmocka_unit_test(test_raw_roundtrip),
     };
 

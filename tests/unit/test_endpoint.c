@@ -134,6 +134,46 @@ static void test_rfc3339(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00Z");
 }
 
+static void test_cross_origin(void **state)
+{
+    char why[256];
+    (void)state;
+
+    /* Not a browser, or the server's own page, or the user's navigation. */
+    assert_int_equal(lynx_cross_origin(NULL, NULL, "http", "h:8080", why,
+                                       sizeof(why)), 0);
+    assert_int_equal(lynx_cross_origin("same-origin", "http://h:8080", "http",
+                                       "h:8080", why, sizeof(why)), 0);
+    assert_int_equal(lynx_cross_origin("none", NULL, "https", "h", why,
+                                       sizeof(why)), 0);
+    assert_int_equal(lynx_cross_origin(NULL, "HTTPS://H", "https", "h", why,
+                                       sizeof(why)), 0);
+    /* Another site, the same site on another port, another scheme. */
+    assert_int_equal(lynx_cross_origin("cross-site", NULL, "http", "h", why,
+                                       sizeof(why)), 1);
+    assert_string_equal(why,
+                        "cross-origin request refused (Sec-Fetch-Site: "
+                        "cross-site)");
+    assert_int_equal(lynx_cross_origin("same-site", "http://h:9090", "http",
+                                       "h:8080", why, sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin(NULL, "http://h:9090", "http",
+                                       "h:8080", why, sizeof(why)), 1);
+    assert_string_equal(why,
+                        "cross-origin request refused (Origin: http://h:9090)");
+    assert_int_equal(lynx_cross_origin(NULL, "http://h", "https", "h", why,
+                                       sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin(NULL, "https://h", NULL, "h", why,
+                                       sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin(NULL, "http://h.evil", "http", "h",
+                                       why, sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin(NULL, "null", "http", "h", why,
+                                       sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin(NULL, "http://h", "http", NULL, why,
+                                       sizeof(why)), 1);
+    assert_int_equal(lynx_cross_origin("", NULL, "http", "h", why,
+                                       sizeof(why)), 1);
+}
+
 static void test_memstats_json(void **state)
 {
     lynx_memstats_t ms;
@@ -175,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_query_errors),
         cmocka_unit_test(test_status_codes),
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_cross_origin),
         cmocka_unit_test(test_memstats_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

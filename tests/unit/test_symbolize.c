@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "lynx_symbolize.h"
@@ -261,6 +263,67 @@ static void test_bad_records(void **state)
     lynx_symbolizer_destroy(sym);
 }
 
+/*
+ * Bound to a view of this process, the symbolizer reads the file mapped at
+ * the record's address whatever path the record names, and refuses an
+ * address where nothing is mapped; a FIFO named by an unbound record is
+ * refused at once (the test would hang otherwise), and the note says so.
+ */
+static void test_bound_view(void **state)
+{
+    lynx_symbolizer_t *sym;
+    lynx_frame_t frames[LYNX_SYM_MAX_FRAMES];
+    lynx_module_t m;
+    char fifo[64];
+    char note[512];
+    uint64_t addr;
+    size_t n;
+
+    (void)state;
+    sym = lynx_symbolizer_create();
+    assert_non_null(sym);
+    lynx_symbolizer_set_files(sym, lynx_modfiles_create(getpid()));
+    assert_non_null(lynx_symbolizer_files(sym));
+    addr = (uint64_t)(uintptr_t)&lynx_t_leaf;
+
+    m = *mod_of(&lynx_t_leaf);
+    assert_int_equal(
+        lynx_symbolize(sym, &m, addr, frames, LYNX_SYM_MAX_FRAMES, &n), 0);
+    assert_string_equal(frames[n - 1].function, "lynx_t_leaf");
+
+    /* A lying path: /etc/hostname is never read, the mapped file is. */
+    snprintf(m.path, sizeof(m.path), "/etc/hostname");
+    assert_int_equal(
+        lynx_symbolize(sym, &m, addr, frames, LYNX_SYM_MAX_FRAMES, &n), 0);
+    assert_string_equal(frames[n - 1].function, "lynx_t_leaf");
+
+    /* A range where this process maps nothing. */
+    m = *mod_of(&lynx_t_leaf);
+    m.start = 0x1000;
+    m.limit = 0x2000;
+    assert_int_equal(
+        lynx_symbolize(sym, &m, 0x1800, frames, LYNX_SYM_MAX_FRAMES, &n),
+        LYNX_MODFILE_ENOTMAPPED);
+
+    /* Unbound: the record is trusted, but a FIFO is still refused. */
+    lynx_symbolizer_set_files(sym, NULL);
+    snprintf(fifo, sizeof(fifo), "/tmp/lynx-sym-fifo.%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    m = *mod_of(&lynx_t_leaf);
+    snprintf(m.path, sizeof(m.path), "%s", fifo);
+    alarm(30);
+    assert_int_equal(
+        lynx_symbolize(sym, &m, addr, frames, LYNX_SYM_MAX_FRAMES, &n),
+        LYNX_MODFILE_ENOTREG);
+    alarm(0);
+    unlink(fifo);
+    lynx_symbolize_note(fifo, LYNX_MODFILE_ENOTREG, note, sizeof(note));
+    assert_true(strstr(note, "no symbols for /tmp/lynx-sym-fifo.") == note);
+    assert_non_null(strstr(note, ": not a regular file"));
+    lynx_symbolizer_destroy(sym);
+}
+
 static void test_outside_modules(void **state)
 {
     lynx_symbolizer_t *sym;
@@ -398,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_inlined_frames),
         cmocka_unit_test(test_wrong_build_id),
         cmocka_unit_test(test_bad_records),
+        cmocka_unit_test(test_bound_view),
         cmocka_unit_test(test_outside_modules),
         cmocka_unit_test(test_shared_library),
         cmocka_unit_test(test_symtab_fallback),
