@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_fork.h"
 #include "agent_internal.h"
 #include "agent_locks.h"
 #include "agent_threaddump.h"
@@ -708,6 +709,8 @@ EXPORT int lynx_agent_start(const char *name)
         goto out;
     }
     g.pid = getpid();
+    /* Also a forked child that starts its own agent may unwind again. */
+    lynx_fork_gate_agent_started();
     atomic_store(&g.stop, 0);
     /* The agent thread inherits a full signal mask: it never takes a
      * signal meant for the program. */

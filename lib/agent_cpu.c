@@ -383,12 +383,19 @@ int64_t lynx_agent_cpu_tick(void)
 {
     lynx_session_t *s;
     int64_t now;
+    char why[LYNX_MSG_MAX];
 
     if (g.running < 0) {
         return IDLE_NS;
     }
     s = &g.recs[g.running];
     now = lynx_mono_ns();
+    if (lynx_sampler_check(why, sizeof(why)) != 0) {
+        /* The program took SIGPROF: stop sending it ours at once; the
+         * samples taken so far are kept, as for a killed target. */
+        finish(LYNX_SESSION_FAILED, why);
+        return IDLE_NS;
+    }
     drain();
     if (now >= g.deadline_mono_ns) {
         finish(LYNX_SESSION_COMPLETED, NULL);

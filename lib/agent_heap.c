@@ -794,6 +794,12 @@ static void record(void *p, size_t size, const void *ra)
         }
         pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
     }
+    if (n <= 0) {
+        /* Not unwound (a fork is under way, or this is a child without an
+         * agent: agent_fork.h): the caller we know of stands for it. */
+        pcs[depth++] = (uint64_t)(uintptr_t)ra;
+        flags |= LYNX_STACK_TRUNCATED;
+    }
     e.ptr = (uintptr_t)p;
     e.size_bytes = size;
     e.weight = weight(size);

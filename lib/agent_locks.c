@@ -770,6 +770,24 @@ void lynx_locks_configure(int64_t block_rate_ns, int64_t mutex_fraction,
     atomic_store(&g.on, block_rate_ns > 0 || mutex_fraction > 0);
 }
 
+/* In a forked child only the forking thread is left: no waiter of the
+ * parent's is, and a slot's spin another thread held at fork() would
+ * never be released (the child's next unlock of that lock would spin for
+ * ever).  Forget them; read first, so untouched slots stay shared. */
+static void locks_atfork_child(void)
+{
+    for (uint32_t i = 0; i < WAIT_SLOTS; i++) {
+        wait_slot_t *w = &g.waits[i];
+        if (atomic_load_explicit(&w->spin, memory_order_relaxed) != 0 ||
+            w->nwaiters != 0) {
+            w->nwaiters = 0;
+            w->sum_start_ns = 0;
+            atomic_store_explicit(&w->spin, 0, memory_order_relaxed);
+        }
+    }
+    atomic_store(&g.waiting, 0);
+}
+
 __attribute__((constructor)) static void locks_init(void)
 {
     const char *agent = getenv("LYNXPROF_AGENT");
@@ -779,6 +797,7 @@ __attribute__((constructor)) static void locks_init(void)
         resolve();
     }
     find_unwind_range();
+    pthread_atfork(NULL, NULL, locks_atfork_child);
     lynx_locks_configure(
         off ? 0 : env_int("LYNXPROF_BLOCK_RATE", LYNX_BLOCK_RATE_DEFAULT),
         off ? 0

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_fork.h"
 #include "agent_internal.h"
 
 /* Agent thread only. */
@@ -153,10 +154,13 @@ int lynx_agent_modules_update(unsigned long long *adds)
 {
     walk_t w = {0, 0};
 
-    if (g.shared == NULL) {
+    if (g.shared == NULL || !lynx_fork_gate_enter_wait()) {
         return 0;
     }
+    /* Under the fork gate: a child forked meanwhile would inherit the
+     * loader's lock held. */
     dl_iterate_phdr(visit, &w);
+    lynx_fork_gate_leave();
     if (w.changed) {
         g.generation++;
         atomic_store_explicit(&g.shared->generation, g.generation,
@@ -180,6 +184,9 @@ unsigned long long lynx_agent_modules_adds(void)
 {
     unsigned long long adds = 0;
 
-    dl_iterate_phdr(first_only, &adds);
+    if (lynx_fork_gate_enter_wait()) {
+        dl_iterate_phdr(first_only, &adds);
+        lynx_fork_gate_leave();
+    }
     return adds;
 }

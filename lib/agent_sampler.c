@@ -22,6 +22,10 @@
  * only notes what it was asked for (the timer periods, a dump request) and
  * lynx_unwind_here delivers it when the unwind is done, with the stack it
  * has just taken, which is where that thread was anyway.
+ *
+ * Every unwind passes the fork gate (agent_fork.h): none starts while a
+ * fork is being prepared or in a child without an agent.  A timer signal
+ * then counts as lost; a dump request goes unanswered for that thread.
  */
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -31,8 +35,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <ucontext.h>
 
+#include "agent_fork.h"
 #include "agent_sampler.h"
 #include "agent_threaddump.h"
 
@@ -77,24 +83,24 @@ uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
     uint32_t n = 0;
 
     *flags = 0;
-    if (max == 0) {
+    if (max == 0 || !lynx_fork_gate_enter()) {
         return 0;
     }
     pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
     if (unw_init_local2(&cursor, (unw_context_t *)uc,
-                        UNW_INIT_SIGNAL_FRAME) < 0) {
-        return n;
-    }
-    while (unw_step(&cursor) > 0) {
-        if (n == max) {
-            *flags |= LYNX_STACK_TRUNCATED;
-            break;
+                        UNW_INIT_SIGNAL_FRAME) >= 0) {
+        while (unw_step(&cursor) > 0) {
+            if (n == max) {
+                *flags |= LYNX_STACK_TRUNCATED;
+                break;
+            }
+            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+                break;
+            }
+            pcs[n++] = (uint64_t)ip;
         }
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
-            break;
-        }
-        pcs[n++] = (uint64_t)ip;
     }
+    lynx_fork_gate_leave();
     return n;
 }
 
@@ -175,7 +181,16 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
     if (slot != NULL) {
         slot->sample.depth = lynx_unwind_context(
             ucv, slot->sample.pcs, LYNX_CPU_MAX_DEPTH, &slot->sample.flags);
-        ring_publish(idx);
+        if (slot->sample.depth > 0) {
+            ring_publish(idx);
+        } else {
+            /* Not unwound (a fork is under way, or this is a child): the
+             * period is counted as lost. */
+            atomic_fetch_add_explicit(&lost, slot->sample.weight,
+                                      memory_order_relaxed);
+            atomic_store_explicit(&ring_state[idx], SLOT_EMPTY,
+                                  memory_order_release);
+        }
     }
     in_handler = 0;
     errno = saved_errno;
@@ -226,11 +241,15 @@ int lynx_unwind_here(void **buf, int max)
 {
     int n;
 
+    if (!lynx_fork_gate_enter()) {
+        return 0;
+    }
     lynx_agent_unwinding++;
     atomic_signal_fence(memory_order_seq_cst);
     n = unw_backtrace(buf, max);
     atomic_signal_fence(memory_order_seq_cst);
     lynx_agent_unwinding--;
+    lynx_fork_gate_leave();
     atomic_signal_fence(memory_order_seq_cst);
     if (__builtin_expect(
             lynx_agent_unwinding == 0 &&
@@ -282,6 +301,28 @@ int lynx_sampler_install(char *msg, size_t msg_size)
     sigfillset(&sa.sa_mask);
     if (sigaction(SIGPROF, &sa, NULL) != 0) {
         return -errno;
+    }
+    return 0;
+}
+
+int lynx_sampler_check(char *why, size_t why_size)
+{
+    struct sigaction cur;
+    struct itimerval it;
+
+    if (sigaction(SIGPROF, NULL, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == lynx_sigprof)) {
+        snprintf(why, why_size,
+                 "the program installed its own SIGPROF handler; CPU "
+                 "profiling stopped");
+        return -EBUSY;
+    }
+    if (getitimer(ITIMER_PROF, &it) == 0 &&
+        (it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0)) {
+        snprintf(why, why_size,
+                 "the program armed its own profiling timer "
+                 "(setitimer ITIMER_PROF); CPU profiling stopped");
+        return -EBUSY;
     }
     return 0;
 }

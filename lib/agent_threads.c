@@ -188,6 +188,14 @@ void lynx_threads_atfork_child(void)
     g.armed = 0;
 }
 
+/* The interposed pthread_create takes g.lock in every new thread, also
+ * when no agent was started (LYNXPROF_AGENT=0): a child forked while
+ * another thread held it gets it back free. */
+__attribute__((constructor)) static void threads_atfork(void)
+{
+    pthread_atfork(NULL, NULL, lynx_threads_atfork_child);
+}
+
 /* ---- pthread_create ------------------------------------------------------- */
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,

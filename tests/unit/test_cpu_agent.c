@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +129,109 @@ static void test_refuses_foreign_sigprof(void **state)
 {
     (void)state;
     assert_int_equal(agent_child_run("foreign-sigprof", NULL, NULL), 0);
+}
+
+static _Atomic unsigned long own_ticks;
+
+static void own_sigprof(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    if (info != NULL && info->si_code == SI_TIMER) {
+        atomic_fetch_add(&own_ticks, 1);
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* In a process of its own: a session runs at 1000 Hz on a busy thread,
+ * then the program takes SIGPROF (its own handler, or setitimer).  The
+ * session must end failed, saying so, within a short time; the program's
+ * handler must stop getting the agent's timer signals; the samples taken
+ * so far stay.  Exit status: which check failed (0: all passed). */
+static int sigprof_taken_child(int by_itimer)
+{
+    lynx_cpu_start_reply_t rep;
+    lynx_session_t *rec;
+    pthread_t th;
+    int64_t t0;
+    int64_t took = 0;
+    int rc = 0;
+
+    blk = agent_test_start(by_itimer ? "itimer" : "taken");
+    if (blk == NULL) {
+        return 10;
+    }
+    spin_stop = 0;
+    pthread_create(&th, NULL, spinner, NULL);
+    if (start(30 * SECOND, 1000, &rep) != 0) {
+        return 11;
+    }
+    sleep_ms(300);
+    t0 = lynx_mono_ns();
+    if (by_itimer) {
+        struct itimerval it = {{0, 10000}, {0, 10000}};
+        setitimer(ITIMER_PROF, &it, NULL);
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = own_sigprof;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigaction(SIGPROF, &sa, NULL);
+    }
+    rec = record(rep.id);
+    while (rec->state == LYNX_SESSION_RUNNING &&
+           lynx_mono_ns() - t0 < 5 * SECOND) {
+        sleep_ms(1);
+    }
+    took = lynx_mono_ns() - t0;
+    fprintf(stderr, "sigprof taken: session %s after %lld ms: \"%s\", "
+            "%llu samples, %lu timer signals to the program's handler\n",
+            rec->state == LYNX_SESSION_FAILED ? "failed" : "not failed",
+            (long long)(took / 1000000), rec->error,
+            (unsigned long long)rec->samples, atomic_load(&own_ticks));
+    if (rec->state != LYNX_SESSION_FAILED) {
+        rc = 12;
+    } else if (strstr(rec->error, by_itimer ? "setitimer ITIMER_PROF"
+                                            : "installed its own SIGPROF "
+                                              "handler") == NULL ||
+               strstr(rec->error, "CPU profiling stopped") == NULL) {
+        rc = 13;
+    } else if (rec->samples == 0 || !rec->in_table) {
+        rc = 14; /* the samples so far are kept */
+    }
+    if (rc == 0 && !by_itimer) {
+        /* Signals already on their way may still land; after that the
+         * program's handler hears from the agent no more. */
+        sleep_ms(100);
+        atomic_store(&own_ticks, 0);
+        sleep_ms(500);
+        if (atomic_load(&own_ticks) != 0) {
+            fprintf(stderr, "%lu timer signals after the session ended\n",
+                    atomic_load(&own_ticks));
+            rc = 15;
+        }
+    }
+    if (by_itimer) {
+        struct itimerval off;
+        memset(&off, 0, sizeof(off));
+        setitimer(ITIMER_PROF, &off, NULL);
+    }
+    spin_stop = 1;
+    pthread_join(th, NULL);
+    agent_test_stop(blk);
+    return rc;
+}
+
+static void test_sigprof_taken_mid_session(void **state)
+{
+    (void)state;
+    assert_int_equal(agent_child_run("sigprof-taken", NULL, NULL), 0);
+    assert_int_equal(agent_child_run("itimer-taken", NULL, NULL), 0);
 }
 
 static int64_t thread_cpu_ns(pthread_t th)
@@ -387,6 +492,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refuses_foreign_sigprof),
+        cmocka_unit_test(test_sigprof_taken_mid_session),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_profile_sees_hot_function),
         cmocka_unit_test(test_one_at_a_time_and_stop),
@@ -395,6 +501,12 @@ int main(void)
         cmocka_unit_test(test_dlopen_during_profile),
     };
     if (getenv(AGENT_CHILD_ENV) != NULL) {
+        if (strcmp(getenv(AGENT_CHILD_ENV), "sigprof-taken") == 0) {
+            return sigprof_taken_child(0);
+        }
+        if (strcmp(getenv(AGENT_CHILD_ENV), "itimer-taken") == 0) {
+            return sigprof_taken_child(1);
+        }
         return foreign_sigprof_child();
     }
     return cmocka_run_group_tests(tests, setup, teardown);
