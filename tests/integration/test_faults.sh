@@ -40,6 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A dump's first line, "...: TOTAL, N answered in T ms[, M did not answer]":
+# true when N + M is TOTAL and N > 0.
+dump_counts_add_up() {
+    local re=': ([0-9]+), ([0-9]+) answered in [0-9.]+ ms(, ([0-9]+) did not answer)?$'
+    [[ $1 =~ $re ]] || return 1
+    local total=${BASH_REMATCH[1]} answered=${BASH_REMATCH[2]}
+    local missing=${BASH_REMATCH[4]:-0}
+    [ $((answered + missing)) -eq "$total" ] && [ "$answered" -gt 0 ]
+}
+
 want() { [ -z "${FAULTS_ONLY:-}" ] || [[ " $FAULTS_ONLY " == *" $1 "* ]]; }
 
 if ! command -v go >/dev/null; then
@@ -112,8 +122,9 @@ start_fixture() {
 if want stalled; then
     start_fixture "stall-$$"
     stalled=$FPID
-    expect "stalled: start a 2s session" 200 '.status == "started"' \
-        GET "$CPU/start?duration=2s&hz=250&target=stall-$$" "${AUTH[@]}"
+    # 4 s: the stop must land inside the session even on a loaded machine.
+    expect "stalled: start a 4s session" 200 '.status == "started"' \
+        GET "$CPU/start?duration=4s&hz=250&target=stall-$$" "${AUTH[@]}"
     sid=$(jqr .session_id)
     sleep 1
     kill -STOP "$stalled"
@@ -372,8 +383,11 @@ if want threads; then
     echo "# threads: full dump answered in $(since "$t0"): $head2"
     t_check "threads: the full dump lists every thread and says how long it took" \
         text_pipe "$head2" "grep -Eq '^threads of threads-$$ \(pid [0-9]+\): 100[3-9], [0-9]+ answered in [0-9.]+ ms'"
-    t_check "threads: ... and every thread answered" \
-        text_pipe "$head2" "grep -Eq ': ([0-9]+), \1 answered in [0-9.]+ ms$'"
+    # Every thread answered, or the dump says how many did not: on a loaded
+    # machine a runnable thread may not run within the dump's timeout, so
+    # their number is not asserted, only that the count adds up.
+    t_check "threads: ... and every thread is answered or counted as not answering" \
+        dump_counts_add_up "$head2"
     http GET "$B/debug/pprof/goroutine?debug=1&target=threads-$$" "${AUTH[@]}"
     t_check "threads: the counted dump (debug=1) ends saying how long it took" \
         text_pipe "$H_BODY" "tail -1 | grep -Eq '^# threads of threads-$$ \(pid [0-9]+\): 100[3-9], [0-9]+ answered in [0-9.]+ ms'"
