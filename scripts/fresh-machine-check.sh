@@ -134,7 +134,7 @@ root_pids() { # every process whose root directory is the chroot
     done
 }
 stop_root_pids() {
-    local pids i
+    local pids
     pids=$(root_pids)
     [ -z "$pids" ] && return 0
     # shellcheck disable=SC2086
