@@ -124,29 +124,27 @@ step_end() { # pass|FAIL name [detail]
     echo "$line"
 }
 
-# ---- cleanup: processes in the root by pid, then the mounts -------------
-run_pid=""
-root_pids() { # every process whose root directory is the chroot
-    local d r
-    for d in /proc/[0-9]*; do
-        r=$(readlink "$d/root" 2>/dev/null) || continue
-        case "$r" in "$root" | "$root"/*) echo "${d#/proc/}" ;; esac
+# ---- cleanup: the sessions in the root by pid, then the mounts ----------
+# Each README command runs in a session of its own: a new PID namespace
+# whose init (see session_init) is killed by the kernel when its unshare
+# process dies (--kill-child), and with it everything in that namespace.
+sessions=""
+stop_sessions() {
+    local u=""
+    for u in $sessions; do
+        kill -TERM "$u" 2>/dev/null || true
     done
-}
-stop_root_pids() {
-    local pids
-    pids=$(root_pids)
-    [ -z "$pids" ] && return 0
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
     for _ in 1 2 3 4 5 6 7 8 9 10; do
+        for u in $sessions; do
+            kill -0 "$u" 2>/dev/null && break
+            u=""
+        done
+        [ -z "$u" ] && return 0
         sleep 0.5
-        pids=$(root_pids)
-        [ -z "$pids" ] && return 0
     done
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-    sleep 0.5
+    for u in $sessions; do
+        kill -KILL "$u" 2>/dev/null || true
+    done
 }
 mounts_under_root() {
     awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo
@@ -160,7 +158,7 @@ unmount_root() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    stop_root_pids
+    stop_sessions
     unmount_root
     if [ -n "$(mounts_under_root)" ]; then
         echo "fresh-machine-check: mounts left under $root; not removing it:" >&2
@@ -198,7 +196,7 @@ echo "mirror:    $mirror (security: $security), variant $variant"
 echo "workdir:   $workdir"
 
 # ---- ports: the root shares this machine's network -------------------------
-ports="8080 8443 8081 $(grep -rhoE 'PORT=[0-9]{4,5}' "$clone/tests" 2>/dev/null |
+ports="8080 8443 8081 $( (grep -rhoE 'PORT=[0-9]{4,5}' "$clone/tests" 2>/dev/null || true) |
     cut -d= -f2 | sort -un | tr '\n' ' ')"
 busy=""
 for p in $ports; do
@@ -277,42 +275,116 @@ mkdir -p "$root/root"
 cp -a "$clone" "$root/root/lynxprof"
 rm -rf "$clone"
 
-in_root() { # command line run by a root login shell in the checkout
-    chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root \
-        TERM="${TERM:-dumb}" SHELL=/bin/bash \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        /bin/bash -c "cd /root/lynxprof && $1"
+# A session in the root: a new mount and PID namespace whose root is the
+# root's own mount (pivot_root, as on a real machine or in a container; a
+# plain chroot would show /proc/self/exe outside the root after a program's
+# own unshare(CLONE_NEWNS)).  Its init, session_init, runs the command
+# line as a root login shell in the checkout would, waits for it, then
+# prints what is left running in the session ("left:" line) and exits
+# with the command's status.
+session_enter='set -e
+mount -t proc proc "$1/proc"
+cd "$1"
+pivot_root . mnt
+cd /
+umount -l /mnt
+exec /usr/bin/env -i HOME=/root USER=root LOGNAME=root TERM="$4" SHELL=/bin/bash \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash -c "$3" session-init "$2"'
+# shellcheck disable=SC2016
+session_init='set -m
+bash -c "cd /root/lynxprof && exec $1" </dev/null &
+c=$!
+set +m
+echo "session: command pid $c"
+while :; do
+    wait "$c"
+    rc=$?
+    kill -0 "$c" 2>/dev/null || break
+done
+sleep 1
+left=""
+for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    [ "$p" = 1 ] && continue
+    read -r comm 2>/dev/null <"$d/comm" || continue
+    read -r st 2>/dev/null <"$d/stat" || continue
+    st=${st##*) }
+    left="$left $p($comm,${st%% *})"
+done
+echo "left:$left"
+exit "$rc"'
+session_pid=""
+session_start() { # command-line log: the session in the background
+    # Job control on, here and in the init: a background job then keeps
+    # SIGINT, as Ctrl-C delivers it (bash starts background jobs with SIGINT
+    # ignored otherwise, and an ignored signal cannot be trapped after).
+    set -m
+    unshare --pid --fork --kill-child=KILL --mount --propagation private -- \
+        /bin/bash -c "$session_enter" session-enter "$root" "$1" \
+        "$session_init" "${TERM:-dumb}" </dev/null >"$2" 2>&1 &
+    session_pid=$!
+    set +m
+    sessions="$sessions $session_pid"
+}
+# The session's command, as a pid of this machine: the child of the init,
+# itself the child of the unshare process.
+children_of() {
+    local d st
+    for d in /proc/[0-9]*; do
+        read -r st 2>/dev/null <"$d/stat" || continue
+        st=${st##*) }
+        st=${st#* }
+        [ "${st%% *}" = "$1" ] && echo "${d#/proc/}"
+    done
+    return 0
+}
+session_command_pid() {
+    local init
+    init=$(children_of "$session_pid" | head -1)
+    [ -n "$init" ] && children_of "$init" | head -1
+    return 0
+}
+session_wait() { # sets session_rc
+    set +e
+    wait "$session_pid"
+    session_rc=$?
+    set -e
 }
 
 # ---- README command 2 -----------------------------------------------------
 step_begin "command 2: $cmd_test"
-set +e
-in_root "$cmd_test" </dev/null 2>&1 | tee "$logs/test.log"
-test_rc=${PIPESTATUS[0]}
-set -e
-last=$(tail -1 "$logs/test.log")
+session_start "$cmd_test" "$logs/test.log"
+tail -n +1 -f --pid="$session_pid" "$logs/test.log" &
+session_wait
+sleep 1
+test_rc=$session_rc
+last=$(grep -v -e "^left:" -e "^session: " "$logs/test.log" | tail -1)
+left2=$(sed -n "s/^left://p" "$logs/test.log")
 cp -a "$root/root/lynxprof/build/test-logs" "$logs/" 2>/dev/null || true
 if [ "$test_rc" = 0 ] && [[ "$last" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
     step_end pass "command 2: $cmd_test" "exit 0, \"$last\""
 else
     step_end FAIL "command 2: $cmd_test" "exit $test_rc, \"$last\""
 fi
+if [ -z "$left2" ]; then
+    step_end pass "command 2 leaves nothing running"
+else
+    step_end FAIL "command 2 leaves nothing running" "left:$left2"
+fi
 
 # ---- README command 1 -----------------------------------------------------
 step_begin "command 1: $cmd_run (until it prints the login)"
-# Job control on: a background job then keeps SIGINT as Ctrl-C delivers it
-# (without it, bash starts background jobs with SIGINT ignored).
-set -m
-in_root "exec $cmd_run" </dev/null >"$logs/run.log" 2>&1 &
-run_pid=$!
-set +m
+session_start "$cmd_run" "$logs/run.log"
+run_pid=""
 login=""
 for _ in $(seq 1200); do
     login=$(sed -n 's/^ *login: *\([^ ]*\) \/ \(.*\)$/\1:\2/p' "$logs/run.log")
     [ -n "$login" ] && break
-    kill -0 "$run_pid" 2>/dev/null || break
+    kill -0 "$session_pid" 2>/dev/null || break
     sleep 0.5
 done
+run_pid=$(session_command_pid)
 if [ -n "$login" ]; then
     step_end pass "command 1 prints the login"
 else
@@ -332,33 +404,31 @@ if [ -n "$login" ]; then
     fi
 fi
 
-step_begin "SIGINT to command 1 (pid $run_pid): everything stops"
-if kill -0 "$run_pid" 2>/dev/null; then
+step_begin "SIGINT to command 1 (pid ${run_pid:-?}): everything stops"
+if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
     kill -INT "$run_pid"
-    run_rc=""
     for _ in $(seq 60); do
-        kill -0 "$run_pid" 2>/dev/null || break
+        kill -0 "$session_pid" 2>/dev/null || break
         sleep 0.5
     done
-    if kill -0 "$run_pid" 2>/dev/null; then
+    if kill -0 "$session_pid" 2>/dev/null; then
         step_end FAIL "SIGINT stops command 1" "still running after 30 s"
     else
-        set +e
-        wait "$run_pid"
-        run_rc=$?
-        set -e
-        sleep 1
-        left=$(root_pids)
-        if [ -n "$left" ]; then
-            # shellcheck disable=SC2086
+        session_wait
+        left1=$(sed -n "s/^left://p" "$logs/run.log")
+        if [ -n "$left1" ]; then
             step_end FAIL "SIGINT stops command 1 and all it started" \
-                "exit $run_rc; left: $(for p in $left; do printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)"
+                "exit $session_rc; left running:$left1"
+        elif ! grep -q '^left:' "$logs/run.log"; then
+            step_end FAIL "SIGINT stops command 1 and all it started" \
+                "exit $session_rc; the session did not report"
         else
-            step_end pass "SIGINT stops command 1 and all it started" "exit $run_rc, no process left in the root"
+            step_end pass "SIGINT stops command 1 and all it started" \
+                "exit $session_rc, nothing left running"
         fi
     fi
 else
-    step_end FAIL "SIGINT stops command 1" "it had already exited"
+    step_end FAIL "SIGINT stops command 1" "it was not running"
 fi
 
 echo
