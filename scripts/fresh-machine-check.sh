@@ -27,7 +27,9 @@
 #                       directory under /var/tmp)
 #     --keep            keep the root afterwards (unmounted) for debugging
 #
-# Needs root, debootstrap, git, curl and jq on the host.  The root shares
+# Needs root, debootstrap, git, curl and jq on the host.  The local CAs of
+# this machine (/usr/local/share/ca-certificates) are copied in: a network
+# that inspects TLS needs them on every machine.  The root shares
 # the host's network (the README commands download packages), so the ports
 # run.sh and the tests bind must be free on the host: checked first.
 # Every mount lives in a private mount namespace and is unmounted on every
@@ -130,20 +132,14 @@ step_end() { # pass|FAIL name [detail]
 # process dies (--kill-child), and with it everything in that namespace.
 sessions=""
 stop_sessions() {
-    local u=""
-    for u in $sessions; do
-        kill -TERM "$u" 2>/dev/null || true
-    done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        for u in $sessions; do
-            kill -0 "$u" 2>/dev/null && break
-            u=""
-        done
-        [ -z "$u" ] && return 0
-        sleep 0.5
-    done
+    local u
+    # unshare --fork ignores SIGTERM while it waits: SIGKILL it, and the
+    # kernel kills its child, the init, and so the whole namespace.
     for u in $sessions; do
         kill -KILL "$u" 2>/dev/null || true
+    done
+    for u in $sessions; do
+        wait "$u" 2>/dev/null || true
     done
 }
 mounts_under_root() {
@@ -247,6 +243,18 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
 cat /etc/resolv.conf >"$root/etc/resolv.conf"
+# A network that inspects TLS with its own certificate authority (this
+# machine's local CAs) needs it on every machine behind it: without it npm
+# cannot reach its registry.  Taken in by update-ca-certificates when the
+# README commands install ca-certificates (npm depends on it).
+site_ca=""
+for crt in /usr/local/share/ca-certificates/*.crt; do
+    [ -f "$crt" ] || continue
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp "$crt" "$root/usr/local/share/ca-certificates/"
+    site_ca="$site_ca $(basename "$crt")"
+done
+[ -z "$site_ca" ] || echo "local CAs of this machine copied in:$site_ca"
 [ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' >"$root/etc/hosts"
 if [ "$policy_rc_d" = 1 ]; then
     printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
