@@ -33,7 +33,8 @@
 # the host's network (the README commands download packages), so the ports
 # run.sh and the tests bind must be free on the host: checked first.
 # Every mount lives in a private mount namespace and is unmounted on every
-# exit path; every process left in the root is stopped by its pid.
+# exit path; each command runs in a PID namespace of its own, ended on every
+# exit path by killing its unshare process by pid.
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 
