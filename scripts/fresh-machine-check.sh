@@ -336,8 +336,7 @@ session_start() { # command-line log: the session in the background
     set +m
     sessions="$sessions $session_pid"
 }
-# The session's command, as a pid of this machine: the child of the init,
-# itself the child of the unshare process.
+# The children of a pid, from /proc/*/stat.
 children_of() {
     local d st
     for d in /proc/[0-9]*; do
@@ -348,10 +347,18 @@ children_of() {
     done
     return 0
 }
-session_command_pid() {
-    local init
+# The init says the command's pid in its namespace ("session: command pid
+# N"); of the init's children (orphans of the session are too) it is the
+# one whose last NSpid is N.
+session_command_pid() { # log
+    local init ns p nspid
+    ns=$(sed -n 's/^session: command pid \([0-9]*\)$/\1/p' "$1" | head -1)
     init=$(children_of "$session_pid" | head -1)
-    [ -n "$init" ] && children_of "$init" | head -1
+    [ -n "$init" ] && [ -n "$ns" ] || return 0
+    for p in $(children_of "$init"); do
+        nspid=$(sed -n 's/^NSpid:.*[[:space:]]\([0-9]*\)$/\1/p' "/proc/$p/status" 2>/dev/null)
+        [ "$nspid" = "$ns" ] && { echo "$p"; return 0; }
+    done
     return 0
 }
 session_wait() { # sets session_rc
@@ -393,7 +400,7 @@ for _ in $(seq 1200); do
     kill -0 "$session_pid" 2>/dev/null || break
     sleep 0.5
 done
-run_pid=$(session_command_pid)
+run_pid=$(session_command_pid "$logs/run.log")
 if [ -n "$login" ]; then
     step_end pass "command 1 prints the login"
 else
