@@ -383,6 +383,7 @@ if [ "$test_rc" = 0 ] && [[ "$last" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
 else
     step_end FAIL "command 2: $cmd_test" "exit $test_rc, \"$last\""
 fi
+step_t0=$(date +%s)
 if [ -z "$left2" ]; then
     step_end pass "command 2 leaves nothing running"
 else
