@@ -290,14 +290,16 @@ rm -rf "$clone"
 # own unshare(CLONE_NEWNS)).  Its init, session_init, runs the command
 # line as a root login shell in the checkout would, waits for it, then
 # prints what is left running in the session ("left:" line) and exits
-# with the command's status.
+# with the command's status.  Signals start at their defaults whatever
+# the check inherited (a check started in the background has SIGINT
+# ignored, and a shell cannot trap what it inherited ignored).
 session_enter='set -e
 mount -t proc proc "$1/proc"
 cd "$1"
 pivot_root . mnt
 cd /
 umount -l /mnt
-exec /usr/bin/env -i HOME=/root USER=root LOGNAME=root TERM="$4" SHELL=/bin/bash \
+exec /usr/bin/env --default-signal -i HOME=/root USER=root LOGNAME=root TERM="$4" SHELL=/bin/bash \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c "$3" session-init "$2"'
 # shellcheck disable=SC2016
