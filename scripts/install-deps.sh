@@ -43,18 +43,19 @@ done
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "install-deps.sh: run as root (missing:$missing)" >&2; exit 1; }
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-deps.sh: these Debian packages are missing:$missing" >&2
+        echo "install-deps.sh: installing them needs root, and sudo is not installed: run this as root, or have root run: apt-get install$missing" >&2
+        exit 1
+    fi
     SUDO="sudo"
 fi
 echo "Installing Debian packages:$missing"
 # Do not let package scripts start services (nginx would take port 80).
-policy=/usr/sbin/policy-rc.d
+# An existing policy-rc.d is the machine's own: it is left alone.
+# LYNXPROF_POLICY_RC_D is for the tests of this script only.
+policy="${LYNXPROF_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
 made_policy=0
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-    $SUDO chmod 755 "$policy"
-    made_policy=1
-fi
 cleanup() {
     if [ "$made_policy" = 1 ]; then
         $SUDO rm -f "$policy"
@@ -62,7 +63,19 @@ cleanup() {
     return 0
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [ ! -e "$policy" ]; then
+    made_policy=1
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+if ! $SUDO apt-get update -qq; then
+    echo "install-deps.sh: apt-get update failed (see above); trying the install anyway" >&2
+fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+    echo "install-deps.sh: apt-get could not install:$missing (see its messages above); fix that and run again, or install them by hand: apt-get install$missing" >&2
+    exit 1
+fi

@@ -35,6 +35,8 @@ if ! flock -n 9; then
     exit 1
 fi
 echo $$ >"$STACK_RUNDIR.pid"
+# First, so that the port check below has ss (iproute2) on a fresh machine.
+"$src/scripts/install-deps.sh" run
 for port in "$STACK_PORT" "$STACK_TLS_PORT" "$STACK_APP_PORT"; do
     if ss -Htln "sport = :$port" | grep -q .; then
         echo "lynxprof: port $port on this machine is already in use; set LYNXPROF_PORT, LYNXPROF_TLS_PORT or LYNXPROF_APP_PORT" >&2
@@ -42,7 +44,6 @@ for port in "$STACK_PORT" "$STACK_TLS_PORT" "$STACK_APP_PORT"; do
     fi
 done
 
-"$src/scripts/install-deps.sh" run
 echo "lynxprof: building..."
 "$src/scripts/build.sh"
 
