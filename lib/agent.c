@@ -12,6 +12,7 @@
  * parent's block alone.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -62,6 +63,8 @@ static struct {
     char *bulk;            /* slot i's area: bulk + i * bulk_bytes */
     uint64_t bulk_bytes;   /* per slot */
     char name[LYNX_NAME_MAX];
+    char family[LYNX_NAME_MAX]; /* the name asked for: this block is
+                                   "<family>" or "<family>.<pid>" */
     char path[128];
     int debug;
     uint8_t bulk_dirty[LYNX_MAILBOX_SLOTS]; /* agent thread only */
@@ -226,16 +229,24 @@ static void tidy_slots(void)
     }
 }
 
+static unsigned sweep_family(const char *family);
+
 static void *agent_main(void *unused)
 {
     lynx_mailbox_t *mb = g.mailbox;
     int64_t next_tidy = 0;
+    unsigned swept;
 
     (void)unused;
     lynx_agent_modules_init(g.blk.modules, g.blk.modules_capacity);
     lynx_agent_cpu_init(&g.blk);
     lynx_agent_threaddump_init(g.blk.modules != NULL);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
+    swept = sweep_family(g.family);
+    if (swept > 0) {
+        debug_log("removed %u blocks of ended processes (%s.<pid>)", swept,
+                  g.family);
+    }
     while (!atomic_load(&g.stop)) {
         uint32_t bell = atomic_load(&mb->doorbell);
         int64_t now = lynx_mono_ns();
@@ -620,6 +631,44 @@ static int remove_if_dead(const char *name)
     return unlink_own(mpath);
 }
 
+/* Remove the blocks "<family>.<pid>" that processes of this user left when
+ * they ended without cleaning up (by _exit() or a signal, as the children
+ * of a forking program often do; each child that execs with the agent
+ * preloaded publishes one), so that /dev/shm does not fill with them.
+ * Runs once on the agent thread, after this agent's block is published;
+ * remove_if_dead() leaves live targets and other users' objects alone.
+ * Returns how many were removed. */
+static unsigned sweep_family(const char *family)
+{
+    size_t prefix_len = strlen(LYNX_BLOCK_PREFIX);
+    size_t family_len = strlen(family);
+    unsigned removed = 0;
+    struct dirent *e;
+    DIR *d = opendir(LYNX_SHM_DIR);
+
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name + prefix_len;
+        const char *pid;
+        if (strncmp(e->d_name, LYNX_BLOCK_PREFIX, prefix_len) != 0 ||
+            strncmp(name, family, family_len) != 0 ||
+            name[family_len] != '.' || strcmp(name, g.name) == 0) {
+            continue;
+        }
+        pid = name + family_len + 1;
+        if (*pid == '\0' || pid[strspn(pid, "0123456789")] != '\0') {
+            continue;
+        }
+        if (remove_if_dead(name) == 0) {
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
+}
+
 static int publish(const char *base_name, gid_t gid, int use_group)
 {
     char name[LYNX_NAME_MAX];
@@ -708,6 +757,7 @@ EXPORT int lynx_agent_start(const char *name)
     if (rc != 0) {
         goto out;
     }
+    snprintf(g.family, sizeof(g.family), "%s", chosen);
     g.pid = getpid();
     /* Also a forked child that starts its own agent may unwind again. */
     lynx_fork_gate_agent_started();

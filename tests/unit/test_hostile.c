@@ -627,6 +627,70 @@ static void test_squatted_names(void **state)
     assert_string_equal(got, want);
 }
 
+/* Blocks "<name>.<pid>" of processes that ended without cleaning up (killed,
+ * or _exit() in a forked child) are removed by the next agent of that name;
+ * live targets' blocks and other users' files stay. */
+static void test_dead_family_swept(void **state)
+{
+    char name[LYNX_NAME_MAX];
+    char dead[LYNX_NAME_MAX];
+    char third[LYNX_NAME_MAX];
+    char foreign[LYNX_NAME_MAX];
+    char path[128];
+    gid_t gid = 0;
+    uid_t uid = nobody_uid(&gid);
+    lynx_block_t *b;
+    pid_t first, second, later;
+    int status;
+    int fd;
+
+    (void)state;
+    snprintf(name, sizeof(name), "%s", fake_name("hostile-sweep"));
+    first = start_target(name, NULL);
+    b = attach_when_up(name);
+    assert_non_null(b);
+    lynx_block_detach(b);
+    second = start_target(name, NULL);
+    snprintf(dead, sizeof(dead), "%.50s.%d", name, (int)second);
+    b = attach_when_up(dead);
+    assert_non_null(b);
+    lynx_block_detach(b);
+    kill(second, SIGKILL);
+    waitpid(second, &status, 0);
+    lynx_block_path(dead, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), 0);
+    /* Somebody else's file in the family's form. */
+    snprintf(foreign, sizeof(foreign), "%.50s.%d", name, 999999);
+    if (geteuid() == 0 && uid != (uid_t)-1) {
+        lynx_block_path(foreign, path, sizeof(path));
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(fchown(fd, uid, gid), 0);
+        assert_int_equal(write(fd, "junk", 4), 4);
+        close(fd);
+    }
+
+    later = start_target(name, NULL);
+    snprintf(third, sizeof(third), "%.50s.%d", name, (int)later);
+    b = attach_when_up(third); /* answering: its sweep has run */
+    assert_non_null(b);
+    lynx_block_detach(b);
+
+    lynx_block_path(dead, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), -1);
+    lynx_mailbox_path(dead, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), -1);
+    lynx_block_path(name, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), 0);
+    if (geteuid() == 0 && uid != (uid_t)-1) {
+        lynx_block_path(foreign, path, sizeof(path));
+        assert_int_equal(access(path, F_OK), 0);
+        unlink(path);
+    }
+    stop_target(later, third);
+    stop_target(first, name);
+}
+
 /* LYNXPROF_BULK_BYTES beyond its range: the default is used, and said. */
 static void test_bulk_bytes_range(void **state)
 {
@@ -746,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_symlink_refused),
         cmocka_unit_test(test_foreign_files_do_not_hide),
         cmocka_unit_test(test_squatted_names),
+        cmocka_unit_test(test_dead_family_swept),
         cmocka_unit_test(test_bulk_bytes_range),
         cmocka_unit_test(test_metrics_hung_target),
     };
