@@ -7,6 +7,13 @@
  * time (SIGPROF blocked, stopped, stuck in the kernel) is reported as not
  * answering, never waited on.
  *
+ * The signal interrupts what a thread is blocked in: nanosleep, poll,
+ * epoll_wait, select, sem_timedwait... return EINTR to the program
+ * (SA_RESTART does not restart them).  With LYNX_DUMP_RUNNING_ONLY the
+ * agent thread reads each thread's /proc state first and does not signal
+ * one that sleeps in the kernel ('S', 'D'): it is listed with its wchan,
+ * without a stack.
+ *
  * Workload: a dump is asked for at most a few times a second, for tens to
  * a few thousand threads.  The SIGPROF handler is agent_sampler.c's: it
  * calls lynx_threaddump_on_signal() for signals that are not its timers'.
