@@ -7,6 +7,13 @@
  * time (SIGPROF blocked, stopped, stuck in the kernel) is reported as not
  * answering, never waited on.
  *
+ * The signal interrupts what a thread is blocked in: nanosleep, poll,
+ * epoll_wait, select, sem_timedwait... return EINTR to the program
+ * (SA_RESTART does not restart them).  With LYNX_DUMP_RUNNING_ONLY the
+ * agent thread reads each thread's /proc state first and does not signal
+ * one that sleeps in the kernel ('S', 'D'): it is listed with its wchan,
+ * without a stack.
+ *
  * Workload: a dump is asked for at most a few times a second, for tens to
  * a few thousand threads.  The SIGPROF handler is agent_sampler.c's: it
  * calls lynx_threaddump_on_signal() for signals that are not its timers'.
@@ -179,14 +186,44 @@ static int read_small(const char *path, char *buf, size_t size)
     return (int)n;
 }
 
-/* Name and state letter of one thread from /proc. */
-static void thread_info(pid_t tid, lynx_thread_rec_t *rec)
+/* The state letter of one thread from /proc ('?' if unknown). */
+static char thread_state(pid_t tid)
 {
     char path[64];
     char buf[512];
     char *p;
 
-    rec->state = '?';
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    /* "tid (comm) S ...": the comm may hold ')' and spaces; the state
+     * follows the last ')'. */
+    if (read_small(path, buf, sizeof(buf)) > 0 &&
+        (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != '\0') {
+        return p[2];
+    }
+    return '?';
+}
+
+/* The kernel function a blocked thread waits in ("" if unknown: "0" is
+ * what the kernel writes for a running thread). */
+static void thread_wchan(pid_t tid, char *out, size_t size)
+{
+    char path[64];
+    char buf[LYNX_THREAD_WCHAN_MAX];
+
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
+    if (read_small(path, buf, sizeof(buf)) > 0 && strcmp(buf, "0") != 0) {
+        buf[strcspn(buf, "\n")] = '\0';
+        snprintf(out, size, "%s", buf);
+    }
+}
+
+/* Name and state letter of one thread from /proc. */
+static void thread_info(pid_t tid, lynx_thread_rec_t *rec)
+{
+    char path[64];
+    char buf[64];
+
     snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
     if (read_small(path, buf, sizeof(buf)) > 0) {
         buf[strcspn(buf, "\n")] = '\0';
@@ -197,13 +234,7 @@ static void thread_info(pid_t tid, lynx_thread_rec_t *rec)
         memcpy(rec->name, buf, len);
         rec->name[len] = '\0';
     }
-    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-    /* "tid (comm) S ...": the comm may hold ')' and spaces; the state
-     * follows the last ')'. */
-    if (read_small(path, buf, sizeof(buf)) > 0 &&
-        (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != '\0') {
-        rec->state = p[2];
-    }
+    rec->state = thread_state(tid);
 }
 
 /* The threads of the process, at most max. */
@@ -308,6 +339,9 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
     lynx_thread_dump_reply_t *rep = r->inline_buf;
     lynx_thread_rec_t *recs = r->bulk;
     static pid_t tids[DUMP_MAX_THREADS];
+    /* The state of a thread left alone (running_only), 0 if signalled. */
+    static char blocked[DUMP_MAX_THREADS];
+    int running_only = 0;
     uint32_t timeout_ms = LYNX_DUMP_TIMEOUT_DEFAULT_MS;
     uint32_t n;
     uint32_t skipped;
@@ -326,6 +360,12 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
         if (arg->timeout_ms > 0) {
             timeout_ms = arg->timeout_ms;
         }
+        if (arg->flags & ~LYNX_DUMP_FLAGS_KNOWN) {
+            snprintf(r->message, LYNX_MSG_MAX,
+                     "unknown thread dump flags 0x%x", arg->flags);
+            return LYNX_EBADARG;
+        }
+        running_only = (arg->flags & LYNX_DUMP_RUNNING_ONLY) != 0;
     } else if (arg_len != 0) {
         snprintf(r->message, LYNX_MSG_MAX, "invalid thread dump argument");
         return LYNX_EBADARG;
@@ -370,6 +410,7 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
     t0 = lynx_mono_ns();
     for (uint32_t i = 0; i < n; i++) {
         dump_slot_t *s = &g.slots[i];
+        blocked[i] = 0;
         if (tids[i] == g.agent_tid) {
             /* The agent blocks every signal: it unwinds itself. */
             s->flags = 0;
@@ -377,6 +418,17 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
                                             &s->flags);
             atomic_store(&s->state, SLOT_DONE);
             continue;
+        }
+        if (running_only) {
+            /* Read here, on the agent thread, never in the handler.  A
+             * thread that blocks between this read and the signal can
+             * still be interrupted: the window is this loop's step. */
+            char st = thread_state(tids[i]);
+            if (st == 'S' || st == 'D') {
+                blocked[i] = st;
+                atomic_store(&s->state, SLOT_EXPIRED);
+                continue;
+            }
         }
         expected++;
         if (syscall(SYS_tgkill, g.pid, tids[i], SIGPROF) != 0) {
@@ -412,6 +464,13 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
                 pause_us(50);
             }
             st = atomic_load(&s->state);
+        }
+        if (blocked[i] != 0) {
+            rec->status = LYNX_THREAD_BLOCKED;
+            thread_info(tids[i], rec);
+            rec->state = blocked[i];
+            thread_wchan(tids[i], rec->wchan, sizeof(rec->wchan));
+            continue;
         }
         if (st == SLOT_DONE && s->depth >= 1 &&
             s->depth <= LYNX_STACK_MAX_DEPTH) {

@@ -31,8 +31,16 @@ extern "C" {
 typedef struct lynx_thread_dump_arg {
     uint32_t timeout_ms;   /* per dump: 1..LYNX_DUMP_TIMEOUT_MAX_MS,
                               0 = LYNX_DUMP_TIMEOUT_DEFAULT_MS */
-    uint32_t reserved;
+    uint32_t flags;        /* LYNX_DUMP_*; the agent refuses others */
 } lynx_thread_dump_arg_t;
+
+/* Signal only the threads that are not blocked in the kernel: a thread
+ * whose /proc state is 'S' or 'D' when the agent looks is not sent
+ * SIGPROF (which would make nanosleep, poll, epoll_wait, select,
+ * sem_timedwait... return EINTR); its record has status
+ * LYNX_THREAD_BLOCKED, its state and wchan, and no stack. */
+#define LYNX_DUMP_RUNNING_ONLY 0x1u
+#define LYNX_DUMP_FLAGS_KNOWN LYNX_DUMP_RUNNING_ONLY
 
 /* lynx_thread_rec_t.status */
 enum lynx_thread_status {
@@ -40,7 +48,12 @@ enum lynx_thread_status {
     LYNX_THREAD_NO_ANSWER = 1,  /* did not answer within the timeout */
     LYNX_THREAD_GONE = 2,       /* ended before it could answer */
     LYNX_THREAD_SKIPPED = 3,    /* more threads than the agent can ask */
+    LYNX_THREAD_BLOCKED = 4,    /* blocked in the kernel, not signalled
+                                   (LYNX_DUMP_RUNNING_ONLY): wchan, no
+                                   stack */
 };
+
+#define LYNX_THREAD_WCHAN_MAX 64 /* wchan, NUL included */
 
 typedef struct lynx_thread_rec {
     int32_t tid;
@@ -50,9 +63,18 @@ typedef struct lynx_thread_rec {
     char state;                      /* /proc state letter, '?' unknown */
     char reserved[7];
     char name[LYNX_THREAD_NAME_MAX]; /* comm, NUL-terminated */
-    uint64_t pcs[LYNX_STACK_MAX_DEPTH]; /* leaf first; pcs[0] is the
-                                           interrupted instruction */
+    union {
+        uint64_t pcs[LYNX_STACK_MAX_DEPTH]; /* leaf first; pcs[0] is the
+                                               interrupted instruction */
+        char wchan[LYNX_THREAD_WCHAN_MAX];  /* LYNX_THREAD_BLOCKED: the
+                                               kernel function it waits
+                                               in, NUL-terminated, "" if
+                                               unknown */
+    };
 } lynx_thread_rec_t;
+
+_Static_assert(LYNX_THREAD_WCHAN_MAX <= LYNX_STACK_MAX_DEPTH * 8,
+               "wchan fits in the stack's room");
 
 #define LYNX_THREAD_AGENT 0x100u     /* the agent's own thread */
 

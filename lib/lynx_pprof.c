@@ -574,10 +574,46 @@ static ssize_t pp_find_module(const lynx_pprof_t *p, uint64_t addr)
     return -1;
 }
 
+/* A stack word with this bit holds the string index of a pseudo-frame's
+ * name (lynx_pprof_add_named_sample), not an address: no user-space
+ * address has it, and lynx_pprof_add_sample clears it from addresses. */
+#define PP_PSEUDO_BIT (1ULL << 63)
+
+static int pp_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
+                         int leaf_is_exact, const int64_t *values,
+                         size_t nvalues, const lynx_label_t *labels,
+                         size_t nlabels, int pseudo);
+
 int lynx_pprof_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
                           int leaf_is_exact, const int64_t *values,
                           size_t nvalues, const lynx_label_t *labels,
                           size_t nlabels)
+{
+    return pp_add_sample(p, pcs, npcs, leaf_is_exact, values, nvalues, labels,
+                         nlabels, 0);
+}
+
+int lynx_pprof_add_named_sample(lynx_pprof_t *p, const char *frame,
+                                const int64_t *values, size_t nvalues,
+                                const lynx_label_t *labels, size_t nlabels)
+{
+    int64_t s;
+    uint64_t word;
+
+    if (p == NULL || frame == NULL) {
+        return -EINVAL;
+    }
+    if (str_intern(&p->strings, frame, &s) != 0) {
+        return -ENOMEM;
+    }
+    word = PP_PSEUDO_BIT | (uint64_t)s;
+    return pp_add_sample(p, &word, 1, 1, values, nvalues, labels, nlabels, 1);
+}
+
+static int pp_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
+                         int leaf_is_exact, const int64_t *values,
+                         size_t nvalues, const lynx_label_t *labels,
+                         size_t nlabels, int pseudo)
 {
     uint64_t *key;
     int64_t *sum;
@@ -611,6 +647,9 @@ int lynx_pprof_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
         key[1 + i] = pcs[i];
         if ((i > 0 || !leaf_is_exact) && pcs[i] > 0) {
             key[1 + i] = pcs[i] - 1;
+        }
+        if (!pseudo) {
+            key[1 + i] &= ~PP_PSEUDO_BIT;
         }
     }
     for (i = 0; i < nlabels; i++) {
@@ -787,6 +826,15 @@ static int pp_resolve_loc(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     memset(loc, 0, sizeof(*loc));
     loc->addr = addr;
     loc->line_off = r->nlines;
+    if (addr & PP_PSEUDO_BIT) {
+        /* A named pseudo-frame: no address, no module; its function
+         * flags go to the spare mflags entry past the modules. */
+        lynx_frame_t f;
+        memset(&f, 0, sizeof(f));
+        f.function = p->strings.strs[addr & ~PP_PSEUDO_BIT];
+        loc->addr = 0;
+        return pp_resolve_frames(p, r, loc, p->nmods, &f, 1);
+    }
     mi = pp_find_module(p, addr);
     if (mi < 0) {
         return 0;

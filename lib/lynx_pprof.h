@@ -109,6 +109,16 @@ int lynx_pprof_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
                           size_t nvalues, const lynx_label_t *labels,
                           size_t nlabels);
 
+/*
+ * Add one sample whose stack is a single pseudo-frame named `frame` (a
+ * function of that name, no address, no module), e.g. "[blocked in
+ * syscall: do_epoll_wait]" for a thread that has no stack.  Values and
+ * labels as for lynx_pprof_add_sample.  0, -EINVAL or -ENOMEM.
+ */
+int lynx_pprof_add_named_sample(lynx_pprof_t *p, const char *frame,
+                                const int64_t *values, size_t nvalues,
+                                const lynx_label_t *labels, size_t nlabels);
+
 /* Distinct samples (after merging) so far. */
 size_t lynx_pprof_nsamples(const lynx_pprof_t *p);
 

@@ -43,6 +43,7 @@ static int build_for(lynx_req_t *req, lynx_target_t *t,
     memset(&pr, 0, sizeof(pr));
     pr.seconds = lynx_req_param(req, "seconds")->i;
     pr.gc = (int)lynx_req_param(req, "gc")->i;
+    pr.running_only = (int)lynx_req_param(req, "running_only")->i;
     pr.timeout_ns = cfg->agent_timeout_ns;
     if (pr.seconds * 1000000000LL > cfg->max_profile_duration_ns) {
         lynx_reply_error(req, 400,
@@ -91,8 +92,11 @@ static void serve_dump(lynx_req_t *req, lynx_target_t *t)
     char msg[LYNX_MSG_MAX] = "";
     char *text = NULL;
     size_t len = 0;
+    uint32_t flags = lynx_req_param(req, "running_only")->i
+                         ? LYNX_DUMP_RUNNING_ONLY
+                         : 0;
     int rc = lynx_thread_dump_take(t, lynx_req_config(req)->agent_timeout_ns,
-                                   &d, msg, sizeof(msg));
+                                   flags, &d, msg, sizeof(msg));
 
     if (rc != 0) {
         reply_failure(req, &lynx_profile_goroutine, rc, msg,

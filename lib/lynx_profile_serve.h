@@ -18,7 +18,8 @@
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},                                 \
     {"debug", LYNX_PARAM_INT, "0", 0, 2},                                    \
     {"seconds", LYNX_PARAM_INT, "0", 0, 3600},                               \
-    {"gc", LYNX_PARAM_BOOL, "false", 0, 0}
+    {"gc", LYNX_PARAM_BOOL, "false", 0, 0},                                  \
+    {"running_only", LYNX_PARAM_BOOL, "false", 0, 0}
 
 /* Build `kind` for the request's target into *p (new builder, caller
  * destroys it), with *sym the symbolizer bound to that target's files

@@ -21,6 +21,8 @@ typedef struct lynx_profile_req {
                            apart (kinds that keep cumulative counts) */
     int gc;             /* heap: give free memory back first (malloc_trim) */
     int64_t timeout_ns; /* how long to wait for the agent per command */
+    int running_only;   /* goroutine: do not signal threads blocked in the
+                           kernel (LYNX_DUMP_RUNNING_ONLY) */
 } lynx_profile_req_t;
 
 /* Fill p (fresh, empty) with the kind's sample types, samples and

@@ -26,11 +26,14 @@ typedef struct lynx_thread_dump {
     int32_t pid;
 } lynx_thread_dump_t;
 
-/* Take a snapshot of every thread's stack.  0 or a negative code with the
- * agent's message in msg (LYNX_EUNSUPPORTED: SIGPROF is the program's).
- * Free with lynx_thread_dump_fini(). */
+/* Take a snapshot of every thread's stack; flags LYNX_DUMP_RUNNING_ONLY
+ * leaves threads blocked in the kernel alone (status LYNX_THREAD_BLOCKED,
+ * wchan, no stack).  0 or a negative code with the agent's message in msg
+ * (LYNX_EUNSUPPORTED: SIGPROF is the program's).  Free with
+ * lynx_thread_dump_fini(). */
 int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
-                          lynx_thread_dump_t *d, char *msg, size_t msg_size);
+                          uint32_t flags, lynx_thread_dump_t *d, char *msg,
+                          size_t msg_size);
 void lynx_thread_dump_fini(lynx_thread_dump_t *d);
 
 /* The pure step of lynx_thread_dump_take(), for tests and fuzzing: with
@@ -43,9 +46,13 @@ int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
                             size_t bulk_len);
 
 /* Add the stacks of the threads that answered to p (sample type
- * thread/count), one sample per thread.  0 or a lynx_pprof_add_sample()
- * error. */
+ * thread/count), one sample per thread; a thread left alone as blocked
+ * is a sample without locations, labelled thread_state and wchan.  0 or
+ * a lynx_pprof_add_sample() error. */
 int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d);
+
+/* Threads left alone because they were blocked (LYNX_THREAD_BLOCKED). */
+size_t lynx_thread_dump_nblocked(const lynx_thread_dump_t *d);
 
 /* "S (sleeping)" for a /proc state letter. */
 const char *lynx_thread_state_name(char state);

@@ -39,7 +39,10 @@ int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
     d->nthreads = d->info.nthreads;
     for (size_t i = 0; i < d->nthreads; i++) {
         lynx_thread_rec_t *r = &d->threads[i];
-        if (r->depth > LYNX_STACK_MAX_DEPTH) {
+        if (r->status == LYNX_THREAD_BLOCKED) {
+            r->depth = 0;
+            r->wchan[sizeof(r->wchan) - 1] = '\0';
+        } else if (r->depth > LYNX_STACK_MAX_DEPTH) {
             r->depth = 0;
             r->status = LYNX_THREAD_NO_ANSWER;
         }
@@ -49,9 +52,10 @@ int lynx_thread_dump_decode(lynx_thread_dump_t *d, void *bulk,
 }
 
 int lynx_thread_dump_take(lynx_target_t *t, int64_t timeout_ns,
-                          lynx_thread_dump_t *d, char *msg, size_t msg_size)
+                          uint32_t flags, lynx_thread_dump_t *d, char *msg,
+                          size_t msg_size)
 {
-    lynx_thread_dump_arg_t arg = {DUMP_TIMEOUT_MS, 0};
+    lynx_thread_dump_arg_t arg = {DUMP_TIMEOUT_MS, flags};
     void *bulk = NULL;
     size_t n = 0;
     int rc;
@@ -107,7 +111,7 @@ const char *lynx_thread_state_name(char state)
 
 static const char *status_note(const lynx_thread_rec_t *r, uint32_t ms)
 {
-    static char buf[96];
+    static char buf[160];
 
     switch (r->status) {
     case LYNX_THREAD_NO_ANSWER:
@@ -117,6 +121,11 @@ static const char *status_note(const lynx_thread_rec_t *r, uint32_t ms)
         return "ended while the dump was taken";
     case LYNX_THREAD_SKIPPED:
         return "not asked: too many threads";
+    case LYNX_THREAD_BLOCKED:
+        snprintf(buf, sizeof(buf),
+                 "blocked in syscall: %s; not interrupted (running_only)",
+                 r->wchan[0] != '\0' ? r->wchan : "?");
+        return buf;
     default:
         return "no stack";
     }
@@ -189,6 +198,10 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
     if (d->info.nmissing > 0) {
         buf_printf(&b, ", %u did not answer", d->info.nmissing);
     }
+    if (lynx_thread_dump_nblocked(d) > 0) {
+        buf_printf(&b, ", %zu blocked in syscalls not interrupted",
+                   lynx_thread_dump_nblocked(d));
+    }
     buf_printf(&b, "\n\n");
     for (size_t i = 0; i < d->nthreads; i++) {
         const lynx_thread_rec_t *r = &d->threads[i];
@@ -259,6 +272,16 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
 
 /* ---- goroutine --------------------------------------------------------------- */
 
+size_t lynx_thread_dump_nblocked(const lynx_thread_dump_t *d)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->nthreads; i++) {
+        n += d->threads[i].status == LYNX_THREAD_BLOCKED;
+    }
+    return n;
+}
+
 int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
 {
     int64_t one = 1;
@@ -269,6 +292,36 @@ int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
         if (r->status == LYNX_THREAD_OK && r->depth > 0) {
             rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
                                        0);
+        } else if (r->status == LYNX_THREAD_BLOCKED) {
+            /* No stack: one pseudo-frame that says where it waits. */
+            char state[2] = {r->state, '\0'};
+            char frame[LYNX_THREAD_WCHAN_MAX + 32];
+            lynx_label_t labels[2] = {
+                {"thread_state", state, 0, NULL},
+                {"wchan", r->wchan[0] != '\0' ? r->wchan : "?", 0, NULL},
+            };
+            snprintf(frame, sizeof(frame), "[blocked in syscall: %s]",
+                     labels[1].str);
+            rc = lynx_pprof_add_named_sample(p, frame, &one, 1, labels, 2);
+        }
+    }
+    return rc;
+}
+
+/* One comment per thread left alone: Go's text shows no labels. */
+static int blocked_comments(lynx_pprof_t *p, const lynx_thread_dump_t *d)
+{
+    char note[256];
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < d->nthreads; i++) {
+        const lynx_thread_rec_t *r = &d->threads[i];
+        if (r->status == LYNX_THREAD_BLOCKED) {
+            snprintf(note, sizeof(note),
+                     "thread %d \"%s\" [%s] %s", (int)r->tid, r->name,
+                     lynx_thread_state_name(r->state),
+                     status_note(r, d->info.timeout_ms));
+            rc = lynx_pprof_add_comment(p, note);
         }
     }
     return rc;
@@ -278,7 +331,7 @@ static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
                            lynx_pprof_t *p, char *msg, size_t msg_size)
 {
     lynx_thread_dump_t d;
-    char note[160];
+    char note[256];
     int rc;
 
     if (req->seconds > 0) {
@@ -287,7 +340,9 @@ static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
                  "(a snapshot of the threads)");
         return LYNX_EBADARG;
     }
-    rc = lynx_thread_dump_take(t, req->timeout_ns, &d, msg, msg_size);
+    rc = lynx_thread_dump_take(t, req->timeout_ns,
+                               req->running_only ? LYNX_DUMP_RUNNING_ONLY : 0,
+                               &d, msg, msg_size);
     if (rc != 0) {
         return rc;
     }
@@ -307,10 +362,15 @@ static int goroutine_build(lynx_target_t *t, const lynx_profile_req_t *req,
     if (rc == 0) {
         snprintf(note, sizeof(note),
                  "threads of %s (pid %d): %zu, %u answered in %.1f ms, "
-                 "%u did not answer",
+                 "%u did not answer, %zu blocked in syscalls not "
+                 "interrupted",
                  d.target, (int)d.pid, d.nthreads, d.info.nanswered,
-                 (double)d.info.elapsed_ns / 1e6, d.info.nmissing);
+                 (double)d.info.elapsed_ns / 1e6, d.info.nmissing,
+                 lynx_thread_dump_nblocked(&d));
         rc = lynx_pprof_add_comment(p, note);
+    }
+    if (rc == 0) {
+        rc = blocked_comments(p, &d);
     }
     lynx_thread_dump_fini(&d);
     return rc;

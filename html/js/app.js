@@ -658,14 +658,17 @@ $('profiles-card').addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-action]');
   if (!b) return;
   const kind = b.closest('tr').dataset.kind;
+  // A full thread dump interrupts blocked calls with EINTR: the operator
+  // may leave blocked threads alone (see the Threads row).
+  const extra = kind === 'goroutine' && $('threads-running-only').checked ? { running_only: 1 } : undefined;
   setMsg(profMsg, '');
   await busy(b, async () => {
     try {
       if (b.dataset.action === 'download') {
-        await profileDownload(kind, state.target);
+        await profileDownload(kind, state.target, extra);
         return;
       }
-      const data = await api.flame(kind, state.target);
+      const data = await api.flame(kind, state.target, extra);
       const stamp = new Date();
       panel.show({
         title: `${KIND_LABEL[kind]} profile`,

@@ -337,6 +337,26 @@ for (const [kind, label] of [['heap', 'Heap'], ['goroutine', 'Threads'], ['block
   });
 }
 
+await t.check('Threads, running threads only: asks running_only=1 and draws blocked threads as [blocked in syscall: wchan]', async () => {
+  const box = '#threads-running-only';
+  const tip = await page.getAttribute('#profiles-card label.running-only', 'title');
+  assert(/EINTR/.test(tip) && /wchan/.test(tip), `tooltip: ${tip}`);
+  assert(/EINTR/.test(await page.textContent('#threads-running-only-note')), 'no EINTR note on the page');
+  await page.check(box);
+  try {
+    const [req] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes('/flame?') && r.url().includes('type=goroutine'), { timeout: 10000 }),
+      page.click('#profiles-card tr[data-kind="goroutine"] button[data-action="flame"]')]);
+    assert(new URL(req.url()).searchParams.get('running_only') === '1', `request ${req.url()}`);
+    await until(async () => (await page.evaluate(() => window.lynxprof.drawnFrames()))
+      .some((f) => /^\[blocked in syscall: .+\]$/.test(f.name)), { timeout: 10000, what: 'a [blocked in syscall] frame' });
+    const m = (await page.textContent('#profiles-msg')).trim();
+    assert(!m, `message: ${m}`);
+  } finally {
+    await page.uncheck(box);
+  }
+});
+
 /** Open the threads flame graph of target `name` (selected already); the
  * subtitle names the target, so an older graph is not taken for it. */
 async function threadsFlame(name) {

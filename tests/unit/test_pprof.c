@@ -329,6 +329,47 @@ static void test_merge_and_labels(void **state)
     lynx_pprof_destroy(p);
 }
 
+/* A pseudo-frame names a function with no address; an address with the
+ * pseudo bit set (garbage from an unwinder) never becomes one. */
+static void test_named_sample(void **state)
+{
+    lynx_pprof_t *p;
+    profile_t *prof;
+    const Perftools__Profiles__Location *loc;
+    uint64_t odd[1] = {0x8000000000005001ULL};
+    int64_t v[2] = {1, 10};
+    lynx_label_t l[1] = {{"wchan", "do_epoll_wait", 0, NULL}};
+
+    (void)state;
+    p = cpu_profile();
+    assert_int_equal(lynx_pprof_add_named_sample(
+                         p, "[blocked in syscall: do_epoll_wait]", v, 2, l, 1),
+                     0);
+    assert_int_equal(lynx_pprof_add_named_sample(
+                         p, "[blocked in syscall: do_epoll_wait]", v, 2, l, 1),
+                     0);
+    assert_int_equal(lynx_pprof_add_named_sample(p, NULL, v, 2, NULL, 0),
+                     -EINVAL);
+    assert_int_equal(lynx_pprof_add_sample(p, odd, 1, 1, v, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_nsamples(p), 2);
+    prof = roundtrip(p, NULL, 1);
+    assert_int_equal(prof->n_sample, 2);
+    assert_int_equal(prof->sample[0]->value[0], 2);
+    assert_int_equal(prof->sample[0]->n_location_id, 1);
+    assert_int_equal(prof->sample[0]->n_label, 1);
+    loc = location(prof, prof->sample[0]->location_id[0]);
+    assert_int_equal(loc->address, 0);
+    assert_int_equal(loc->mapping_id, 0);
+    assert_int_equal(loc->n_line, 1);
+    assert_string_equal(str(prof, function(prof, loc->line[0]->function_id)->name),
+                        "[blocked in syscall: do_epoll_wait]");
+    loc = location(prof, prof->sample[1]->location_id[0]);
+    assert_int_equal(loc->address, 0x5001);
+    assert_int_equal(loc->n_line, 0);
+    perftools__profiles__profile__free_unpacked(prof, NULL);
+    lynx_pprof_destroy(p);
+}
+
 static void test_symbolized_profile(void **state)
 {
     lynx_symbolizer_t *sym;
@@ -873,6 +914,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_merge_and_labels),
+        cmocka_unit_test(test_named_sample),
         cmocka_unit_test(test_symbolized_profile),
         cmocka_unit_test(test_wrong_build_id),
         cmocka_unit_test(test_errors),

@@ -175,6 +175,44 @@ static void test_thread_dump(void **state)
                      0);
     assert_int_equal(rep.nmissing, 1);
     free(recs);
+    /* running_only: the blocked threads are not asked (the deaf one no
+     * longer costs the timeout), listed with state and wchan. */
+    arg.flags = LYNX_DUMP_RUNNING_ONLY;
+    assert_int_equal(call(LYNX_CMD_THREAD_DUMP, &arg, sizeof(arg), &rep,
+                          sizeof(rep), (void **)&recs, &len, NULL),
+                     0);
+    assert_int_equal(rep.nmissing, 0);
+    sleepers = deaf_seen = agent_seen = 0;
+    for (uint32_t i = 0; i < rep.nthreads; i++) {
+        const lynx_thread_rec_t *r = &recs[i];
+        if (strcmp(r->name, "dump-sleeper") == 0 ||
+            strcmp(r->name, "dump-deaf") == 0) {
+            assert_int_equal(r->status, LYNX_THREAD_BLOCKED);
+            assert_int_equal(r->depth, 0);
+            assert_true(r->state == 'S');
+            assert_non_null(memchr(r->wchan, '\0', sizeof(r->wchan)));
+            assert_true(strlen(r->wchan) > 0);
+            if (r->name[5] == 's') {
+                sleepers++;
+            } else {
+                deaf_seen++;
+            }
+        } else if (r->flags & LYNX_THREAD_AGENT) {
+            assert_int_equal(r->status, LYNX_THREAD_OK);
+            agent_seen++;
+        }
+    }
+    assert_int_equal(sleepers, 3);
+    assert_int_equal(deaf_seen, 1);
+    assert_int_equal(agent_seen, 1);
+    free(recs);
+    recs = NULL;
+    /* Unknown flags are refused. */
+    arg.flags = 0x80;
+    assert_int_equal(call(LYNX_CMD_THREAD_DUMP, &arg, sizeof(arg), &rep,
+                          sizeof(rep), (void **)&recs, &len, NULL),
+                     LYNX_EBADARG);
+    free(recs);
     assert_int_equal(write(pipefd[1], "xxxx", 4), 4);
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
