@@ -29,11 +29,13 @@
  */
 #define UNW_LOCAL_ONLY
 #include <errno.h>
+#include <link.h>
 #include <libunwind.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
@@ -74,6 +76,37 @@ static __thread _Atomic uint32_t deferred_weight
 static __thread _Atomic int deferred_dump
     __attribute__((tls_model("initial-exec")));
 
+/* The loader's list of objects and its state, as debuggers find it: the
+ * main program's DT_DEBUG entry, set by the loader at start-up.  (A copy
+ * of _r_debug made by a copy relocation would not follow the loader's
+ * state.)  NULL when there is none. */
+static const struct r_debug *loader_debug;
+
+__attribute__((constructor)) static void find_loader_debug(void)
+{
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+    size_t nph = getauxval(AT_PHNUM);
+    const ElfW(Dyn) *dyn = NULL;
+    ElfW(Addr) bias = 0;
+
+    for (size_t i = 0; ph != NULL && i < nph; i++) {
+        if (ph[i].p_type == PT_PHDR) {
+            bias = (ElfW(Addr))ph - ph[i].p_vaddr;
+        }
+    }
+    for (size_t i = 0; ph != NULL && i < nph; i++) {
+        if (ph[i].p_type == PT_DYNAMIC) {
+            dyn = (const ElfW(Dyn) *)(bias + ph[i].p_vaddr);
+        }
+    }
+    for (; dyn != NULL && dyn->d_tag != DT_NULL; dyn++) {
+        if (dyn->d_tag == DT_DEBUG) {
+            loader_debug = (const struct r_debug *)dyn->d_un.d_ptr;
+            break;
+        }
+    }
+}
+
 uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
                              uint32_t *flags)
 {
@@ -87,6 +120,18 @@ uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
         return 0;
     }
     pcs[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    /* The loader is adding or removing objects (dlopen or dlclose under
+     * way on some thread: its debugger interface says so).  Such a thread
+     * holds the loader's locks, which libunwind takes after one of its own
+     * mutexes: unwinding here could deadlock with another thread's unwind
+     * (seen in the soak).  Only the interrupted address is kept. */
+    if (loader_debug != NULL &&
+        __atomic_load_n(&loader_debug->r_state, __ATOMIC_RELAXED) !=
+            RT_CONSISTENT) {
+        *flags |= LYNX_STACK_TRUNCATED;
+        lynx_fork_gate_leave();
+        return n;
+    }
     if (unw_init_local2(&cursor, (unw_context_t *)uc,
                         UNW_INIT_SIGNAL_FRAME) >= 0) {
         while (unw_step(&cursor) > 0) {
