@@ -11,6 +11,9 @@
  *   churner  creates a short thread that allocates and returns, joins it.
  *   lockers  (2) contend for one mutex around CPU work and malloc/free.
  *
+ * --only fork|dl|threads|locks runs that kind of thread alone (to tell
+ * which one a trend in memory follows).
+ *
  * Every second it rewrites --status FILE (atomically, by rename) with
  *   forks=N execs=N dlopens=N threads=N locks=N hung=H crashed=C failed=F
  * and prints that line at the end.  Exit status 0 only when no child hung,
@@ -35,6 +38,7 @@ static double seconds;          /* 0: until SIGTERM */
 static double hang_timeout = 10.0;
 static const char *lib_path;
 static const char *status_path;
+static const char *only;        /* --only fork|dl|threads|locks: one kind */
 static volatile sig_atomic_t stop;
 static _Atomic unsigned long forks, execs, dlopens, threads, locks;
 static _Atomic unsigned long hung, crashed, failed;
@@ -242,6 +246,8 @@ int main(int argc, char **argv)
             lib_path = argv[i + 1];
         else if (!strcmp(argv[i], "--status"))
             status_path = argv[i + 1];
+        else if (!strcmp(argv[i], "--only"))
+            only = argv[i + 1];
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -260,9 +266,14 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     void *(*fns[])(void *) = {forker, dl_loop, churner, locker, locker};
+    const char *kinds[] = {"fork", "dl", "threads", "locks", "locks"};
     enum { N = sizeof(fns) / sizeof(fns[0]) };
     pthread_t t[N];
+    int started[N] = {0};
     for (int i = 0; i < N; i++) {
+        if (only && strcmp(only, kinds[i]) != 0)
+            continue;
+        started[i] = 1;
         if (pthread_create(&t[i], NULL, fns[i], NULL) != 0) {
             fprintf(stderr, "pthread_create failed\n");
             return 1;
@@ -277,7 +288,8 @@ int main(int argc, char **argv)
             stop = 1;
     }
     for (int i = 0; i < N; i++)
-        pthread_join(t[i], NULL);
+        if (started[i])
+            pthread_join(t[i], NULL);
     write_status();
 
     char line[256];
