@@ -216,6 +216,8 @@ wait "$TARGET"
 target_rc=$?
 TARGET=""
 final=$(grep -E '^forks=' "$STACK_RUNDIR/demo-$NAME.log" | tail -1)
+# A target that had to be killed printed nothing: its last status file.
+[ -n "$final" ] || final="$(cat "$tmp/status" 2>/dev/null) (last status, killed)"
 
 # ---- report ---------------------------------------------------------------------
 log="$STACK_RUNDIR/nginx-access.log"
