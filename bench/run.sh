@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run every benchmark (bench/*.sh except this one and the sourced helper
-# interleave.sh), one after the other.
-#   bench/run.sh [name...]   e.g. bench/run.sh memory_endpoint
+# Run every benchmark (bench/*.sh except this one, the sourced helper
+# interleave.sh and the 30-minute soak), one after the other.
+#   bench/run.sh [name...]   e.g. bench/run.sh memory_endpoint, bench/run.sh soak
 # Results go to stdout; docs/PERFORMANCE.md records them with their commands.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,7 +12,7 @@ if [ $# -gt 0 ]; then
     list=""
     for n in "$@"; do list="$list $here/$n.sh"; done
 else
-    list=$(ls "$here"/*.sh | grep -v -e '/run\.sh$' -e '/interleave\.sh$')
+    list=$(ls "$here"/*.sh | grep -v -e '/run\.sh$' -e '/interleave\.sh$' -e '/soak\.sh$')
 fi
 rc=0
 for b in $list; do
