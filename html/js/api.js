@@ -109,15 +109,16 @@ export const api = {
   cpuDelete: (id) => requestJSON(API + 'cpu/sessions/' + encodeURIComponent(id), { method: 'DELETE' }),
   cpuFlame: (id) => requestJSON(API + 'cpu/flame/' + encodeURIComponent(id)),
   cpuDownload: (id) => download(API + 'cpu/download/' + encodeURIComponent(id), null, id + '.pprof'),
-  flame: (type, target) => requestJSON(API + 'flame', { params: { type, target } }),
+  flame: (type, target, seconds) => requestJSON(API + 'flame', { params: { type, target, seconds } }),
 };
 
-/** Download URL and file name of a non-CPU profile kind. */
-export function profileDownload(kind, target) {
+/** Download a non-CPU profile kind; `seconds` (block, mutex): the window
+ * in which lock contention is recorded. */
+export function profileDownload(kind, target, seconds) {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
   switch (kind) {
     case 'heap': return download(API + 'heap', { target }, `heap_${stamp}.pprof`);
     case 'goroutine': return download(API + 'goroutine', { target }, `goroutine_${stamp}.pprof`);
-    default: return download(DEBUG + kind, { target }, `${kind}_${stamp}.pprof`);
+    default: return download(DEBUG + kind, { target, seconds }, `${kind}_${stamp}.pprof`);
   }
 }

@@ -658,18 +658,21 @@ $('profiles-card').addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-action]');
   if (!b) return;
   const kind = b.closest('tr').dataset.kind;
+  // Lock contention is recorded only in a window: ask for one.
+  const secs = b.closest('tr').querySelector('select.lock-seconds');
+  const seconds = secs ? secs.value : undefined;
   setMsg(profMsg, '');
   await busy(b, async () => {
     try {
       if (b.dataset.action === 'download') {
-        await profileDownload(kind, state.target);
+        await profileDownload(kind, state.target, seconds);
         return;
       }
-      const data = await api.flame(kind, state.target);
+      const data = await api.flame(kind, state.target, seconds);
       const stamp = new Date();
       panel.show({
         title: `${KIND_LABEL[kind]} profile`,
-        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}`,
+        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}${seconds ? ` · ${seconds} s recorded` : ''}`,
         data,
         sampleType: kind === 'heap' ? $('heap-sample-type').value : undefined,
         name: `${kind}_${stamp.toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
