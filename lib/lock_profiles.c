@@ -327,7 +327,8 @@ static int mutex_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
 const lynx_profile_kind_t lynx_profile_block = {
     "block",
     "Stack traces that led to blocking on pthread mutexes, rwlocks and "
-    "condition variables (waiter's stack)",
+    "condition variables (waiter's stack). Recorded only while asked for: "
+    "use ?seconds=N; without it, what all such windows recorded",
     "delay",
     block_build,
     block_count,
@@ -337,7 +338,8 @@ const lynx_profile_kind_t lynx_profile_block = {
 const lynx_profile_kind_t lynx_profile_mutex = {
     "mutex",
     "Stack traces of holders of contended pthread mutexes and rwlocks "
-    "(where they released them)",
+    "(where they released them). Recorded only while asked for: use "
+    "?seconds=N; without it, what all such windows recorded",
     "delay",
     mutex_build,
     mutex_count,
