@@ -834,9 +834,16 @@ void lynx_locks_configure(int64_t block_rate_ns, int64_t mutex_fraction,
 /* In a forked child only the forking thread is left: no waiter of the
  * parent's is, and a slot's spin another thread held at fork() would
  * never be released (the child's next unlock of that lock would spin for
- * ever).  Forget them; read first, so untouched slots stay shared. */
+ * ever).  Forget them; read first, so untouched slots stay shared.  The
+ * parent's windows are not the child's (no agent thread there closes
+ * them): the child records only with LYNXPROF_LOCKS=always. */
 static void locks_atfork_child(void)
 {
+    if (atomic_load_explicit(&g.recording, memory_order_relaxed) !=
+        g.always) {
+        memset(g.windows, 0, sizeof(g.windows));
+        atomic_store(&g.recording, g.always);
+    }
     for (uint32_t i = 0; i < WAIT_SLOTS; i++) {
         wait_slot_t *w = &g.waits[i];
         if (atomic_load_explicit(&w->spin, memory_order_relaxed) != 0 ||

@@ -401,6 +401,46 @@ static void test_locks_windows(void **state)
     assert_int_equal(window(0, &gone), 0);
 }
 
+/* Contention the child of a fork records, read in the child itself. */
+static uint64_t child_contentions(void)
+{
+    lynx_locks_arg_t arg = {LYNX_LOCKS_BLOCK, LYNX_LOCKS_SUMMARY};
+    lynx_locks_reply_t rep;
+    char msg[LYNX_MSG_MAX];
+    lynx_reply_t r = {&rep, sizeof(rep), 0, NULL, 0, 0, msg};
+
+    if (lynx_agent_locks(&arg, sizeof(arg), &r) != 0) {
+        return UINT64_MAX;
+    }
+    return rep.contentions;
+}
+
+/* A child forked during a window does not inherit it: nothing would ever
+ * close it there. */
+static void test_locks_window_not_forked(void **state)
+{
+    uint64_t id = 0;
+    int status = 0;
+    pid_t pid;
+    (void)state;
+
+    lynx_locks_configure(1, 1, 1);
+    assert_int_equal(window(60 * 1000 * MS, &id), 1);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint64_t before = child_contentions();
+        run_contenders(10);
+        _exit(before != UINT64_MAX && child_contentions() == before ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(window(0, &id), 0);
+    lynx_locks_configure(LYNX_BLOCK_RATE_DEFAULT,
+                         LYNX_MUTEX_FRACTION_DEFAULT, 1);
+}
+
 static void test_lock_profiles(void **state)
 {
     lynx_locks_reply_t rep;
@@ -610,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_threadcreate),
         cmocka_unit_test(test_locks_outside_window),
         cmocka_unit_test(test_locks_windows),
+        cmocka_unit_test(test_locks_window_not_forked),
         cmocka_unit_test(test_lock_profiles),
         cmocka_unit_test(test_block_debiasing),
         cmocka_unit_test(test_bad_arguments),
