@@ -185,9 +185,8 @@ static int build(uint32_t kind, lynx_target_t *t,
     size_t nmods = 0;
     int64_t start = lynx_real_ns();
     char note[160];
-    int rc;
-
     uint64_t id = 0;
+    int rc = 0;
 
     if (req->seconds > 0) {
         rc = window(t, LYNX_LOCKS_WINDOW_OPEN,
@@ -200,8 +199,6 @@ static int build(uint32_t kind, lynx_target_t *t,
         if (rc == 0) {
             lynx_sleep_seconds(req->seconds);
         }
-    } else {
-        rc = 0;
     }
     if (rc == 0) {
         rc = fetch(t, kind, 0, req->timeout_ns, &rep, &recs, &n, msg,
