@@ -171,9 +171,16 @@ typedef struct lock_window {
     int64_t deadline_ns;            /* CLOCK_MONOTONIC */
 } lock_window_t;
 
+/* Set in the recording word until resolve() has run: the hooks then take
+ * their slow path, which resolves (the compat aliases above are not usable
+ * in every link, e.g. the agent linked into a sanitized executable). */
+#define UNRESOLVED 0x80000000u
+
 static struct {
-    /* Open windows, plus 1 with LYNXPROF_LOCKS=always: the hooks record
-     * only while it is not 0.  Alone on its cache line, read-mostly. */
+    /* Open windows, plus 1 with LYNXPROF_LOCKS=always, plus UNRESOLVED
+     * until the real functions are known: the hooks go past their first
+     * branch only while it is not 0.  Alone on its cache line,
+     * read-mostly. */
     _Atomic uint32_t recording __attribute__((aligned(64)));
     uint32_t always;
     lock_window_t windows[LYNX_LOCKS_WINDOWS];
@@ -185,7 +192,7 @@ static struct {
     wait_slot_t waits[WAIT_SLOTS];
     _Atomic uint32_t waiting;       /* registered waiters, all locks */
     _Atomic uint64_t untracked;
-} g;
+} g = {.recording = UNRESOLVED};
 
 /* libunwind's own locks, which recording would take again (unw_backtrace
  * under its own cache lock): their contention is never recorded. */
@@ -285,6 +292,7 @@ static void resolve(void)
     real.trywrlock = twr != NULL ? twr : real.trywrlock;
     real.rwunlock = rul != NULL ? rul : real.rwunlock;
     atomic_store_explicit(&real.resolved, 1, memory_order_release);
+    atomic_fetch_and(&g.recording, ~UNRESOLVED);
     in_hook = saved;
 }
 
