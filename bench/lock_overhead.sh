@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: the cost of the agent's lock hooks (lib/agent_locks.c) on an
 # uncontended lock loop (1 thread, 20M lock+unlock) and a contended one
-# (4 threads on one mutex, 2M acquisitions in all), without the agent, with
-# the agent at its defaults (block rate 10 us, mutex fraction 1/10), and
-# with every event recorded (rate 1, fraction 1).  Best of 5 runs each.
+# (4 threads on one mutex, 2M acquisitions in all): without the agent; with
+# the agent at rest (no recording window open: what a loaded agent costs
+# until someone asks for a block or mutex profile); in a window at the
+# default rates (block rate 10 us, mutex fraction 1/10); and in a window
+# with every event recorded (rate 1, fraction 1).  "In a window" runs with
+# LYNXPROF_LOCKS=always, which keeps the recording word set for the whole
+# run: the hooks take exactly the path they take in an open window.
+# Best of 7 interleaved rounds (LOCK_BENCH_ROUNDS).
 #   bench/lock_overhead.sh [iterations] [threads]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,31 +21,40 @@ tmp=$(mktemp -d /tmp/lynxprof-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 gcc -O2 -g -pthread -o "$tmp/lock_overhead" "$here/lock_overhead.c"
 
-best() { # label env...: best (lowest) of 5 runs for each figure
-    local label="$1"; shift
-    local u=999999 c=999999 line a b
-    for _ in 1 2 3 4 5; do
-        line=$(env "$@" "$tmp/lock_overhead" "$iters" "$threads")
+rounds="${LOCK_BENCH_ROUNDS:-7}"
+# The four configurations, each "key|label|env...".
+configs=(
+    "none|no agent|"
+    "rest|agent at rest (no window)|LD_PRELOAD=$agent LYNXPROF_NAME=lockbench-$$"
+    "def|agent in a window, defaults|LD_PRELOAD=$agent LYNXPROF_NAME=lockbench-$$ LYNXPROF_LOCKS=always"
+    "all|agent in a window, every event|LD_PRELOAD=$agent LYNXPROF_NAME=lockbench-$$ LYNXPROF_LOCKS=always LYNXPROF_BLOCK_RATE=1 LYNXPROF_MUTEX_FRACTION=1"
+)
+
+# Rounds interleave the configurations, so that a busy machine's changing
+# load falls on all of them alike; each keeps its best (lowest) figures.
+echo "lock hooks: $iters ops, $threads threads, $(nproc) CPUs, best of $rounds interleaved rounds"
+for c in "${configs[@]}"; do echo "999999 999999" >"$tmp/${c%%|*}"; done
+for _ in $(seq "$rounds"); do
+    for c in "${configs[@]}"; do
+        key="${c%%|*}"
+        read -r -a envs <<<"${c##*|}"
+        line=$(env "${envs[@]}" "$tmp/lock_overhead" "$iters" "$threads")
         a=$(sed 's/.*uncontended_ns_per_op=\([0-9.]*\).*/\1/' <<<"$line")
         b=$(sed 's/.*contended_ns_per_op=\([0-9.]*\).*/\1/' <<<"$line")
-        u=$(awk -v x="$a" -v y="$u" 'BEGIN{print (x < y) ? x : y}')
-        c=$(awk -v x="$b" -v y="$c" 'BEGIN{print (x < y) ? x : y}')
+        read -r u v <"$tmp/$key"
+        awk -v a="$a" -v b="$b" -v u="$u" -v v="$v" \
+            'BEGIN{print (a < u ? a : u), (b < v ? b : v)}' >"$tmp/$key"
     done
-    printf '%-34s uncontended %7.2f ns/op   contended %8.2f ns/op\n' "$label" "$u" "$c"
-    eval "U_$label_key=$u C_$label_key=$c" 2>/dev/null || true
-    echo "$u $c" >"$tmp/$label_key"
-}
-
-echo "lock hooks: $iters ops, $threads threads, $(nproc) CPUs, best of 5"
-label_key=none best "no agent"
-label_key=def best "agent, defaults (10us, 1/10)" \
-    LD_PRELOAD="$agent" LYNXPROF_NAME="lockbench-$$"
-label_key=all best "agent, every event (1, 1)" \
-    LD_PRELOAD="$agent" LYNXPROF_NAME="lockbench-$$" \
-    LYNXPROF_BLOCK_RATE=1 LYNXPROF_MUTEX_FRACTION=1
+done
+for c in "${configs[@]}"; do
+    label="${c#*|}"; label="${label%%|*}"
+    read -r u v <"$tmp/${c%%|*}"
+    printf '%-34s uncontended %7.2f ns/op   contended %8.2f ns/op\n' "$label" "$u" "$v"
+done
 read -r nu nc <"$tmp/none"
+read -r ru rc <"$tmp/rest"
 read -r du dc <"$tmp/def"
 read -r au ac <"$tmp/all"
-awk -v nu="$nu" -v nc="$nc" -v du="$du" -v dc="$dc" -v au="$au" -v ac="$ac" 'BEGIN{
-    printf "ratio to no agent: defaults uncontended %.2fx contended %.2fx; every event uncontended %.2fx contended %.2fx\n",
-        du / nu, dc / nc, au / nu, ac / nc }'
+awk -v nu="$nu" -v nc="$nc" -v ru="$ru" -v rc="$rc" -v du="$du" -v dc="$dc" -v au="$au" -v ac="$ac" 'BEGIN{
+    printf "ratio to no agent (uncontended, contended): at rest %.2fx %.2fx; window, defaults %.2fx %.2fx; window, every event %.2fx %.2fx\n",
+        ru / nu, rc / nc, du / nu, dc / nc, au / nu, ac / nc }'

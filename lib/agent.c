@@ -119,6 +119,7 @@ static const struct {
     {LYNX_CMD_CPU_FORGET, lynx_agent_cpu_forget},
     {LYNX_CMD_THREAD_DUMP, lynx_agent_thread_dump},
     {LYNX_CMD_LOCKS, lynx_agent_locks},
+    {LYNX_CMD_LOCKS_WINDOW, lynx_agent_locks_window},
     {LYNX_CMD_THREADCREATE, lynx_agent_threadcreate},
     {LYNX_CMD_HEAP_SNAPSHOT, lynx_agent_heap_snapshot},
 };
@@ -260,6 +261,7 @@ static void *agent_main(void *unused)
             tidy_slots();
             next_tidy = now + 1000LL * 1000 * 1000;
         }
+        lynx_locks_tick(now);
         sleep_ns = lynx_agent_cpu_tick();
         lynx_futex_wait(&mb->doorbell, bell, sleep_ns);
     }

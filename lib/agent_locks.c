@@ -4,10 +4,16 @@
  * functions and pthread_cond_wait/timedwait are interposed.
  *
  * Workload: locks are taken millions of times a second, almost always
- * uncontended.  The uncontended path costs one trylock (the real lock
- * function is not called at all) plus a thread-local load; unlock costs one
- * relaxed load of a global counter of waiting threads.  Only a contended
- * acquisition is timed (CLOCK_MONOTONIC, vDSO) and possibly recorded:
+ * uncontended.  Contention is recorded only while a window is open
+ * (LYNX_CMD_LOCKS_WINDOW: /debug/pprof/block?seconds=N opens one for its N
+ * seconds), as Go keeps its block and mutex profiles off until asked for.
+ * Outside any window every hook is one relaxed load of the count of open
+ * windows, a branch predicted not taken, and a tail call to the real
+ * function (resolved once, at load); unlock is one relaxed load of the
+ * count of waiting threads.  In a window the uncontended path costs one
+ * trylock (the real lock function is not called at all) plus a
+ * thread-local load, and only a contended acquisition is timed
+ * (CLOCK_MONOTONIC, vDSO) and possibly recorded:
  *
  *   block: every wait of d ns is kept with probability min(1, d/rate) and
  *          then weighs rate/d events and rate ns when d < rate (Go's
@@ -19,9 +25,9 @@
  *          such unlock) to itself, and 1/N of those releases are recorded
  *          with the releasing holder's stack, scaled by N.
  *
- * Both profiles are on by default (LYNXPROF_BLOCK_RATE=10000 ns,
- * LYNXPROF_MUTEX_FRACTION=10; 0 turns one off; LYNXPROF_AGENT=0 turns both
- * off).  Stacks are aggregated in lock-free open-addressing tables mmap'd
+ * Both profiles record in windows by default (LYNXPROF_BLOCK_RATE=10000
+ * ns, LYNXPROF_MUTEX_FRACTION=10; 0 turns one off; LYNXPROF_AGENT=0 turns
+ * both off; LYNXPROF_LOCKS=always records all the time, as before windows).  Stacks are aggregated in lock-free open-addressing tables mmap'd
  * at start (never malloc: a hook may run inside an allocator's locking).
  * A thread-local guard sends any lock taken while a hook records (libunwind
  * takes locks of its own) straight to the real function.
@@ -92,6 +98,15 @@ typedef int (*cond_fn)(pthread_cond_t *, pthread_mutex_t *);
 typedef int (*cond_timed_fn)(pthread_cond_t *, pthread_mutex_t *,
                              const struct timespec *);
 
+static int first_timedlock(pthread_mutex_t *m, const struct timespec *t);
+static int first_timedrdlock(pthread_rwlock_t *l, const struct timespec *t);
+static int first_timedwrlock(pthread_rwlock_t *l, const struct timespec *t);
+static int first_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+static int first_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                const struct timespec *t);
+
+/* Never NULL: until resolve() runs, the functions without a usable alias
+ * point at first_*(), which resolve and call on. */
 static struct {
     mutex_fn lock, trylock, unlock;
     mutex_timed_fn timedlock;
@@ -102,11 +117,12 @@ static struct {
     _Atomic int resolved;
 } real = {
     __pthread_mutex_lock, __pthread_mutex_trylock, __pthread_mutex_unlock,
-    NULL,
+    first_timedlock,
     __pthread_rwlock_rdlock, __pthread_rwlock_wrlock,
     __pthread_rwlock_tryrdlock, __pthread_rwlock_trywrlock,
     __pthread_rwlock_unlock,
-    NULL, NULL, NULL, NULL, 0,
+    first_timedrdlock, first_timedwrlock, first_cond_wait,
+    first_cond_timedwait, 0,
 };
 
 /* ---- tables ------------------------------------------------------------------ */
@@ -149,15 +165,34 @@ typedef struct wait_token {
     int64_t t0;
 } wait_token_t;
 
+/* A recording window; agent thread only. */
+typedef struct lock_window {
+    uint64_t id;                    /* 0: free */
+    int64_t deadline_ns;            /* CLOCK_MONOTONIC */
+} lock_window_t;
+
+/* Set in the recording word until resolve() has run: the hooks then take
+ * their slow path, which resolves (the compat aliases above are not usable
+ * in every link, e.g. the agent linked into a sanitized executable). */
+#define UNRESOLVED 0x80000000u
+
 static struct {
-    _Atomic int64_t block_rate;     /* ns; 0 = off */
+    /* Open windows, plus 1 with LYNXPROF_LOCKS=always, plus UNRESOLVED
+     * until the real functions are known: the hooks go past their first
+     * branch only while it is not 0.  Alone on its cache line,
+     * read-mostly. */
+    _Atomic uint32_t recording __attribute__((aligned(64)));
+    uint32_t always;
+    lock_window_t windows[LYNX_LOCKS_WINDOWS];
+    uint64_t next_window_id;
+    _Atomic int64_t block_rate __attribute__((aligned(64))); /* ns; 0 = off */
     _Atomic int64_t mutex_fraction; /* N; 0 = off */
     _Atomic int on;                 /* either is on */
     lock_table_t tables[2];         /* [0] block, [1] mutex */
     wait_slot_t waits[WAIT_SLOTS];
     _Atomic uint32_t waiting;       /* registered waiters, all locks */
     _Atomic uint64_t untracked;
-} g;
+} g = {.recording = UNRESOLVED};
 
 /* libunwind's own locks, which recording would take again (unw_backtrace
  * under its own cache lock): their contention is never recorded. */
@@ -226,24 +261,28 @@ static void resolve(void)
     rw_fn trd = (rw_fn)dlsym(RTLD_NEXT, "pthread_rwlock_tryrdlock");
     rw_fn twr = (rw_fn)dlsym(RTLD_NEXT, "pthread_rwlock_trywrlock");
     rw_fn rul = (rw_fn)dlsym(RTLD_NEXT, "pthread_rwlock_unlock");
-    real.timedlock =
+    mutex_timed_fn tml =
         (mutex_timed_fn)dlsym(RTLD_NEXT, "pthread_mutex_timedlock");
-    real.timedrdlock =
+    rw_timed_fn trdl =
         (rw_timed_fn)dlsym(RTLD_NEXT, "pthread_rwlock_timedrdlock");
-    real.timedwrlock =
+    rw_timed_fn twrl =
         (rw_timed_fn)dlsym(RTLD_NEXT, "pthread_rwlock_timedwrlock");
     /* The unversioned name may give the pre-2.3.2 condition variables. */
-    real.cond_wait =
-        (cond_fn)dlvsym(RTLD_NEXT, "pthread_cond_wait", "GLIBC_2.3.2");
-    if (real.cond_wait == NULL) {
-        real.cond_wait = (cond_fn)dlsym(RTLD_NEXT, "pthread_cond_wait");
-    }
-    real.cond_timedwait = (cond_timed_fn)dlvsym(
+    cond_fn cw = (cond_fn)dlvsym(RTLD_NEXT, "pthread_cond_wait", "GLIBC_2.3.2");
+    cond_timed_fn ctw = (cond_timed_fn)dlvsym(
         RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.3.2");
-    if (real.cond_timedwait == NULL) {
-        real.cond_timedwait =
-            (cond_timed_fn)dlsym(RTLD_NEXT, "pthread_cond_timedwait");
+
+    if (cw == NULL) {
+        cw = (cond_fn)dlsym(RTLD_NEXT, "pthread_cond_wait");
     }
+    if (ctw == NULL) {
+        ctw = (cond_timed_fn)dlsym(RTLD_NEXT, "pthread_cond_timedwait");
+    }
+    real.timedlock = tml != NULL ? tml : real.timedlock;
+    real.timedrdlock = trdl != NULL ? trdl : real.timedrdlock;
+    real.timedwrlock = twrl != NULL ? twrl : real.timedwrlock;
+    real.cond_wait = cw != NULL ? cw : real.cond_wait;
+    real.cond_timedwait = ctw != NULL ? ctw : real.cond_timedwait;
     real.lock = lk != NULL ? lk : real.lock;
     real.trylock = tl != NULL ? tl : real.trylock;
     real.unlock = ul != NULL ? ul : real.unlock;
@@ -253,7 +292,52 @@ static void resolve(void)
     real.trywrlock = twr != NULL ? twr : real.trywrlock;
     real.rwunlock = rul != NULL ? rul : real.rwunlock;
     atomic_store_explicit(&real.resolved, 1, memory_order_release);
+    atomic_fetch_and(&g.recording, ~UNRESOLVED);
     in_hook = saved;
+}
+
+/* Called before resolve() has run (another library's constructor), or if
+ * the real function could not be found (then ENOSYS). */
+#define FIRST_CALL(field, first, call)                                       \
+    do {                                                                     \
+        if (!atomic_load(&real.resolved) && !in_hook) {                      \
+            resolve();                                                       \
+        }                                                                    \
+        return real.field != first ? call : ENOSYS;                          \
+    } while (0)
+
+static int first_timedlock(pthread_mutex_t *m, const struct timespec *t)
+{
+    FIRST_CALL(timedlock, first_timedlock, real.timedlock(m, t));
+}
+
+static int first_timedrdlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    FIRST_CALL(timedrdlock, first_timedrdlock, real.timedrdlock(l, t));
+}
+
+static int first_timedwrlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    FIRST_CALL(timedwrlock, first_timedwrlock, real.timedwrlock(l, t));
+}
+
+static int first_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    FIRST_CALL(cond_wait, first_cond_wait, real.cond_wait(c, m));
+}
+
+static int first_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                const struct timespec *t)
+{
+    FIRST_CALL(cond_timedwait, first_cond_timedwait,
+               real.cond_timedwait(c, m, t));
+}
+
+/* The one test every hook makes first: is a window open? */
+static inline __attribute__((always_inline)) int recording(void)
+{
+    return __builtin_expect(
+        atomic_load_explicit(&g.recording, memory_order_relaxed) != 0, 0);
 }
 
 static inline int ready(void)
@@ -535,7 +619,7 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     int rc;
 
-    if (!ready()) {
+    if (!recording() || !ready()) {
         return real.lock(m);
     }
     rc = real.trylock(m);
@@ -552,10 +636,7 @@ EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
 {
     int rc;
 
-    if (!ready() || real.timedlock == NULL) {
-        if (real.timedlock == NULL) {
-            resolve();
-        }
+    if (!recording() || !ready()) {
         return real.timedlock(m, abstime);
     }
     rc = real.trylock(m);
@@ -605,7 +686,7 @@ EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     int rc;
 
-    if (!ready()) {
+    if (!recording() || !ready()) {
         return real.rdlock(l);
     }
     rc = real.tryrdlock(l);
@@ -621,7 +702,7 @@ EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
     int rc;
 
-    if (!ready()) {
+    if (!recording() || !ready()) {
         return real.wrlock(l);
     }
     rc = real.trywrlock(l);
@@ -638,10 +719,7 @@ EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l,
 {
     int rc;
 
-    if (!ready() || real.timedrdlock == NULL) {
-        if (real.timedrdlock == NULL) {
-            resolve();
-        }
+    if (!recording() || !ready()) {
         return real.timedrdlock(l, abstime);
     }
     rc = real.tryrdlock(l);
@@ -658,10 +736,7 @@ EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l,
 {
     int rc;
 
-    if (!ready() || real.timedwrlock == NULL) {
-        if (real.timedwrlock == NULL) {
-            resolve();
-        }
+    if (!recording() || !ready()) {
         return real.timedwrlock(l, abstime);
     }
     rc = real.trywrlock(l);
@@ -698,10 +773,7 @@ EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     int rc;
 
-    if (real.cond_wait == NULL) {
-        resolve();
-    }
-    if (!ready()) {
+    if (!recording() || !ready()) {
         return real.cond_wait(c, m);
     }
     rc = cond_slow(c, m, NULL);
@@ -714,10 +786,7 @@ EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 {
     int rc;
 
-    if (real.cond_timedwait == NULL) {
-        resolve();
-    }
-    if (!ready()) {
+    if (!recording() || !ready()) {
         return real.cond_timedwait(c, m, abstime);
     }
     rc = cond_slow(c, m, abstime);
@@ -773,9 +842,16 @@ void lynx_locks_configure(int64_t block_rate_ns, int64_t mutex_fraction,
 /* In a forked child only the forking thread is left: no waiter of the
  * parent's is, and a slot's spin another thread held at fork() would
  * never be released (the child's next unlock of that lock would spin for
- * ever).  Forget them; read first, so untouched slots stay shared. */
+ * ever).  Forget them; read first, so untouched slots stay shared.  The
+ * parent's windows are not the child's (no agent thread there closes
+ * them): the child records only with LYNXPROF_LOCKS=always. */
 static void locks_atfork_child(void)
 {
+    if (atomic_load_explicit(&g.recording, memory_order_relaxed) !=
+        g.always) {
+        memset(g.windows, 0, sizeof(g.windows));
+        atomic_store(&g.recording, g.always);
+    }
     for (uint32_t i = 0; i < WAIT_SLOTS; i++) {
         wait_slot_t *w = &g.waits[i];
         if (atomic_load_explicit(&w->spin, memory_order_relaxed) != 0 ||
@@ -792,12 +868,16 @@ __attribute__((constructor)) static void locks_init(void)
 {
     const char *agent = getenv("LYNXPROF_AGENT");
     int off = agent != NULL && strcmp(agent, "0") == 0;
+    const char *locks;
 
     if (!atomic_load(&real.resolved)) {
         resolve();
     }
     find_unwind_range();
     pthread_atfork(NULL, NULL, locks_atfork_child);
+    locks = getenv("LYNXPROF_LOCKS");
+    g.always = !off && locks != NULL && strcmp(locks, "always") == 0;
+    atomic_store(&g.recording, g.always);
     lynx_locks_configure(
         off ? 0 : env_int("LYNXPROF_BLOCK_RATE", LYNX_BLOCK_RATE_DEFAULT),
         off ? 0
@@ -858,5 +938,77 @@ int lynx_agent_locks(const void *argp, size_t arg_len, lynx_reply_t *r)
     r->bulk_len = (arg->flags & LYNX_LOCKS_SUMMARY)
                       ? 0
                       : (size_t)k * sizeof(*out);
+    return 0;
+}
+
+/* ---- recording windows -------------------------------------------------------------- */
+
+static uint32_t windows_recount(void)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < LYNX_LOCKS_WINDOWS; i++) {
+        n += g.windows[i].id != 0;
+    }
+    atomic_store_explicit(&g.recording, n + g.always, memory_order_relaxed);
+    return n;
+}
+
+void lynx_locks_tick(int64_t now_mono_ns)
+{
+    int expired = 0;
+
+    for (uint32_t i = 0; i < LYNX_LOCKS_WINDOWS; i++) {
+        if (g.windows[i].id != 0 && g.windows[i].deadline_ns <= now_mono_ns) {
+            g.windows[i].id = 0;
+            expired = 1;
+        }
+    }
+    if (expired) {
+        windows_recount();
+    }
+}
+
+int lynx_agent_locks_window(const void *argp, size_t arg_len,
+                            lynx_reply_t *r)
+{
+    const lynx_locks_window_arg_t *arg = argp;
+    lynx_locks_window_reply_t *rep = r->inline_buf;
+    int64_t now = now_ns();
+    uint32_t i;
+
+    if (arg_len != sizeof(*arg) ||
+        (arg->op == LYNX_LOCKS_WINDOW_OPEN &&
+         (arg->duration_ns <= 0 ||
+          arg->duration_ns > LYNX_LOCKS_WINDOW_MAX_NS)) ||
+        (arg->op != LYNX_LOCKS_WINDOW_OPEN &&
+         arg->op != LYNX_LOCKS_WINDOW_CLOSE)) {
+        snprintf(r->message, LYNX_MSG_MAX, "invalid locks window argument");
+        return LYNX_EBADARG;
+    }
+    lynx_locks_tick(now);
+    memset(rep, 0, sizeof(*rep));
+    if (arg->op == LYNX_LOCKS_WINDOW_OPEN) {
+        for (i = 0; i < LYNX_LOCKS_WINDOWS && g.windows[i].id != 0; i++) {
+        }
+        if (i == LYNX_LOCKS_WINDOWS) {
+            snprintf(r->message, LYNX_MSG_MAX,
+                     "%u lock recording windows are open already",
+                     LYNX_LOCKS_WINDOWS);
+            return LYNX_EBUSY;
+        }
+        g.windows[i].id = ++g.next_window_id;
+        g.windows[i].deadline_ns = now + arg->duration_ns;
+        rep->id = g.windows[i].id;
+    } else {
+        for (i = 0; i < LYNX_LOCKS_WINDOWS; i++) {
+            if (arg->id != 0 && g.windows[i].id == arg->id) {
+                g.windows[i].id = 0;
+            }
+        }
+    }
+    rep->open = windows_recount();
+    rep->always = g.always;
+    r->inline_len = sizeof(*rep);
     return 0;
 }

@@ -17,6 +17,15 @@
 /* LYNX_CMD_LOCKS.  Agent thread only. */
 int lynx_agent_locks(const void *arg, size_t arg_len, lynx_reply_t *r);
 
+/* LYNX_CMD_LOCKS_WINDOW: open or close a recording window.  Agent thread
+ * only. */
+int lynx_agent_locks_window(const void *arg, size_t arg_len,
+                            lynx_reply_t *r);
+
+/* Close the windows whose duration has passed (now: CLOCK_MONOTONIC).
+ * Agent thread, every loop. */
+void lynx_locks_tick(int64_t now_mono_ns);
+
 /* Change the rates (block: ns, 0 = off, 1 = every wait; mutex: 1/N of
  * contended releases, 0 = off) and, when clear != 0, forget what was
  * recorded.  For tests; not safe while other threads record. */

@@ -22,6 +22,7 @@
 #include "lynx_block_io.h"
 #include "lynx_profiles.h"
 #include "lynx_target_data.h"
+#include "lynx_time.h"
 
 /* Sample types in Go's order; the text lists them inuse first. */
 enum { T_ALLOC_OBJECTS, T_ALLOC_SPACE, T_INUSE_OBJECTS, T_INUSE_SPACE };
@@ -147,14 +148,6 @@ int lynx_heap_table_add(lynx_pprof_t *p, const void *bulk, size_t bulk_len,
                 &ctx);
 }
 
-static void sleep_seconds(int64_t seconds)
-{
-    struct timespec ts = {(time_t)seconds, 0};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static int build(lynx_target_t *t, const lynx_profile_req_t *req,
                  lynx_pprof_t *p, char *msg, size_t msg_size)
 {
@@ -180,7 +173,7 @@ static int build(lynx_target_t *t, const lynx_profile_req_t *req,
     if (req->seconds > 0) {
         /* A delta: allocations between the two, in use at the end. */
         a = b;
-        sleep_seconds(req->seconds);
+        lynx_sleep_seconds(req->seconds);
         rc = fetch(t, req->gc, req->timeout_ns, &b, msg, msg_size);
         if (rc != 0) {
             goto out;

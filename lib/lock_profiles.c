@@ -1,9 +1,11 @@
 /*
  * lock_profiles.c - the "block" and "mutex" profile kinds, endpoint side.
  *
- * The agent keeps cumulative, debiased counts per stack since the process
- * started (agent_locks.c); a request copies them (LYNX_CMD_LOCKS), or with
- * ?seconds=N copies them twice N seconds apart and keeps the difference.
+ * The agent records contention only while a window is open, and keeps
+ * cumulative, debiased counts per stack over all windows (agent_locks.c).
+ * A request copies them (LYNX_CMD_LOCKS); with ?seconds=N it opens a
+ * window (LYNX_CMD_LOCKS_WINDOW), copies them, waits N seconds, copies
+ * them again, closes the window and keeps the difference.
  * Sample types contentions/count and delay/nanoseconds, period type
  * contentions/count, as Go writes them.  Workload: a few requests a minute,
  * at most a few thousand stacks.
@@ -65,6 +67,31 @@ static int fetch(lynx_target_t *t, uint32_t kind, uint32_t flags,
             bulk = NULL;
         }
         *recs = bulk;
+    }
+    return rc;
+}
+
+/* Slack on the window's own expiry over the request's seconds: it closes
+ * itself only if this endpoint never gets to close it. */
+#define WINDOW_SLACK_NS (10LL * 1000 * 1000 * 1000)
+
+static int window(lynx_target_t *t, uint32_t op, int64_t duration_ns,
+                  uint64_t *id, int64_t timeout_ns, char *msg,
+                  size_t msg_size)
+{
+    lynx_locks_window_arg_t arg;
+    lynx_locks_window_reply_t rep;
+    int rc;
+
+    memset(&arg, 0, sizeof(arg));
+    arg.op = op;
+    arg.duration_ns = duration_ns;
+    arg.id = *id;
+    rc = lynx_target_call(t, LYNX_CMD_LOCKS_WINDOW, &arg, sizeof(arg), &rep,
+                          sizeof(rep), NULL, 0, NULL, timeout_ns, msg,
+                          msg_size);
+    if (rc == 0 && op == LYNX_LOCKS_WINDOW_OPEN) {
+        *id = rep.id;
     }
     return rc;
 }
@@ -158,18 +185,33 @@ static int build(uint32_t kind, lynx_target_t *t,
     size_t nmods = 0;
     int64_t start = lynx_real_ns();
     char note[160];
-    int rc;
+    uint64_t id = 0;
+    int rc = 0;
 
     if (req->seconds > 0) {
-        rc = fetch(t, kind, 0, req->timeout_ns, &rep, &before, &nbefore, msg,
-                   msg_size);
-        if (rc != 0) {
-            return rc;
+        rc = window(t, LYNX_LOCKS_WINDOW_OPEN,
+                    req->seconds * 1000000000LL + WINDOW_SLACK_NS, &id,
+                    req->timeout_ns, msg, msg_size);
+        if (rc == 0) {
+            rc = fetch(t, kind, 0, req->timeout_ns, &rep, &before, &nbefore,
+                       msg, msg_size);
         }
-        struct timespec ts = {(time_t)req->seconds, 0};
-        nanosleep(&ts, NULL);
+        if (rc == 0) {
+            lynx_sleep_seconds(req->seconds);
+        }
     }
-    rc = fetch(t, kind, 0, req->timeout_ns, &rep, &recs, &n, msg, msg_size);
+    if (rc == 0) {
+        rc = fetch(t, kind, 0, req->timeout_ns, &rep, &recs, &n, msg,
+                   msg_size);
+    }
+    if (id != 0) {
+        /* A failure here leaves the window to expire on its own. */
+        window(t, LYNX_LOCKS_WINDOW_CLOSE, 0, &id, req->timeout_ns, NULL, 0);
+    }
+    if (rc != 0) {
+        free(before);
+        return rc;
+    }
     if (rc == 0) {
         rc = lynx_target_modules(t, &mods, &nmods);
     }
@@ -282,7 +324,8 @@ static int mutex_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
 const lynx_profile_kind_t lynx_profile_block = {
     "block",
     "Stack traces that led to blocking on pthread mutexes, rwlocks and "
-    "condition variables (waiter's stack)",
+    "condition variables (waiter's stack). Recorded only while asked for: "
+    "use ?seconds=N; without it, what all such windows recorded",
     "delay",
     block_build,
     block_count,
@@ -292,7 +335,8 @@ const lynx_profile_kind_t lynx_profile_block = {
 const lynx_profile_kind_t lynx_profile_mutex = {
     "mutex",
     "Stack traces of holders of contended pthread mutexes and rwlocks "
-    "(where they released them)",
+    "(where they released them). Recorded only while asked for: use "
+    "?seconds=N; without it, what all such windows recorded",
     "delay",
     mutex_build,
     mutex_count,

@@ -161,6 +161,11 @@ enum lynx_command {
     LYNX_CMD_THREADCREATE = 34, /* arg: lynx_threadcreate_arg_t; reply:
                                    lynx_threadcreate_reply_t; bulk:
                                    lynx_threadcreate_rec_t[nrecords] */
+    LYNX_CMD_LOCKS_WINDOW = 35, /* arg: lynx_locks_window_arg_t; reply:
+                                   lynx_locks_window_reply_t; opens or
+                                   closes a window in which lock contention
+                                   is recorded; LYNX_EBUSY when all
+                                   LYNX_LOCKS_WINDOWS are open */
 };
 
 /* One request slot, in the mailbox object (writable by the group). */

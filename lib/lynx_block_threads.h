@@ -113,7 +113,35 @@ typedef struct lynx_locks_reply {
     uint64_t untracked;     /* mutex: waits on an untracked lock */
 } lynx_locks_reply_t;
 
-/* Cumulative since the process started: the endpoint takes deltas. */
+/* Lock contention is recorded only while a window is open (or always,
+ * LYNXPROF_LOCKS=always).  Windows are counted, so overlapping ones from
+ * different requests each see everything recorded while they are open; a
+ * window that is not closed closes itself when its duration has passed
+ * (the agent thread enforces it, within a heartbeat period). */
+enum lynx_locks_window_op {
+    LYNX_LOCKS_WINDOW_OPEN = 1,  /* duration_ns > 0; reply: its id */
+    LYNX_LOCKS_WINDOW_CLOSE = 2, /* id: a window OPEN returned; closing an
+                                    expired or unknown id is not an error */
+};
+
+#define LYNX_LOCKS_WINDOWS 16 /* windows open at once */
+#define LYNX_LOCKS_WINDOW_MAX_NS (3600LL * 1000 * 1000 * 1000)
+
+typedef struct lynx_locks_window_arg {
+    uint32_t op;            /* enum lynx_locks_window_op */
+    uint32_t reserved;
+    int64_t duration_ns;    /* OPEN: 1..LYNX_LOCKS_WINDOW_MAX_NS */
+    uint64_t id;            /* CLOSE */
+} lynx_locks_window_arg_t;
+
+typedef struct lynx_locks_window_reply {
+    uint64_t id;            /* OPEN: the new window's id (never 0) */
+    uint32_t open;          /* windows open after the command */
+    uint32_t always;        /* 1: recording always (LYNXPROF_LOCKS=always) */
+} lynx_locks_window_reply_t;
+
+/* Cumulative over every window since the process started (over its whole
+ * life with LYNXPROF_LOCKS=always): the endpoint takes deltas. */
 typedef struct lynx_lock_rec {
     uint64_t contentions;   /* estimated events with this stack */
     uint64_t delay_ns;      /* estimated total delay */

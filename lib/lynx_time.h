@@ -5,6 +5,7 @@
 #ifndef LYNX_TIME_H
 #define LYNX_TIME_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,6 +24,15 @@ static inline int64_t lynx_mono_ns(void)
 static inline int64_t lynx_real_ns(void)
 {
     return lynx_clock_ns(CLOCK_REALTIME);
+}
+
+/* Sleep whole seconds, going on after signals. */
+static inline void lynx_sleep_seconds(int64_t seconds)
+{
+    struct timespec ts = {(time_t)seconds, 0};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 #endif

@@ -112,13 +112,14 @@ export const api = {
   flame: (type, target, extra) => requestJSON(API + 'flame', { params: { type, target, ...extra } }),
 };
 
-/** Download URL and file name of a non-CPU profile kind; `extra` adds
- * query parameters (running_only for goroutine). */
+/** Download a non-CPU profile kind; `extra` adds query parameters
+ * (running_only for goroutine; seconds for block and mutex: the window in
+ * which lock contention is recorded). */
 export function profileDownload(kind, target, extra) {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
   switch (kind) {
     case 'heap': return download(API + 'heap', { target }, `heap_${stamp}.pprof`);
     case 'goroutine': return download(API + 'goroutine', { target, ...extra }, `goroutine_${stamp}.pprof`);
-    default: return download(DEBUG + kind, { target }, `${kind}_${stamp}.pprof`);
+    default: return download(DEBUG + kind, { target, ...extra }, `${kind}_${stamp}.pprof`);
   }
 }

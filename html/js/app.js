@@ -659,8 +659,12 @@ $('profiles-card').addEventListener('click', async (e) => {
   if (!b) return;
   const kind = b.closest('tr').dataset.kind;
   // A full thread dump interrupts blocked calls with EINTR: the operator
-  // may leave blocked threads alone (see the Threads row).
-  const extra = kind === 'goroutine' && $('threads-running-only').checked ? { running_only: 1 } : undefined;
+  // may leave blocked threads alone (see the Threads row).  Lock contention
+  // is recorded only in a window: block and mutex ask for one.
+  const extra = {};
+  if (kind === 'goroutine' && $('threads-running-only').checked) extra.running_only = 1;
+  const secs = b.closest('tr').querySelector('select.lock-seconds');
+  if (secs) extra.seconds = secs.value;
   setMsg(profMsg, '');
   await busy(b, async () => {
     try {
@@ -672,7 +676,7 @@ $('profiles-card').addEventListener('click', async (e) => {
       const stamp = new Date();
       panel.show({
         title: `${KIND_LABEL[kind]} profile`,
-        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}`,
+        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}${seconds ? ` · ${seconds} s recorded` : ''}`,
         data,
         sampleType: kind === 'heap' ? $('heap-sample-type').value : undefined,
         name: `${kind}_${stamp.toISOString().replace(/[-:]/g, '').slice(0, 15)}`,

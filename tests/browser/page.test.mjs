@@ -320,9 +320,13 @@ await t.check('stop early, then delete the session', async () => {
 
 for (const [kind, label] of [['heap', 'Heap'], ['goroutine', 'Threads'], ['block', 'Block'], ['mutex', 'Mutex'], ['threadcreate', 'Thread creation']]) {
   await t.check(`${label}: flame graph and download in one click`, async () => {
+    const locks = kind === 'block' || kind === 'mutex';
+    const asked = [];
+    const seen = (r) => { if (r.url().includes('/flame?') || r.url().includes('/debug/pprof/')) asked.push(r.url()); };
+    page.on('request', seen);
     await page.click(`#profiles-card tr[data-kind="${kind}"] button[data-action="flame"]`);
     await until(async () => (await page.textContent('#flame-title')) === `${label} profile` || (await page.textContent('#profiles-msg')).trim(),
-      { timeout: 10000, what: 'the profile or a message' });
+      { timeout: locks ? 20000 : 10000, what: 'the profile or a message' });
     const m = (await page.textContent('#profiles-msg')).trim();
     assert(!m, `message: ${m}`);
     if (kind === 'heap') {
@@ -330,10 +334,13 @@ for (const [kind, label] of [['heap', 'Heap'], ['goroutine', 'Threads'], ['block
       assert(st.startsWith('inuse_space'), `heap sample type ${st}`);
     }
     await t.shot(page, `13-${kind}`);
-    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }),
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: locks ? 20000 : 10000 }),
       page.click(`#profiles-card tr[data-kind="${kind}"] button[data-action="download"]`)]);
     const bytes = fs.readFileSync(await dl.path());
     assert(bytes[0] === 0x1f && bytes[1] === 0x8b, `${kind} download is not a gzipped profile`);
+    page.off('request', seen);
+    // Block and mutex ask for a recording window (5 s by default).
+    assert(asked.length === (locks ? 2 : 1) && asked.every((u) => u.includes('seconds=5') === locks), `requests: ${asked.join(' ')}`);
   });
 }
 

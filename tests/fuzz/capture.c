@@ -95,6 +95,8 @@ int main(int argc, char **argv)
     lynx_locks_arg_t block = {LYNX_LOCKS_BLOCK, 0};
     lynx_locks_arg_t mutex = {LYNX_LOCKS_MUTEX, 0};
     lynx_threadcreate_arg_t tc = {0, 0};
+    lynx_locks_window_arg_t win = {0, 0, 0, 0};
+    lynx_locks_window_reply_t wrep = {0, 0, 0};
     lynx_target_t *t;
     lynx_block_t *b;
     lynx_cpu_t *c;
@@ -120,10 +122,23 @@ int main(int argc, char **argv)
     answer(t, "threads", "real-dump", LYNX_CMD_THREAD_DUMP, &dump,
            sizeof(dump), sizeof(lynx_thread_dump_reply_t),
            sizeof(lynx_thread_rec_t));
+    /* Lock contention is recorded only in a window: hold one open for a
+     * second before taking the lock answers. */
+    win.op = LYNX_LOCKS_WINDOW_OPEN;
+    win.duration_ns = 10 * TIMEOUT_NS;
+    if (lynx_target_call(t, LYNX_CMD_LOCKS_WINDOW, &win, sizeof(win), &wrep,
+                         sizeof(wrep), NULL, 0, NULL, TIMEOUT_NS, NULL,
+                         0) == 0) {
+        nanosleep(&pause, NULL);
+    }
     answer(t, "locks", "real-block", LYNX_CMD_LOCKS, &block, sizeof(block),
            sizeof(lynx_locks_reply_t), sizeof(lynx_lock_rec_t));
     answer(t, "locks", "real-mutex", LYNX_CMD_LOCKS, &mutex, sizeof(mutex),
            sizeof(lynx_locks_reply_t), sizeof(lynx_lock_rec_t));
+    win.op = LYNX_LOCKS_WINDOW_CLOSE;
+    win.id = wrep.id;
+    lynx_target_call(t, LYNX_CMD_LOCKS_WINDOW, &win, sizeof(win), &wrep,
+                     sizeof(wrep), NULL, 0, NULL, TIMEOUT_NS, NULL, 0);
     answer(t, "threadcreate", "real-created", LYNX_CMD_THREADCREATE, &tc,
            sizeof(tc), sizeof(lynx_threadcreate_reply_t),
            sizeof(lynx_threadcreate_rec_t));

@@ -93,23 +93,40 @@ t_check "api goroutine: pprof attachment goroutine_YYYYMMDD_HHMMSS.pprof" \
   bash -c "[ '$H_CODE' = 200 ] && printf '%s' \"\$0\" | grep -Eqi '^Content-Disposition: attachment; filename=goroutine_[0-9]{8}_[0-9]{6}\.pprof$'" "$H_HEADERS"
 
 # ---- block and mutex -----------------------------------------------------------------------
-fetch "block: pprof served" "$D/block" "$T_TMP/b.pb.gz"
+# Lock contention is recorded only in windows (?seconds=N): the contention
+# of the seconds above, before any window, left nothing.
+fetch "block before any window: pprof served" "$D/block" "$T_TMP/b0.pb.gz"
+n0=$(go tool pprof -raw "$T_TMP/b0.pb.gz" 2>/dev/null | awk '/^Samples:/{s=1;next} /^Locations/{s=0} s && /^ +[0-9]+/{n++} END{print n+0}')
+t_check "block before any window: no samples ($n0)" test "${n0:-x}" = 0
+
+# Two overlapping windows, from two requests: both see the contention.
+curl -s -o "$T_TMP/b.pb.gz" -w '%{http_code}' "${AUTH[@]}" "$D/block?seconds=3" >"$T_TMP/b.code" &
+bg=$!
+sleep 0.5
+fetch "mutex?seconds=2 (inside a block window): pprof served" "$D/mutex?seconds=2" "$T_TMP/m.pb.gz"
+wait "$bg"
+t_check "block?seconds=3 (overlapping the mutex window): pprof served" \
+  bash -c "[ \"\$(cat '$T_TMP/b.code')\" = 200 ] && gzip -t '$T_TMP/b.pb.gz'"
 pprof_has "block: the shared lock shows up with demo_aggregate" "$T_TMP/b.pb.gz" 'demo_aggregate'
 pprof_has "block: waiter's leaf is pthread_mutex_lock" "$T_TMP/b.pb.gz" 'pthread_mutex_lock' -traces
 pprof_has "block: sample types contentions and delay" "$T_TMP/b.pb.gz" 'Type: delay'
 pprof_has "block: contentions/count available" "$T_TMP/b.pb.gz" 'demo_aggregate' -top -sample_index=contentions
-fetch "mutex: pprof served" "$D/mutex" "$T_TMP/m.pb.gz"
+pprof_has "block?seconds=3: duration recorded" "$T_TMP/b.pb.gz" 'Duration: 3'
 pprof_has "mutex: holder's release in demo_aggregate" "$T_TMP/m.pb.gz" 'demo_aggregate'
 pprof_has "mutex: holder's leaf is pthread_mutex_unlock" "$T_TMP/m.pb.gz" 'pthread_mutex_unlock' -traces
 
+# Without seconds: what every window so far recorded, and nothing recorded
+# since the windows closed although the workers go on contending.
+fetch "block after windows: pprof served" "$D/block" "$T_TMP/b1.pb.gz"
+pprof_has "block after windows: the windows' contention" "$T_TMP/b1.pb.gz" 'demo_aggregate'
 http GET "$D/block?debug=1" "${AUTH[@]}"
 t_check "block?debug=1: Go's contention text" bash -c "printf '%s' \"\$0\" | head -2 | tr '\n' ' ' | grep -q '^--- contention: cycles/second=1000000000 ' && printf '%s' \"\$0\" | grep -Eq '^[0-9]+ [0-9]+ @ 0x' && printf '%s' \"\$0\" | grep -q 'demo_aggregate'" "$H_BODY"
+before="$H_BODY"
+sleep 2
+http GET "$D/block?debug=1" "${AUTH[@]}"
+t_check "block: 2 s of contention outside any window add nothing" test "$H_BODY" = "$before"
 http GET "$D/mutex?debug=1" "${AUTH[@]}"
 t_check "mutex?debug=1: sampling period line" bash -c "printf '%s' \"\$0\" | grep -q '^sampling period=10$'" "$H_BODY"
-
-fetch "block?seconds=2: delta served" "$D/block?seconds=2" "$T_TMP/bd.pb.gz"
-pprof_has "block?seconds=2: contention of those 2 s" "$T_TMP/bd.pb.gz" 'demo_aggregate'
-pprof_has "block?seconds=2: duration recorded" "$T_TMP/bd.pb.gz" 'Duration: 2'
 
 # ---- threadcreate ------------------------------------------------------------------------
 fetch "threadcreate: pprof served" "$D/threadcreate" "$T_TMP/t.pb.gz"
@@ -122,7 +139,7 @@ t_check "threadcreate?debug=1: total counts the threads made" \
 # ---- by URL, as go tool pprof fetches it --------------------------------------------------
 U="http://$STACK_USER:$STACK_PASSWORD@127.0.0.1:$STACK_PORT/debug/pprof"
 pprof_has "go tool pprof by URL: goroutine" "$U/goroutine" 'demo_worker'
-pprof_has "go tool pprof by URL: block" "$U/block" 'demo_aggregate'
+pprof_has "go tool pprof by URL: block" "$U/block?seconds=1" 'demo_aggregate'
 pprof_has "go tool pprof by URL: threadcreate" "$U/threadcreate" 'pthread_create' -traces
 
 # ---- index, cmdline, symbol -------------------------------------------------------------
@@ -161,7 +178,7 @@ t_check "symbol POST: $addr is demo_aggregate" test "$H_BODY" = "$addr demo_aggr
 
 # ---- flame data ------------------------------------------------------------------------
 expect "flame: block as flame JSON" 200 '.type == "block" and (.functions | index("demo_aggregate") != null) and (.sample_types | map(.type) == ["contentions","delay"])' \
-  GET "$B/api/v1/profiling/flame?type=block" "${AUTH[@]}"
+  GET "$B/api/v1/profiling/flame?type=block&seconds=1" "${AUTH[@]}"
 http GET "$B/api/v1/profiling/flame?type=goroutine&format=folded" "${AUTH[@]}"
 t_check "flame: goroutine folded" bash -c "printf '%s' \"\$0\" | grep -Eq '^.*demo_worker.* [0-9]+$'" "$H_BODY"
 

@@ -26,7 +26,9 @@
 
 #include "agent_fork.h"
 #include "agent_internal.h"
+#include "agent_locks.h"
 #include "agent_sampler.h"
+#include "lynx_block_threads.h"
 #include "lynx_time.h"
 
 #define MS 1000000LL
@@ -330,12 +332,30 @@ static int use_hot_mutex(void)
     return 0;
 }
 
+/* Open (duration_ns > 0) or close a lock recording window; no agent thread
+ * runs here, so the command is called directly. */
+static uint64_t lock_window(int64_t duration_ns, uint64_t id)
+{
+    lynx_locks_window_arg_t arg = {
+        duration_ns > 0 ? LYNX_LOCKS_WINDOW_OPEN : LYNX_LOCKS_WINDOW_CLOSE,
+        0, duration_ns, id};
+    lynx_locks_window_reply_t rep;
+    char msg[LYNX_MSG_MAX];
+    lynx_reply_t r = {&rep, sizeof(rep), 0, NULL, 0, 0, msg};
+
+    assert_int_equal(lynx_agent_locks_window(&arg, sizeof(arg), &r), 0);
+    return rep.id;
+}
+
 static void test_child_uses_contended_mutex(void **state)
 {
     pthread_t t[2];
+    uint64_t window;
     int hung;
 
     (void)state;
+    /* The hooks register waiters only while a window is open. */
+    window = lock_window(600LL * 1000 * 1000 * 1000, 0);
     atomic_store(&contending, 1);
     pthread_create(&t[0], NULL, contender, NULL);
     pthread_create(&t[1], NULL, contender, NULL);
@@ -345,6 +365,7 @@ static void test_child_uses_contended_mutex(void **state)
     atomic_store(&contending, 0);
     pthread_join(t[0], NULL);
     pthread_join(t[1], NULL);
+    lock_window(0, window);
     assert_int_equal(hung, 0);
 }
 

@@ -324,11 +324,166 @@ static int fetch_locks(uint32_t kind, lynx_locks_reply_t *rep,
     return rc;
 }
 
-static void test_lock_profiles(void **state)
+/* Open (duration_ns > 0) or close (id) a recording window; returns the
+ * windows open after the command. */
+static uint32_t window(int64_t duration_ns, uint64_t *id)
+{
+    lynx_locks_window_arg_t arg;
+    lynx_locks_window_reply_t rep;
+
+    memset(&arg, 0, sizeof(arg));
+    arg.op = duration_ns > 0 ? LYNX_LOCKS_WINDOW_OPEN
+                             : LYNX_LOCKS_WINDOW_CLOSE;
+    arg.duration_ns = duration_ns;
+    arg.id = *id;
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &arg, sizeof(arg), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     0);
+    assert_int_equal(rep.always, 0);
+    if (duration_ns > 0) {
+        assert_true(rep.id != 0);
+        *id = rep.id;
+    }
+    return rep.open;
+}
+
+static void run_contenders(int rounds)
 {
     pthread_t th[3];
+
+    lock_rounds = rounds;
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, contender, NULL);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+}
+
+/* Contention outside any window is not recorded, at any rate. */
+static void test_locks_outside_window(void **state)
+{
     lynx_locks_reply_t rep;
     lynx_lock_rec_t *recs = NULL;
+    (void)state;
+
+    lynx_locks_configure(1, 1, 1);
+    run_contenders(20);
+    assert_int_equal(fetch_locks(LYNX_LOCKS_BLOCK, &rep, &recs), 0);
+    assert_int_equal(rep.contentions, 0);
+    assert_int_equal(rep.nrecords, 0);
+    free(recs);
+    recs = NULL;
+    assert_int_equal(fetch_locks(LYNX_LOCKS_MUTEX, &rep, &recs), 0);
+    assert_int_equal(rep.contentions, 0);
+    free(recs);
+    lynx_locks_configure(LYNX_BLOCK_RATE_DEFAULT,
+                         LYNX_MUTEX_FRACTION_DEFAULT, 1);
+}
+
+/* Windows are counted: closing one of two keeps recording on; a window
+ * nobody closes ends by itself; closing an unknown id is harmless. */
+static void test_locks_windows(void **state)
+{
+    lynx_locks_window_arg_t bad;
+    lynx_locks_window_reply_t rep;
+    uint64_t a = 0;
+    uint64_t b = 0;
+    uint64_t c = 0;
+    uint64_t gone = 12345;
+    (void)state;
+
+    assert_int_equal(window(60 * 1000 * MS, &a), 1);
+    assert_int_equal(window(60 * 1000 * MS, &b), 2);
+    assert_true(a != b);
+    assert_int_equal(window(0, &a), 1);
+    assert_int_equal(window(0, &a), 1);
+    assert_int_equal(window(0, &gone), 1);
+    assert_int_equal(window(0, &b), 0);
+    assert_int_equal(window(300 * MS, &c), 1);
+    /* The agent thread closes it within a heartbeat period. */
+    for (int i = 0; i < 40 && window(0, &gone) != 0; i++) {
+        usleep(50 * 1000);
+    }
+    assert_int_equal(window(0, &gone), 0);
+    memset(&bad, 0, sizeof(bad));
+    bad.op = LYNX_LOCKS_WINDOW_OPEN;
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &bad, sizeof(bad), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    bad.duration_ns = LYNX_LOCKS_WINDOW_MAX_NS + 1;
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &bad, sizeof(bad), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    bad.op = 7;
+    bad.duration_ns = MS;
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &bad, sizeof(bad), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &bad, 4, &rep, sizeof(rep),
+                          NULL, NULL, NULL),
+                     LYNX_EBADARG);
+    /* No more than LYNX_LOCKS_WINDOWS at once. */
+    uint64_t ids[LYNX_LOCKS_WINDOWS];
+    for (int i = 0; i < LYNX_LOCKS_WINDOWS; i++) {
+        ids[i] = 0;
+        window(60 * 1000 * MS, &ids[i]);
+    }
+    bad.op = LYNX_LOCKS_WINDOW_OPEN;
+    assert_int_equal(call(LYNX_CMD_LOCKS_WINDOW, &bad, sizeof(bad), &rep,
+                          sizeof(rep), NULL, NULL, NULL),
+                     LYNX_EBUSY);
+    for (int i = 0; i < LYNX_LOCKS_WINDOWS; i++) {
+        window(0, &ids[i]);
+    }
+    assert_int_equal(window(0, &gone), 0);
+}
+
+/* Contention the child of a fork records, read in the child itself. */
+static uint64_t child_contentions(void)
+{
+    lynx_locks_arg_t arg = {LYNX_LOCKS_BLOCK, LYNX_LOCKS_SUMMARY};
+    lynx_locks_reply_t rep;
+    char msg[LYNX_MSG_MAX];
+    lynx_reply_t r = {&rep, sizeof(rep), 0, NULL, 0, 0, msg};
+
+    if (lynx_agent_locks(&arg, sizeof(arg), &r) != 0) {
+        return UINT64_MAX;
+    }
+    return rep.contentions;
+}
+
+/* A child forked during a window does not inherit it: nothing would ever
+ * close it there. */
+static void test_locks_window_not_forked(void **state)
+{
+    uint64_t id = 0;
+    int status = 0;
+    pid_t pid;
+    (void)state;
+
+    lynx_locks_configure(1, 1, 1);
+    assert_int_equal(window(60 * 1000 * MS, &id), 1);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint64_t before = child_contentions();
+        run_contenders(10);
+        _exit(before != UINT64_MAX && child_contentions() == before ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(window(0, &id), 0);
+    lynx_locks_configure(LYNX_BLOCK_RATE_DEFAULT,
+                         LYNX_MUTEX_FRACTION_DEFAULT, 1);
+}
+
+static void test_lock_profiles(void **state)
+{
+    lynx_locks_reply_t rep;
+    lynx_lock_rec_t *recs = NULL;
+    uint64_t id = 0;
     uint64_t waits = 0;
     uint64_t delay = 0;
     uint64_t held = 0;
@@ -338,15 +493,11 @@ static void test_lock_profiles(void **state)
 
     /* Every wait, every contended release. */
     lynx_locks_configure(1, 1, 1);
-    lock_rounds = 50;
+    window(60 * 1000 * MS, &id);
     t0 = lynx_mono_ns();
-    for (int i = 0; i < 3; i++) {
-        pthread_create(&th[i], NULL, contender, NULL);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(th[i], NULL);
-    }
+    run_contenders(50);
     wall = lynx_mono_ns() - t0;
+    window(0, &id);
 
     assert_int_equal(fetch_locks(LYNX_LOCKS_BLOCK, &rep, &recs), 0);
     assert_int_equal(rep.rate, 1);
@@ -419,10 +570,14 @@ static void test_block_debiasing(void **state)
     int64_t truth;
     (void)state;
 
+    uint64_t id = 0;
+
     lynx_locks_configure(1 * MS, 0, 1);
+    window(60 * 1000 * MS, &id);
     t0 = lynx_mono_ns();
     cond_test_waiter(n, 150 * 1000);
     truth = lynx_mono_ns() - t0;
+    window(0, &id);
     assert_int_equal(fetch_locks(LYNX_LOCKS_BLOCK, &rep, &recs), 0);
     for (uint32_t i = 0; i < rep.nrecords; i++) {
         if (recs[i].depth >= 2 &&
@@ -531,6 +686,9 @@ int main(void)
         cmocka_unit_test(test_thread_dump),
         cmocka_unit_test(test_dump_refuses_foreign_sigprof),
         cmocka_unit_test(test_threadcreate),
+        cmocka_unit_test(test_locks_outside_window),
+        cmocka_unit_test(test_locks_windows),
+        cmocka_unit_test(test_locks_window_not_forked),
         cmocka_unit_test(test_lock_profiles),
         cmocka_unit_test(test_block_debiasing),
         cmocka_unit_test(test_bad_arguments),
