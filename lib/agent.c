@@ -65,6 +65,13 @@ static struct {
     char path[128];
     int debug;
     uint8_t bulk_dirty[LYNX_MAILBOX_SLOTS]; /* agent thread only */
+    /* Each slot's state and seq as tidy_slots() last saw them, and since
+     * when (CLOCK_MONOTONIC ns); agent thread only. */
+    struct {
+        uint32_t state;
+        uint64_t seq;
+        int64_t since_ns;
+    } slot_seen[LYNX_MAILBOX_SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void debug_log(const char *fmt, ...)
@@ -203,19 +210,43 @@ static void serve_slot(unsigned idx)
     }
 }
 
-/* Free slots left by endpoints that gave up or died, and give back the
- * memory of bulk areas that are no longer in use. */
-static void tidy_slots(void)
+/* The longest an endpoint holds a slot unchanged: CLAIMED for a few
+ * stores, DONE while it copies a reply of at most LYNX_BULK_MAX_BYTES. */
+#define SLOT_HOLD_MAX_NS (10LL * 1000 * 1000 * 1000)
+
+/* Free slots left by endpoints that gave up or died, or left in any state
+ * by a member of the group scribbling the mailbox (a state no client
+ * uses, BUSY outside serve_slot(), a client pid that is not a process, or
+ * one state and seq held for longer than SLOT_HOLD_MAX_NS), and give back
+ * the memory of bulk areas that are no longer in use. */
+static void tidy_slots(int64_t now)
 {
     lynx_mailbox_t *mb = g.mailbox;
 
     for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
         lynx_slot_t *s = &mb->slots[i];
         uint32_t st = atomic_load(&s->state);
-        if (st == LYNX_SLOT_ABANDONED) {
-            atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
-        } else if ((st == LYNX_SLOT_CLAIMED || st == LYNX_SLOT_DONE) &&
-                   kill(s->client_pid, 0) != 0 && errno == ESRCH) {
+        uint64_t seq = *(const volatile uint64_t *)&s->seq;
+        int32_t client = *(const volatile int32_t *)&s->client_pid;
+        int stale = 0;
+
+        if (st == LYNX_SLOT_FREE || st == LYNX_SLOT_REQUEST) {
+            stale = 0;
+        } else if (st == LYNX_SLOT_ABANDONED || st == LYNX_SLOT_BUSY ||
+                   st > LYNX_SLOT_ABANDONED) {
+            stale = 1;
+        } else if (client <= 0 ||
+                   (kill(client, 0) != 0 && errno == ESRCH)) {
+            stale = 1;
+        } else if (st == g.slot_seen[i].state && seq == g.slot_seen[i].seq) {
+            stale = now - g.slot_seen[i].since_ns >= SLOT_HOLD_MAX_NS;
+        }
+        if (st != g.slot_seen[i].state || seq != g.slot_seen[i].seq) {
+            g.slot_seen[i].state = st;
+            g.slot_seen[i].seq = seq;
+            g.slot_seen[i].since_ns = now;
+        }
+        if (stale) {
             atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
         }
         if (g.bulk_dirty[i] && atomic_load(&s->state) == LYNX_SLOT_FREE) {
@@ -246,7 +277,7 @@ static void *agent_main(void *unused)
             serve_slot(i);
         }
         if (now >= next_tidy) {
-            tidy_slots();
+            tidy_slots(now);
             next_tidy = now + 1000LL * 1000 * 1000;
         }
         sleep_ns = lynx_agent_cpu_tick();
