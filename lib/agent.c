@@ -31,6 +31,7 @@
 #include "agent_locks.h"
 #include "agent_threaddump.h"
 #include "lynx_block_io.h"
+#include "lynx_shm_guard.h"
 #include "lynxprof.h"
 #include "lynx_time.h"
 #include "lynxprof-agent.h"
@@ -56,6 +57,7 @@ static struct {
     size_t size_bytes;
     lynx_answers_t *answers;     /* in the data object */
     char mailbox_path[128];
+    uint64_t mailbox_ino;  /* the mailbox object's inode */
     /* The block's geometry as laid out at creation: the only source of
      * sizes and offsets the agent uses (never read back from the block). */
     lynx_agent_block_t blk;
@@ -210,6 +212,43 @@ static void serve_slot(unsigned idx)
     }
 }
 
+static void mailbox_unmap(void)
+{
+    lynx_shm_guard_remove(g.mailbox);
+    munmap(g.mailbox, sizeof(lynx_mailbox_t));
+}
+
+/* A member of the group truncated the mailbox: the guard has put private
+ * zero pages where it faulted.  Give the object its size back and map it
+ * again at the same address; its slots start empty. */
+static void restore_mailbox(void)
+{
+    struct stat st;
+    int fd;
+
+    if (!lynx_shm_guard_tripped(g.mailbox)) {
+        return;
+    }
+    fd = open(g.mailbox_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_ino == g.mailbox_ino &&
+        st.st_uid == geteuid() &&
+        ftruncate(fd, (off_t)sizeof(lynx_mailbox_t)) == 0) {
+        void *m;
+        lynx_shm_guard_remove(g.mailbox);
+        m = mmap(g.mailbox, sizeof(lynx_mailbox_t), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_FIXED, fd, 0);
+        lynx_shm_guard_add(g.mailbox, sizeof(lynx_mailbox_t));
+        if (m != MAP_FAILED) {
+            g.mailbox->nslots = LYNX_MAILBOX_SLOTS;
+            debug_log("mailbox truncated by another process: restored");
+        }
+    }
+    close(fd);
+}
+
 /* The longest an endpoint holds a slot unchanged: CLAIMED for a few
  * stores, DONE while it copies a reply of at most LYNX_BULK_MAX_BYTES. */
 #define SLOT_HOLD_MAX_NS (10LL * 1000 * 1000 * 1000)
@@ -223,6 +262,7 @@ static void tidy_slots(int64_t now)
 {
     lynx_mailbox_t *mb = g.mailbox;
 
+    restore_mailbox();
     for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
         lynx_slot_t *s = &mb->slots[i];
         uint32_t st = atomic_load(&s->state);
@@ -550,6 +590,10 @@ static int create_block(const char *name, gid_t gid, int use_group)
     close(mfd);
     g.header = base;
     g.mailbox = mbox;
+    g.mailbox_ino = (uint64_t)mst.st_ino;
+    /* The group may write the mailbox, so it may also truncate it: a
+     * fault in it must not kill the program (see restore_mailbox()). */
+    lynx_shm_guard_add(mbox, sizeof(lynx_mailbox_t));
     g.size_bytes = total;
     g.answers = (lynx_answers_t *)((char *)base + l.answers_off);
     g.bulk = (char *)base + l.bulk_off;
@@ -681,7 +725,7 @@ static void atfork_child(void)
      * forget the parent's block without touching it. */
     if (g.header != NULL) {
         munmap(g.header, g.size_bytes);
-        munmap(g.mailbox, sizeof(lynx_mailbox_t));
+        mailbox_unmap();
     }
     g.header = NULL;
     g.mailbox = NULL;
@@ -744,8 +788,11 @@ EXPORT int lynx_agent_start(const char *name)
     lynx_fork_gate_agent_started();
     atomic_store(&g.stop, 0);
     /* The agent thread inherits a full signal mask: it never takes a
-     * signal meant for the program. */
+     * signal meant for the program.  Except SIGBUS, which its own faults
+     * raise (a blocked fault signal kills the process): the guard of the
+     * mailbox must see them. */
     sigfillset(&all);
+    sigdelset(&all, SIGBUS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = -pthread_create(&g.thread, NULL, agent_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -757,7 +804,7 @@ EXPORT int lynx_agent_start(const char *name)
         unlink(g.path);
         unlink(g.mailbox_path);
         munmap(g.header, g.size_bytes);
-        munmap(g.mailbox, sizeof(lynx_mailbox_t));
+        mailbox_unmap();
         g.header = NULL;
         g.mailbox = NULL;
         goto out;
@@ -796,7 +843,7 @@ EXPORT void lynx_agent_stop(void)
     unlink(g.mailbox_path);
     atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     munmap(g.header, g.size_bytes);
-    munmap(g.mailbox, sizeof(lynx_mailbox_t));
+    mailbox_unmap();
     g.header = NULL;
     g.mailbox = NULL;
     g.running = 0;

@@ -4,8 +4,8 @@
 # objects to) scribbles random bytes over what it can open for writing in a
 # profiled target's shared memory (helpers/scribble.c: it finds it cannot
 # open the data object, and writes slot states, commands, argument lengths,
-# arguments, sequence numbers and futex words of the mailbox), for a bounded
-# time, while real requests (memory, thread dump, heap, CPU start and stop)
+# arguments, sequence numbers and futex words of the mailbox, and truncates
+# it once), for a bounded time, while real requests (memory, thread dump, heap, CPU start and stop)
 # go through nginx in a loop.  The target never dies, no endpoint process
 # dies, nginx never answers 502, every answer is JSON (or a pprof when it
 # succeeds), and once the scribbling stops the agent takes its mailbox back:
@@ -125,9 +125,19 @@ t_check "endpoint processes found" test -n "$eps_before"
 : >"$T_TMP/loop.log"
 request_loop &
 LOOP_PID=$!
-setpriv --reuid="$STACK_FCGI_USER" --regid="$STACK_FCGI_USER" --clear-groups \
-    "$helper" "$STACK_DEMO_NAME" "$SCRIBBLE_SECONDS" >"$T_TMP/scribble.out" 2>&1
+as_member() {
+    setpriv --reuid="$STACK_FCGI_USER" --regid="$STACK_FCGI_USER" \
+        --clear-groups "$helper" "$STACK_DEMO_NAME" "$@"
+}
+# Scribble, truncate the mailbox (the agent gives it its size back within
+# a second), scribble again: the last pass leaves every slot held.
+as_member $((SCRIBBLE_SECONDS / 2)) >"$T_TMP/scribble.out" 2>&1
 scribble_rc=$?
+as_member truncate >>"$T_TMP/scribble.out" 2>&1
+truncate_rc=$?
+sleep 2
+as_member $((SCRIBBLE_SECONDS - SCRIBBLE_SECONDS / 2)) >>"$T_TMP/scribble.out" 2>&1
+scribble_rc=$((scribble_rc + $?))
 kill "$LOOP_PID" 2>/dev/null
 wait "$LOOP_PID" 2>/dev/null
 LOOP_PID=""
@@ -146,11 +156,12 @@ t_check "scribbler ran as the endpoints' user and wrote the mailbox" \
     test "$scribble_rc" = 0
 t_check "the data object refuses writing to the endpoints' user (EACCES)" \
     grep -qx 'data: EACCES' "$T_TMP/scribble.out"
+t_check "the endpoints' user could truncate the mailbox" test "$truncate_rc" = 0
 
 n=$(wc -l <"$T_TMP/loop.log")
 echo "# $n requests during the scribbling; by endpoint, status and verdict:"
 awk '{print $1, $2, $3}' "$T_TMP/loop.log" | sort | uniq -c | sed 's/^/#   /'
-t_check "requests went through during the scribbling" test "$n" -ge 20
+t_check "requests went through during the scribbling" test "$n" -ge 10
 t_check "nginx never answered 502" \
     test "$(awk '$2 == 502' "$T_TMP/loop.log" | wc -l)" = 0
 bad=$(awk '$3 == "bad"' "$T_TMP/loop.log")

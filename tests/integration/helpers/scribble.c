@@ -11,6 +11,7 @@
  * 0 or -1.
  *
  * Usage: scribble NAME SECONDS
+ *        scribble NAME truncate   (truncate the mailbox to 0 bytes, exit)
  * Prints "data: <errno name or opened>", "mailbox: opened", and the number
  * of writes; exits 0 when it could scribble the mailbox and not open the
  * data object for writing, 10 if it could open the data object, 1 on
@@ -147,6 +148,14 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/%s%s", LYNX_SHM_DIR,
              LYNX_MAILBOX_PREFIX, argv[1]);
     fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && strcmp(argv[2], "truncate") == 0) {
+        if (ftruncate(fd, 0) != 0) {
+            perror("ftruncate");
+            return 1;
+        }
+        printf("mailbox: truncated\n");
+        return 0;
+    }
     if (fd < 0 || fstat(fd, &st) != 0 ||
         (size_t)st.st_size < sizeof(lynx_mailbox_t)) {
         printf("mailbox: %s\n", strerror(errno));
