@@ -110,7 +110,9 @@ static int visit(struct dl_phdr_info *info, size_t size, void *data)
         m.limit = m.start + ph->p_memsz;
         m.file_offset = ph->p_offset;
         m.load_bias = info->dlpi_addr;
-        memcpy(m.path, path, sizeof(m.path));
+        /* Up to the NUL only: the rest of path is whatever the stack held,
+         * and the record is published to the endpoints' group. */
+        snprintf(m.path, sizeof(m.path), "%s", path);
         find_build_id(info, &m);
         if (known(&m) || g.n >= g.capacity) {
             continue;

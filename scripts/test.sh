@@ -33,8 +33,9 @@ add() { # suite passed failed
 }
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)";
-# a binary that died without its summary counts as one failure.
-count_cmocka() { # build-dir suite-name
+# a binary that died without its summary counts as one failure, and so does
+# a make check that failed (a test that did not build) with none counted.
+count_cmocka() { # build-dir suite-name make-status make-log
     local p=0 f=0 log n
     for log in "$1"/tests/unit/test_*.log; do
         [ -f "$log" ] || continue
@@ -51,21 +52,28 @@ count_cmocka() { # build-dir suite-name
         f=$((f + ${nf:-0}))
         [ "${nf:-0}" != 0 ] && grep -E '^\[  (FAILED|ERROR)|LINE' "$log" | sed 's/^/   | /'
     done
+    if [ "$3" != 0 ] && [ "$f" -eq 0 ]; then
+        echo "   make check exited $3 with no failing test counted:"
+        grep -E 'error|Error' "$4" | head -10 | sed 's/^/   | /'
+        f=1
+    fi
     add "$2" "$p" "$f"
 }
 
 echo "== unit tests (make check)"
+rm -f "$src"/build/tests/unit/test_*.log
 make -s -C "$src/build" -j"$(nproc)" check >"$logs/unit.txt" 2>&1
-count_cmocka "$src/build" "unit"
+count_cmocka "$src/build" "unit" "$?" "$logs/unit.txt"
 
 echo "== unit tests under ASan+UBSan"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 if "$src/scripts/build.sh" "$src/build-asan" \
         CFLAGS="-O1 -g -fno-omit-frame-pointer $san" LDFLAGS="$san" \
         >"$logs/asan-build.txt" 2>&1; then
+    rm -f "$src"/build-asan/tests/unit/test_*.log
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         make -s -C "$src/build-asan" -j"$(nproc)" check >"$logs/asan.txt" 2>&1
-    count_cmocka "$src/build-asan" "unit (ASan+UBSan)"
+    count_cmocka "$src/build-asan" "unit (ASan+UBSan)" "$?" "$logs/asan.txt"
 else
     tail -20 "$logs/asan-build.txt"
     add "unit (ASan+UBSan) build" 0 1

@@ -219,6 +219,8 @@ static void test_child_with_own_agent_unwinds(void **state)
 }
 
 static _Atomic int walking;
+/* The module walk keeps the agent thread's state: one walker at a time. */
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Walk the loaded modules without pause, as the agent thread does during
  * a profile (into a fresh table each time, so every walk does the whole
@@ -230,10 +232,15 @@ static void *walker(void *arg)
 
     (void)arg;
     while (atomic_load(&walking)) {
+        pthread_mutex_lock(&walk_lock);
         memset(mods, 0, size);
-        mods->capacity = 256;
-        lynx_agent_modules_update(mods, NULL);
+        lynx_agent_modules_init(mods, 256);
+        lynx_agent_modules_update(NULL);
+        pthread_mutex_unlock(&walk_lock);
     }
+    pthread_mutex_lock(&walk_lock);
+    lynx_agent_modules_init(NULL, 0);
+    pthread_mutex_unlock(&walk_lock);
     free(mods);
     return NULL;
 }
