@@ -32,6 +32,7 @@
 #include "agent_locks.h"
 #include "agent_threaddump.h"
 #include "lynx_block_io.h"
+#include "lynx_shm_guard.h"
 #include "lynxprof.h"
 #include "lynx_time.h"
 #include "lynxprof-agent.h"
@@ -57,6 +58,7 @@ static struct {
     size_t size_bytes;
     lynx_answers_t *answers;     /* in the data object */
     char mailbox_path[128];
+    uint64_t mailbox_ino;  /* the mailbox object's inode */
     /* The block's geometry as laid out at creation: the only source of
      * sizes and offsets the agent uses (never read back from the block). */
     lynx_agent_block_t blk;
@@ -68,6 +70,13 @@ static struct {
     char path[128];
     int debug;
     uint8_t bulk_dirty[LYNX_MAILBOX_SLOTS]; /* agent thread only */
+    /* Each slot's state and seq as tidy_slots() last saw them, and since
+     * when (CLOCK_MONOTONIC ns); agent thread only. */
+    struct {
+        uint32_t state;
+        uint64_t seq;
+        int64_t since_ns;
+    } slot_seen[LYNX_MAILBOX_SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void debug_log(const char *fmt, ...)
@@ -207,19 +216,81 @@ static void serve_slot(unsigned idx)
     }
 }
 
-/* Free slots left by endpoints that gave up or died, and give back the
- * memory of bulk areas that are no longer in use. */
-static void tidy_slots(void)
+static void mailbox_unmap(void)
+{
+    lynx_shm_guard_remove(g.mailbox);
+    munmap(g.mailbox, sizeof(lynx_mailbox_t));
+}
+
+/* A member of the group truncated the mailbox: the guard has put private
+ * zero pages where it faulted.  Give the object its size back and map it
+ * again at the same address; its slots start empty. */
+static void restore_mailbox(void)
+{
+    struct stat st;
+    int fd;
+
+    if (!lynx_shm_guard_tripped(g.mailbox)) {
+        return;
+    }
+    fd = open(g.mailbox_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_ino == g.mailbox_ino &&
+        st.st_uid == geteuid() &&
+        ftruncate(fd, (off_t)sizeof(lynx_mailbox_t)) == 0) {
+        void *m;
+        lynx_shm_guard_remove(g.mailbox);
+        m = mmap(g.mailbox, sizeof(lynx_mailbox_t), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_FIXED, fd, 0);
+        lynx_shm_guard_add(g.mailbox, sizeof(lynx_mailbox_t));
+        if (m != MAP_FAILED) {
+            g.mailbox->nslots = LYNX_MAILBOX_SLOTS;
+            debug_log("mailbox truncated by another process: restored");
+        }
+    }
+    close(fd);
+}
+
+/* The longest an endpoint holds a slot unchanged: CLAIMED for a few
+ * stores, DONE while it copies a reply of at most LYNX_BULK_MAX_BYTES. */
+#define SLOT_HOLD_MAX_NS (10LL * 1000 * 1000 * 1000)
+
+/* Free slots left by endpoints that gave up or died, or left in any state
+ * by a member of the group scribbling the mailbox (a state no client
+ * uses, BUSY outside serve_slot(), a client pid that is not a process, or
+ * one state and seq held for longer than SLOT_HOLD_MAX_NS), and give back
+ * the memory of bulk areas that are no longer in use. */
+static void tidy_slots(int64_t now)
 {
     lynx_mailbox_t *mb = g.mailbox;
 
+    restore_mailbox();
     for (unsigned i = 0; i < LYNX_MAILBOX_SLOTS; i++) {
         lynx_slot_t *s = &mb->slots[i];
         uint32_t st = atomic_load(&s->state);
-        if (st == LYNX_SLOT_ABANDONED) {
-            atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
-        } else if ((st == LYNX_SLOT_CLAIMED || st == LYNX_SLOT_DONE) &&
-                   kill(s->client_pid, 0) != 0 && errno == ESRCH) {
+        uint64_t seq = *(const volatile uint64_t *)&s->seq;
+        int32_t client = *(const volatile int32_t *)&s->client_pid;
+        int stale = 0;
+
+        if (st == LYNX_SLOT_FREE || st == LYNX_SLOT_REQUEST) {
+            stale = 0;
+        } else if (st == LYNX_SLOT_ABANDONED || st == LYNX_SLOT_BUSY ||
+                   st > LYNX_SLOT_ABANDONED) {
+            stale = 1;
+        } else if (client <= 0 ||
+                   (kill(client, 0) != 0 && errno == ESRCH)) {
+            stale = 1;
+        } else if (st == g.slot_seen[i].state && seq == g.slot_seen[i].seq) {
+            stale = now - g.slot_seen[i].since_ns >= SLOT_HOLD_MAX_NS;
+        }
+        if (st != g.slot_seen[i].state || seq != g.slot_seen[i].seq) {
+            g.slot_seen[i].state = st;
+            g.slot_seen[i].seq = seq;
+            g.slot_seen[i].since_ns = now;
+        }
+        if (stale) {
             atomic_compare_exchange_strong(&s->state, &st, LYNX_SLOT_FREE);
         }
         if (g.bulk_dirty[i] && atomic_load(&s->state) == LYNX_SLOT_FREE) {
@@ -258,7 +329,7 @@ static void *agent_main(void *unused)
             serve_slot(i);
         }
         if (now >= next_tidy) {
-            tidy_slots();
+            tidy_slots(now);
             next_tidy = now + 1000LL * 1000 * 1000;
         }
         lynx_locks_tick(now);
@@ -532,6 +603,10 @@ static int create_block(const char *name, gid_t gid, int use_group)
     close(mfd);
     g.header = base;
     g.mailbox = mbox;
+    g.mailbox_ino = (uint64_t)mst.st_ino;
+    /* The group may write the mailbox, so it may also truncate it: a
+     * fault in it must not kill the program (see restore_mailbox()). */
+    lynx_shm_guard_add(mbox, sizeof(lynx_mailbox_t));
     g.size_bytes = total;
     g.answers = (lynx_answers_t *)((char *)base + l.answers_off);
     g.bulk = (char *)base + l.bulk_off;
@@ -701,7 +776,7 @@ static void atfork_child(void)
      * forget the parent's block without touching it. */
     if (g.header != NULL) {
         munmap(g.header, g.size_bytes);
-        munmap(g.mailbox, sizeof(lynx_mailbox_t));
+        mailbox_unmap();
     }
     g.header = NULL;
     g.mailbox = NULL;
@@ -765,8 +840,11 @@ EXPORT int lynx_agent_start(const char *name)
     lynx_fork_gate_agent_started();
     atomic_store(&g.stop, 0);
     /* The agent thread inherits a full signal mask: it never takes a
-     * signal meant for the program. */
+     * signal meant for the program.  Except SIGBUS, which its own faults
+     * raise (a blocked fault signal kills the process): the guard of the
+     * mailbox must see them. */
     sigfillset(&all);
+    sigdelset(&all, SIGBUS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = -pthread_create(&g.thread, NULL, agent_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -778,7 +856,7 @@ EXPORT int lynx_agent_start(const char *name)
         unlink(g.path);
         unlink(g.mailbox_path);
         munmap(g.header, g.size_bytes);
-        munmap(g.mailbox, sizeof(lynx_mailbox_t));
+        mailbox_unmap();
         g.header = NULL;
         g.mailbox = NULL;
         goto out;
@@ -817,7 +895,7 @@ EXPORT void lynx_agent_stop(void)
     unlink(g.mailbox_path);
     atomic_store(&g.header->agent_state, LYNX_AGENT_STOPPED);
     munmap(g.header, g.size_bytes);
-    munmap(g.mailbox, sizeof(lynx_mailbox_t));
+    mailbox_unmap();
     g.header = NULL;
     g.mailbox = NULL;
     g.running = 0;

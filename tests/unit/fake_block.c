@@ -176,8 +176,10 @@ static void *agent_main(void *arg)
             }
             ans->result = a->cb(a->ctx, s->command, s->arg, s->arg_len,
                                 ans->reply, &reply_len);
-            ans->reply_len = (uint32_t)reply_len;
-            ans->bulk_len = 0;
+            ans->reply_len = atomic_load(&a->fb->lie_reply_len) != 0
+                                 ? atomic_load(&a->fb->lie_reply_len)
+                                 : (uint32_t)reply_len;
+            ans->bulk_len = atomic_load(&a->fb->lie_bulk_len);
             ans->message[0] = '\0';
             ans->seq = s->seq;
             expected = LYNX_SLOT_BUSY;

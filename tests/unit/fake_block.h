@@ -19,6 +19,11 @@ typedef struct fake_block {
     lynx_cpu_table_t *cpu;
     size_t size_bytes;
     void *agent;                 /* fake agent thread state, or NULL */
+    /* What the fake agent claims in every answer, for tests of a lying
+     * agent: bulk_len (default 0; the bulk areas hold whatever the test
+     * wrote there), and reply_len instead of the true one when not 0. */
+    _Atomic uint64_t lie_bulk_len;
+    _Atomic uint32_t lie_reply_len;
     char name[LYNX_NAME_MAX];
     char path[128];
     char mailbox_path[128];
