@@ -164,7 +164,7 @@ static void drive_all(evil_t *e, int memstats_fails)
         assert_error(rc);
     }
     memset(&d, 0, sizeof(d));
-    rc = lynx_thread_dump_take(t, TIMEOUT, &d, msg, sizeof(msg));
+    rc = lynx_thread_dump_take(t, TIMEOUT, 0, &d, msg, sizeof(msg));
     lynx_thread_dump_fini(&d);
     assert_error(rc);
     p = lynx_pprof_create();
