@@ -13,8 +13,9 @@ run_pkgs="gcc make autoconf automake libtool pkg-config libfcgi-dev
 # (e.g. a Node.js that did not come from Debian brings its own npm).
 # clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
 # clang and so not installed with --no-install-recommends): tests/fuzz.
+# g++: the installed headers are compiled as C++ by test_install.sh.
 test_pkgs="libcmocka-dev jq golang-go chromium nodejs:node npm:npm valgrind
-  prometheus clang libclang-rt-14-dev"
+  prometheus clang libclang-rt-14-dev g++"
 bench_pkgs="wrk hyperfine google-perftools libgoogle-perftools-dev
   heaptrack linux-perf"
 
