@@ -148,7 +148,10 @@ require("http").createServer((q, r) => {
 ' >"$T_TMP/app.log" 2>&1 &
 APP_PID=$!
 : >"$root/var/log/nginx/error.log" # the failed nginx -t above wrote there
-ngx -g 'daemon off;' >"$T_TMP/nginx.out" 2>&1 &
+# exec: $! must be nginx's own pid (a backgrounded function runs in a
+# subshell, whose nginx child would outlive the kill).
+(exec nginx -p "$root/" -e "$root/var/log/nginx/error.log" \
+    -c "$etc/nginx.conf" -g 'daemon off;') >"$T_TMP/nginx.out" 2>&1 &
 NGINX_PID=$!
 if ! stack_wait_http "http://127.0.0.1:8080/api/v1/profiling/memory" 401 10 ||
     ! stack_wait_http "http://127.0.0.1:8080/" 200 10; then
