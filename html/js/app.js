@@ -676,7 +676,7 @@ $('profiles-card').addEventListener('click', async (e) => {
       const stamp = new Date();
       panel.show({
         title: `${KIND_LABEL[kind]} profile`,
-        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}${seconds ? ` · ${seconds} s recorded` : ''}`,
+        subtitle: `${state.target} · taken ${formatClock(stamp.toISOString())}${extra.seconds ? ` · ${extra.seconds} s recorded` : ''}`,
         data,
         sampleType: kind === 'heap' ? $('heap-sample-type').value : undefined,
         name: `${kind}_${stamp.toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
