@@ -74,8 +74,12 @@ since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f s", a - b }'; }
 
 # pprof_ok FILE: go tool pprof reads FILE.
 pprof_ok() {
-    PPROF_TMPDIR="$T_TMP" HOME="$T_TMP" go tool pprof -symbolize=none -raw "$1" \
-        >/dev/null 2>&1
+    if ! PPROF_TMPDIR="$T_TMP" HOME="$T_TMP" go tool pprof -symbolize=none -raw "$1" \
+        >/dev/null 2>"$T_TMP/pprof.err"; then
+        echo "# pprof on $1 ($(wc -c <"$1") bytes, starts $(head -c 16 "$1" | od -An -tx1 | tr -d '\n')):"
+        sed 's/^/#   /' "$T_TMP/pprof.err" | head -5
+        return 1
+    fi
 }
 
 # dl URL FILE: download URL into FILE (binary); sets H_CODE.
@@ -334,13 +338,18 @@ fi
 
 # ---- nginx reloaded during /debug/pprof/profile --------------------------------------
 if want nginx-hup; then
-    curl -s "${AUTH[@]}" -o "$T_TMP/hup.pb.gz" -w '%{http_code}' --max-time 30 \
-        "$B/debug/pprof/profile?seconds=5&hz=250&$TG" >"$T_TMP/hup.code" &
+    { curl -sS "${AUTH[@]}" -o "$T_TMP/hup.pb.gz" -w '%{http_code}' --max-time 30 \
+        "$B/debug/pprof/profile?seconds=5&hz=250&$TG" >"$T_TMP/hup.code" 2>"$T_TMP/hup.err"
+      echo $? >"$T_TMP/hup.rc"; } &
     curl_pid=$!
     sleep 1.5
     kill -HUP "$STACK_NGINX_PID"
     wait "$curl_pid"
     t_check "nginx-hup: the profile completes (HTTP $(cat "$T_TMP/hup.code"))" test "$(cat "$T_TMP/hup.code")" = 200
+    # curl fails (18) when fewer bytes than Content-Length arrived: a
+    # worker exiting mid-response (see nginx-conf/lynxprof-fastcgi.conf).
+    t_check "nginx-hup: the body is whole (curl exit $(cat "$T_TMP/hup.rc") $(cat "$T_TMP/hup.err"))" \
+        test "$(cat "$T_TMP/hup.rc")" = 0
     t_check "nginx-hup: go tool pprof parses it" pprof_ok "$T_TMP/hup.pb.gz"
     expect "nginx-hup: the reloaded nginx answers" 200 '.targets | length >= 1' \
         GET "$API/targets" "${AUTH[@]}"
