@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lynx_block_io.h"
-#include "lynx_cpu.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "client/cpu.h"
+#include "protocol/clock.h"
 
 static long peak_kib(void)
 {

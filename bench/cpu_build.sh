@@ -18,7 +18,7 @@ tmp=$(mktemp -d /tmp/lynxprof-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 cc -O2 -g -fomit-frame-pointer -pthread -o "$tmp/many_stacks" "$here/many_stacks.c"
-cc -O2 -g -D_GNU_SOURCE -I"$src/lib" -I"$build/lib" -o "$tmp/cpu_build" "$here/cpu_build.c" \
+cc -O2 -g -D_GNU_SOURCE -I"$src/lib" -I"$src/lib/include" -I"$build/lib" -o "$tmp/cpu_build" "$here/cpu_build.c" \
     "$build/.libs/libprofile-core.a" "$build/.libs/libshared.a" \
     $(pkg-config --libs libdw libprotobuf-c zlib json-c) -lm -lpthread
 LD_PRELOAD="$build/.libs/libprofile-agent.so" LYNXPROF_NAME=many \

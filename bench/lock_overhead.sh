@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: the cost of the agent's lock hooks (lib/agent_locks.c) on an
+# Benchmark: the cost of the agent's lock hooks (lib/agent/lock_hooks.c) on an
 # uncontended lock loop (1 thread, 20M lock+unlock) and a contended one
 # (4 threads on one mutex, 2M acquisitions in all): without the agent; with
 # the agent at rest (no recording window open: what a loaded agent costs

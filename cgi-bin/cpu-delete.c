@@ -4,7 +4,7 @@
  * session (its files and its record).  GET never deletes (405); browsers
  * from another origin get 403.
  */
-#include "lynx_cpu_endpoint.h"
+#include "fcgi/cpu_endpoint.h"
 
 static void handle_delete(lynx_req_t *req)
 {

@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "lynx_cpu_endpoint.h"
+#include "fcgi/cpu_endpoint.h"
 
 static void handle_download(lynx_req_t *req)
 {

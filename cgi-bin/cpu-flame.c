@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lynx_cpu_endpoint.h"
+#include "fcgi/cpu_endpoint.h"
 
 static const lynx_param_spec_t params[] = {
     {"format", LYNX_PARAM_STRING, "json", 0, 0},

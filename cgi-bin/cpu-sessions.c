@@ -4,8 +4,8 @@
  */
 #include <stdlib.h>
 
-#include "lynx_cpu_endpoint.h"
-#include "lynx_time.h"
+#include "fcgi/cpu_endpoint.h"
+#include "protocol/clock.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

@@ -3,7 +3,7 @@
  * &target=: start a CPU profiling session (fields in docs/API.md).  GET
  * stays for the guide and for scripts; browsers from another origin get 403.
  */
-#include "lynx_cpu_endpoint.h"
+#include "fcgi/cpu_endpoint.h"
 
 static const lynx_param_spec_t params[] = {
     {"duration", LYNX_PARAM_DURATION, "30s", 0, 0},

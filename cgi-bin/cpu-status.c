@@ -2,8 +2,8 @@
  * cpu-status.c - GET /api/v1/profiling/cpu/status/:id[?target=]: state,
  * progress and samples of a CPU profiling session (fields in docs/API.md).
  */
-#include "lynx_cpu_endpoint.h"
-#include "lynx_time.h"
+#include "fcgi/cpu_endpoint.h"
+#include "protocol/clock.h"
 
 static void handle_status(lynx_req_t *req)
 {

@@ -3,8 +3,8 @@
  * profiling session early; it becomes "cancelled" and keeps its samples.
  * GET never stops (405); browsers from another origin get 403.
  */
-#include "lynx_cpu_endpoint.h"
-#include "lynx_time.h"
+#include "fcgi/cpu_endpoint.h"
+#include "protocol/clock.h"
 
 static void handle_stop(lynx_req_t *req)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lynx_profile_serve.h"
-#include "lynx_target_data.h"
+#include "fcgi/profile_serve.h"
+#include "client/target_data.h"
 
 static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,

@@ -3,7 +3,7 @@
  * as a pprof attachment goroutine_YYYYMMDD_HHMMSS.pprof (advanced API);
  * ?debug=1 and ?debug=2 as at /debug/pprof/goroutine.
  */
-#include "lynx_profile_serve.h"
+#include "fcgi/profile_serve.h"
 
 static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,

@@ -4,7 +4,7 @@
  * parameters as /debug/pprof/heap (?debug=1 text, ?seconds=N delta, ?gc=1
  * malloc_trim first, ?target=).
  */
-#include "lynx_profile_serve.h"
+#include "fcgi/profile_serve.h"
 
 static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,

@@ -2,8 +2,8 @@
  * memory.c - GET /api/v1/profiling/memory: the target's memory statistics
  * as JSON (fields in docs/API.md).
  */
-#include "lynx_endpoint.h"
-#include "lynx_report.h"
+#include "fcgi/endpoint.h"
+#include "fcgi/report.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

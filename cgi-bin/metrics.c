@@ -1,13 +1,13 @@
 /*
  * metrics.c - GET /metrics: every live target's statistics in the
- * Prometheus text exposition format (lynx_metrics.h), for Prometheus and
+ * Prometheus text exposition format (fcgi/metrics.h), for Prometheus and
  * Grafana.  Behind nginx's authentication like everything else; not tied
  * to PROFILING_ENABLED (it reads counters, it does not profile).
  */
 #include <stdlib.h>
 
-#include "lynx_endpoint.h"
-#include "lynx_metrics.h"
+#include "fcgi/endpoint.h"
+#include "fcgi/metrics.h"
 
 static void handle_metrics(lynx_req_t *req)
 {

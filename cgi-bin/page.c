@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "lynx_endpoint.h"
+#include "fcgi/endpoint.h"
 
 #define INTERNAL_PREFIX "/_lynxprof_html/"
 

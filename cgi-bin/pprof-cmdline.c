@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "lynx_block_io.h"
-#include "lynx_endpoint.h"
+#include "client/attach.h"
+#include "fcgi/endpoint.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lynx_endpoint.h"
-#include "lynx_profiles.h"
+#include "fcgi/endpoint.h"
+#include "client/profiles.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

@@ -4,7 +4,7 @@
  * ?debug=1 text, goroutine?debug=2 per-thread dump, ?seconds=N delta.
  * Unknown kinds: 404.
  */
-#include "lynx_profile_serve.h"
+#include "fcgi/profile_serve.h"
 
 static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,

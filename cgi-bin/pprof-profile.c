@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 
-#include "lynx_cpu_endpoint.h"
-#include "lynx_time.h"
+#include "fcgi/cpu_endpoint.h"
+#include "protocol/clock.h"
 
 #define GRACE_NS (15LL * 1000 * 1000 * 1000) /* beyond the duration */
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lynx_endpoint.h"
-#include "lynx_target_data.h"
+#include "fcgi/endpoint.h"
+#include "client/target_data.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

@@ -5,9 +5,9 @@
  */
 #include <stdlib.h>
 
-#include "lynx_endpoint.h"
-#include "lynx_report.h"
-#include "lynx_target_error.h"
+#include "fcgi/endpoint.h"
+#include "fcgi/report.h"
+#include "fcgi/target_error.h"
 
 static void handle_targets(lynx_req_t *req)
 {

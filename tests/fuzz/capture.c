@@ -15,12 +15,12 @@
 #include <time.h>
 
 #include "corpus_put.h"
-#include "cpu_spool.h"
-#include "lynx_block_heap.h"
-#include "lynx_block_io.h"
-#include "lynx_block_threads.h"
-#include "lynx_cpu.h"
-#include "lynx_target_data.h"
+#include "client/cpu_spool.h"
+#include "protocol/block_heap.h"
+#include "client/attach.h"
+#include "protocol/block_threads.h"
+#include "client/cpu.h"
+#include "client/target_data.h"
 
 #define TIMEOUT_NS (2LL * 1000 * 1000 * 1000)
 #define FUZZ_ID "cpu_1700000000000000000" /* the id fuzz_spool_json reads */

@@ -6,8 +6,8 @@
  * answers and every slot's bulk area inside the object.
  */
 #include "fuzz_common.h"
-#include "lynx_block.h"
-#include "lynx_block_io.h"
+#include "protocol/block.h"
+#include "client/attach.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

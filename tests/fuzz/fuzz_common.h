@@ -19,9 +19,9 @@
 
 #include <json-c/json.h>
 
-#include "lynx_pprof.h"
-#include "lynx_profiles.h"
-#include "profile.pb-c.h"
+#include "client/pprof.h"
+#include "client/profiles.h"
+#include "client/profile.pb-c.h"
 
 #define FUZZ_CHECK(cond)                                                   \
     do {                                                                   \
@@ -120,7 +120,7 @@ static void fuzz_exercise(lynx_pprof_t *p, lynx_profile_text_cb text)
     }
 }
 
-#ifdef LYNX_CPU_H
+#ifdef LYNX_CLIENT_CPU_H
 /* 1 if two sessions say the same (strings compared up to their NUL: what
  * follows it is never read). */
 static int fuzz_same_session(const lynx_cpu_session_t *a,

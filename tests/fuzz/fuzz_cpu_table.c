@@ -6,7 +6,7 @@
  * survive the spool's raw file (written and read back the same) and is
  * then built into the session's pprof, encoded and printed.
  */
-#include "cpu_spool.h"
+#include "client/cpu_spool.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

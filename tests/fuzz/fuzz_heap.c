@@ -2,11 +2,11 @@
  * fuzz_heap.c - the heap snapshot answer (LYNX_CMD_HEAP_SNAPSHOT) as an
  * agent could send it: input = lynx_heap_snapshot_reply_t, then the bulk
  * (packed records with their pcs).  Decoded by lynx_heap_table_add() as
- * heap_profile.c does, then built, encoded and printed as Go's text, alone
+ * client/heap_profile.c does, then built, encoded and printed as Go's text, alone
  * and as a delta against itself.
  */
 #include "fuzz_common.h"
-#include "lynx_block_heap.h"
+#include "protocol/block_heap.h"
 
 static const char *const types[] = {
     "alloc_objects", "count", "alloc_space", "bytes",

@@ -6,7 +6,7 @@
  * too; then built, encoded and printed.
  */
 #include "fuzz_common.h"
-#include "lynx_block_threads.h"
+#include "protocol/block_threads.h"
 
 static const char *const types[] = {
     "contentions", "count", "delay", "nanoseconds",

@@ -5,9 +5,9 @@
  * builder accepts, and the builder then maps addresses in each module.
  */
 #include "fuzz_common.h"
-#include "lynx_block.h"
-#include "lynx_symbolize.h"
-#include "lynx_target_data.h"
+#include "protocol/block.h"
+#include "client/symbolize.h"
+#include "client/target_data.h"
 
 static const char *const types[] = {"samples", "count"};
 

@@ -5,10 +5,10 @@
  * terminated error, a rate in range and consistent times, and must
  * survive the spool's json (written, then read back equal).
  */
-#include "cpu_spool.h"
+#include "client/cpu_spool.h"
 #include "fuzz_common.h"
-#include "lynx_block.h"
-#include "lynx_cpu.h"
+#include "protocol/block.h"
+#include "client/cpu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

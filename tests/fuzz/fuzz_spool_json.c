@@ -4,9 +4,9 @@
  * by cpu_spool_parse_session(); what it accepts must be a sound finished
  * session that writes back to a json which parses to the same session.
  */
-#include "cpu_spool.h"
+#include "client/cpu_spool.h"
 #include "fuzz_common.h"
-#include "lynx_cpu.h"
+#include "client/cpu.h"
 
 #define ID "cpu_1700000000000000000"
 

@@ -7,7 +7,7 @@
  * (cpu_raw_pprof), encoded and printed.
  */
 #include "fuzz_common.h"
-#include "cpu_spool.h"
+#include "client/cpu_spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

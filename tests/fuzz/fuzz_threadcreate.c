@@ -6,7 +6,7 @@
  * an earlier copy had (the delta of ?seconds=N); then encoded and printed.
  */
 #include "fuzz_common.h"
-#include "lynx_block_threads.h"
+#include "protocol/block_threads.h"
 
 static const char *const types[] = {"threadcreate", "count"};
 

@@ -5,7 +5,7 @@
  * text (debug=2) and built as the goroutine profile.
  */
 #include "fuzz_common.h"
-#include "lynx_threads.h"
+#include "client/thread_dump.h"
 
 static const char *const types[] = {"thread", "count"};
 

@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 
 #include "corpus_put.h"
-#include "cpu_spool.h"
-#include "lynx_block.h"
-#include "lynx_block_heap.h"
-#include "lynx_block_threads.h"
-#include "lynx_cpu.h"
+#include "client/cpu_spool.h"
+#include "protocol/block.h"
+#include "protocol/block_heap.h"
+#include "protocol/block_threads.h"
+#include "client/cpu.h"
 
 #define EXE 0x400000ULL
 #define LIB 0x7f0000001000ULL

@@ -63,7 +63,7 @@ link() { # output source [more clang arguments]
     local out="$1" srcfile="$2"
     shift 2
     "$build/libtool" --quiet --tag=CC --mode=link clang -std=gnu11 \
-        -D_GNU_SOURCE -I"$src/lib" -I"$build/lib" $cflags "$@" \
+        -D_GNU_SOURCE -I"$src/lib" -I"$src/lib/include" -I"$build/lib" $cflags "$@" \
         -o "$out" "$srcfile" "$build/libprofile-core.la"
 }
 

@@ -105,7 +105,7 @@ expect "a program without the agent: 404 saying so, with its pid and the fix" 40
 
 # Blocks of another release's agent.
 helper="$T_TMP/block_version"
-if gcc -std=gnu11 -Wall -I"$src/lib" -o "$helper" "$here/helpers/block_version.c" \
+if gcc -std=gnu11 -Wall -I"$src/lib" -I"$src/lib/include" -o "$helper" "$here/helpers/block_version.c" \
         2>"$T_TMP/helper.log"; then
     ours=$("$helper" err-demo newer 999)
     "$helper" err-demo older 0 >/dev/null

@@ -53,7 +53,7 @@ TG="target=$STACK_DEMO_NAME"
 DEMO_PID=$STACK_DEMO_PID
 
 helper="$T_TMP/scribble"
-if ! gcc -std=gnu11 -O1 -Wall -I"$src/lib" -o "$helper" \
+if ! gcc -std=gnu11 -O1 -Wall -I"$src/lib" -I"$src/lib/include" -o "$helper" \
         "$here/helpers/scribble.c" >"$T_TMP/helper.log" 2>&1; then
     t_fail "helpers/scribble.c builds" "$(cat "$T_TMP/helper.log")"
     t_summary

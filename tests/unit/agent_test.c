@@ -10,7 +10,7 @@
 
 #include "agent_test.h"
 #include "fake_block.h"
-#include "lynx_block_io.h"
+#include "client/attach.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lynx_block_io.h"
+#include "client/attach.h"
 
 #define AGENT_CHILD_ENV "LYNX_TEST_CHILD_MODE"
 

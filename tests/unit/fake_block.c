@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/clock.h"
 
 #define FAKE_BULK (1u << 20)
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lynx_block.h"
+#include "protocol/block.h"
 
 typedef struct fake_block {
     lynx_block_header_t *header; /* the data object, read-write here */

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/clock.h"
 
 static int attach_rc(const char *name, unsigned flags)
 {

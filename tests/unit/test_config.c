@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lynx_config.h"
+#include "fcgi/config.h"
 
 #define SEC 1000000000LL
 

@@ -25,9 +25,9 @@
 
 #include "agent_test.h"
 #include "fake_block.h"
-#include "lynx_symbolize.h"
-#include "lynx_block_io.h"
-#include "lynx_time.h"
+#include "client/symbolize.h"
+#include "client/attach.h"
+#include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

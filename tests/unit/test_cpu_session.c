@@ -1,5 +1,5 @@
 /*
- * test_cpu_session.c - unit tests of lib/cpu_session.c and lib/cpu_spool.c
+ * test_cpu_session.c - unit tests of lib/client/cpu_session.c and lib/client/cpu_spool.c
  * against hand-made control blocks (fake_block) with a fake agent thread:
  * record validation, spooling (the written pprof is decoded back and
  * checked), two processes spooling at once, a dead target, start with the
@@ -35,13 +35,13 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
-#include "cpu_spool.h"
+#include "client/cpu_spool.h"
 #include "fake_block.h"
 #include "fixtures/lynx_test_modules.h"
-#include "lynx_cpu.h"
-#include "lynx_cpu_endpoint.h"
-#include "lynx_time.h"
-#include "profile.pb-c.h"
+#include "client/cpu.h"
+#include "fcgi/cpu_endpoint.h"
+#include "protocol/clock.h"
+#include "client/profile.pb-c.h"
 
 #define MAX_MODS 64
 #define SHORT_TIMEOUT_NS (200LL * 1000 * 1000)

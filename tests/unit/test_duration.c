@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lynx_duration.h"
+#include "fcgi/duration.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

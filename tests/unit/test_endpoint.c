@@ -11,9 +11,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lynx_endpoint.h"
-#include "lynx_query.h"
-#include "lynx_report.h"
+#include "fcgi/endpoint.h"
+#include "fcgi/query.h"
+#include "fcgi/report.h"
 
 #define SEC 1000000000LL
 

@@ -27,15 +27,15 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_block_heap.h"
-#include "lynx_block_io.h"
-#include "lynx_block_threads.h"
-#include "lynx_cpu.h"
-#include "lynx_profiles.h"
-#include "lynx_symbolize.h"
-#include "lynx_target_data.h"
-#include "lynx_threads.h"
-#include "lynx_time.h"
+#include "protocol/block_heap.h"
+#include "client/attach.h"
+#include "protocol/block_threads.h"
+#include "client/cpu.h"
+#include "client/profiles.h"
+#include "client/symbolize.h"
+#include "client/target_data.h"
+#include "client/thread_dump.h"
+#include "protocol/clock.h"
 #include "lynxprof.h"
 
 #define MS 1000000LL

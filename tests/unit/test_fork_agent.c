@@ -1,5 +1,5 @@
 /*
- * test_fork_agent.c - the fork gate (lib/agent_fork.c) inside this test
+ * test_fork_agent.c - the fork gate (lib/agent/fork.c) inside this test
  * process, with the agent's sources linked in: fork() waits for an unwind
  * in flight, for a bounded time only; a fork from a signal handler that
  * interrupted an unwind does not wait for itself; children (forked or
@@ -24,12 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_fork.h"
-#include "agent_internal.h"
-#include "agent_locks.h"
-#include "agent_sampler.h"
-#include "lynx_block_threads.h"
-#include "lynx_time.h"
+#include "agent/fork.h"
+#include "agent/internal.h"
+#include "agent/locks.h"
+#include "agent/sampler.h"
+#include "protocol/block_threads.h"
+#include "protocol/clock.h"
 
 #define MS 1000000LL
 

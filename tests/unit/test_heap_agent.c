@@ -25,13 +25,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_heap.h"
-#include "agent_sampler.h"
+#include "agent/heap.h"
+#include "agent/sampler.h"
 #include "agent_test.h"
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_block_threads.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/block_threads.h"
+#include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

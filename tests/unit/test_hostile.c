@@ -35,11 +35,11 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_block_threads.h"
-#include "lynx_metrics.h"
-#include "lynx_target_data.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/block_threads.h"
+#include "fcgi/metrics.h"
+#include "client/target_data.h"
+#include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

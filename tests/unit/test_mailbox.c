@@ -1,6 +1,6 @@
 /*
  * test_mailbox.c - the agent and the mailbox, end to end inside one test
- * process: the real agent (agent.c) serves, the real client calls.
+ * process: the real agent (agent/agent.c) serves, the real client calls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_modfile.c - the safe opener of module files (lib/lynx_modfile.c)
+ * test_modfile.c - the safe opener of module files (lib/client/modfile.c)
  * against the files a lying module record can name: a FIFO (must not
  * hang: the whole test runs under alarm()), a directory, a device, a file
  * that is not the one mapped, a file replaced since it was mapped, a file
@@ -24,8 +24,8 @@
 
 #include <cmocka.h>
 
-#include "lynx_modfile.h"
-#include "lynx_symbolize.h"
+#include "client/modfile.h"
+#include "client/symbolize.h"
 
 #define NOBODY 65534
 

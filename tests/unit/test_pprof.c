@@ -1,5 +1,5 @@
 /*
- * test_pprof.c - unit tests of lib/lynx_pprof.c: profiles are built, then
+ * test_pprof.c - unit tests of lib/client/pprof.c: profiles are built, then
  * decoded back with protobuf-c (after gunzip) and checked field by field;
  * finally `go tool pprof` itself must read them (skipped only when there is
  * no `go` on PATH).  Build with -O2 -g: the profiles name this program's own
@@ -21,8 +21,8 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
-#include "lynx_pprof.h"
-#include "profile.pb-c.h"
+#include "client/pprof.h"
+#include "client/profile.pb-c.h"
 #include "fixtures/lynx_test_modules.h"
 
 #define MAX_MODS 64

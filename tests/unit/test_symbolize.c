@@ -1,5 +1,5 @@
 /*
- * test_symbolize.c - unit tests of lib/lynx_symbolize.c against this very
+ * test_symbolize.c - unit tests of lib/client/symbolize.c against this very
  * program, which must be built with -O2 -g (and, to be meaningful,
  * -fomit-frame-pointer): its own functions are looked up at the addresses
  * they have at run time, through module records made like the agent makes
@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "lynx_symbolize.h"
+#include "client/symbolize.h"
 #include "fixtures/lynx_test_modules.h"
 
 #define MAX_MODS 64

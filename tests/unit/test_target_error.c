@@ -1,6 +1,6 @@
 /*
  * test_target_error.c - the messages that say how to fix a target that
- * cannot be used (lynx_target_error.c), against hand-made control blocks:
+ * cannot be used (fcgi/target_error.c), against hand-made control blocks:
  * their wording and status, the facts they quote (mode, owner, group,
  * versions), and that a small buffer cuts a message without overflowing.
  * The end-to-end versions, through nginx, are in
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fake_block.h"
-#include "lynx_target_error.h"
+#include "fcgi/target_error.h"
 
 /* assert that `hay` contains `needle`, printing both when not. */
 #define assert_has(hay, needle)                                               \

@@ -20,14 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_locks.h"
+#include "agent/locks.h"
 #include "agent_test.h"
 #include "fake_block.h"
-#include "lynx_block_io.h"
-#include "lynx_block_threads.h"
-#include "lynx_pprof.h"
-#include "lynx_symbolize.h"
-#include "lynx_time.h"
+#include "client/attach.h"
+#include "protocol/block_threads.h"
+#include "client/pprof.h"
+#include "client/symbolize.h"
+#include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
 

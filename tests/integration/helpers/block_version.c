@@ -3,7 +3,7 @@
  * new target DST (same owner, group and mode) whose header says layout
  * version VERSION, as an agent of another release would write it.
  *   block_version SRC DST VERSION
- * The header layout comes from lynx_block.h, so the helper follows it.
+ * The header layout comes from protocol/block.h, so the helper follows it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lynx_block.h"
+#include "protocol/block.h"
 
 int main(int argc, char **argv)
 {

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lynx_block.h"
+#include "protocol/block.h"
 
 static uint64_t rnd_state;
 

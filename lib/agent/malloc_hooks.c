@@ -1,0 +1,1548 @@
+/*
+ * agent/malloc_hooks.c - the malloc family of the target, interposed: exact
+ * counters on every call and a sampling heap profiler.
+ *
+ * RUNS INSIDE MALLOC, on every thread of the target, at any time, also
+ * while the dynamic loader bootstraps and re-entered from code it calls.
+ * What that forbids, for every function in this file:
+ *   - no call into the allocator except through `real` (the next
+ *     definitions, from dlsym(RTLD_NEXT)); no stdio, no getenv after start,
+ *     no pthread mutex (the lock profiler interposes them): the only lock is
+ *     heap_lock below, a spinlock held for table updates only, never while
+ *     calling out (not while unwinding, not around the real allocator);
+ *   - state lives in static storage, initial-exec TLS (no allocation on
+ *     first access) and tables mmap'd once by the constructor;
+ *   - errno is left as the real allocator sets it (the slow path saves and
+ *     restores it);
+ *   - code reached with tls_guard set (our own unwinding) is counted but
+ *     never sampled, so re-entry terminates.
+ * The program's signal handlers may interrupt any of this: as long as they
+ * allocate nothing (POSIX already forbids it), they see no state of ours.
+ * A sample unwinds through lynx_unwind_here: a SIGPROF (the CPU sampler
+ * and thread dumps, which unwind too) that lands meanwhile is held back
+ * and delivered after it, so libunwind's per-thread cache is never used
+ * twice at once, without a system call to block the signal.
+ *
+ * Workload: millions of calls per second on many threads.  With glibc
+ * underneath, the fast path of malloc and calloc is the countdown
+ * (compare, subtract), the real call, the chunk size from its header and
+ * two plain adds to the thread's own counter slot (20 instructions); of
+ * free the chunk header word (which also tells a sampled or mmapped block:
+ * see "tag" below), two adds and a tail call (13).  Sampling is a
+ * Poisson process over requested bytes with mean `rate`
+ * (LYNXPROF_HEAP_RATE, default 512 KiB): a thread-local countdown drawn
+ * from the exponential distribution; the allocation that crosses zero is
+ * sampled with its stack (libunwind unw_backtrace), weighted
+ * 1/(1-exp(-size/rate)) (Go's scaleHeapSample, applied per sample),
+ * aggregated per stack, and remembered in the live table so that free and
+ * realloc take it out of the in-use estimates.
+ *
+ * Tables, all mapped at start: THREAD_SLOTS per-thread counter slots
+ * (threads beyond that share one slot with atomic adds); STACK_SLOTS
+ * distinct stacks (then samples go to stack 0, the empty stack, counted in
+ * overflow_samples); LIVE_MAX live sampled pointers (then a sample counts
+ * in alloc_* only, in untracked_samples) in a table that starts small and
+ * doubles under the lock when half full.
+ *
+ * Under AddressSanitizer (which owns malloc itself, and calls it before it
+ * is initialised) the interposed functions are left out: the counters then
+ * report "not available" and nothing is sampled.
+ */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent/heap.h"
+#include "agent/sampler.h"
+#include "agent/internal.h"
+#include "protocol/block.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define INLINE static inline __attribute__((always_inline))
+#define IE_TLS __attribute__((tls_model("initial-exec")))
+#define RETURN_ADDRESS() __builtin_return_address(0)
+#define MAYBE_UNUSED __attribute__((unused)) /* unused without hooks */
+
+#define THREAD_SLOTS 1024u
+/* The word before a block of ours that is not a plain glibc chunk (see
+ * "tag" below) has bit 3 set, which a glibc chunk size never has. */
+#define TAG_BIT ((size_t)8)
+#define TAG ((size_t)0x4c594e58u << 32 | TAG_BIT)      /* sampled */
+#define BOOT_TAG ((size_t)0x424f4f54u << 32 | TAG_BIT) /* boot memory */
+#define TAG_PREFIX_MAX 4096u
+#define BOOT_BYTES (128u * 1024)   /* allocations made while dlsym runs */
+#define BOOT_HEADER 16u
+#define FILTER_BITS 14u            /* 16 KiB of 8-bit counters */
+#define LIVE_BITS_MIN 10u         /* 32 KiB at first */
+#define LIVE_BITS_MAX 18u         /* 8 MiB at most */
+#define LIVE_MAX ((1u << LIVE_BITS_MAX) / 4 * 3)
+#define STACK_SLOTS 16384u         /* ~9.5 MiB; entry 0 is the empty stack */
+#define STACK_INDEX (2 * STACK_SLOTS)
+#define UNWIND_MAX (LYNX_HEAP_MAX_DEPTH + 8) /* + our own frames */
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LYNX_NO_MALLOC_HOOKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LYNX_NO_MALLOC_HOOKS 1
+#endif
+#endif
+
+/* ---- the real allocator ----------------------------------------------------- */
+
+typedef struct real_fns {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*usable)(void *);
+} real_fns_t;
+
+enum { REAL_NONE = 0, REAL_RESOLVING = 1, REAL_READY = 2, REAL_FAILED = 3 };
+
+static real_fns_t real;
+static _Atomic int real_state;
+/* 1 when the next allocator is glibc's: a block's usable size is then read
+ * from its own chunk header (glibc's malloc_usable_size also reads the
+ * next chunk's, another cache line).  Set by the constructor. */
+static int glibc_chunks;
+static __thread int tls_resolving IE_TLS;
+
+/* ---- exact counters, one slot per thread --------------------------------- */
+
+/* Written by its owner only (load + store, no locked instruction); summed
+ * by readers with relaxed loads.  A slot outlives its thread: the next
+ * thread that claims it keeps adding, so the sums never lose anything.
+ * The byte counters hold, per block, its usable size plus BLOCK_EXTRA: for
+ * a glibc chunk that is not mmapped that is the chunk size itself, which
+ * the fast paths add without arithmetic; lynx_heap_totals takes it off
+ * again per block. */
+#define BLOCK_EXTRA ((size_t)8)
+typedef struct thread_counts {
+    _Atomic uint64_t allocs;
+    _Atomic uint64_t frees;
+    _Atomic uint64_t alloc_bytes;
+    _Atomic uint64_t free_bytes;
+    _Atomic uint32_t owned;          /* 1 while a live thread owns it */
+} __attribute__((aligned(64))) thread_counts_t;
+
+enum { TS_NONE = 0, TS_OWN = 1, TS_SHARED = 2 };
+
+static thread_counts_t counts[THREAD_SLOTS];
+static thread_counts_t shared_counts; /* atomic adds: threads without slot */
+static _Atomic uint32_t slot_hint;
+static __thread thread_counts_t *tls_counts IE_TLS; /* NULL unless TS_OWN */
+static __thread int tls_state IE_TLS;
+
+/* ---- sampling ------------------------------------------------------------------ */
+
+typedef struct live_entry {
+    uintptr_t ptr;                   /* 0 = empty slot */
+    uint64_t size_bytes;             /* requested */
+    double weight;
+    uint32_t stack;                  /* index into stacks */
+    uint32_t reserved;
+} live_entry_t;
+
+typedef struct stack_entry {
+    double alloc_objects;
+    double alloc_bytes;
+    double inuse_objects;
+    double inuse_bytes;
+    uint64_t alloc_samples;
+    uint64_t alloc_sampled_bytes;
+    uint64_t inuse_samples;
+    uint64_t inuse_sampled_bytes;
+    uint64_t hash;
+    uint32_t depth;
+    uint32_t flags;
+    uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
+} stack_entry_t;
+
+/* Everything below `lock` is guarded by heap_lock, except the fields set
+ * once by the constructor before `configured` is published. */
+static struct {
+    _Atomic int configured;          /* the constructor has run */
+    uint64_t rate;                   /* 0 = off */
+    double inv_rate;
+    pthread_key_t exit_key;
+    int key_ready;
+    live_entry_t *live;              /* 1 << live_bits, open addressing;
+                                        doubled when half full */
+    uint32_t live_bits;
+    stack_entry_t *stacks;           /* STACK_SLOTS; NULL when off */
+    uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
+    uint32_t nlive;
+    uint32_t nstacks;                /* >= 1: entry 0 is the empty stack */
+    uint64_t samples;
+    uint64_t untracked;
+    uint64_t overflow;
+} heap;
+
+static _Atomic int heap_lock;
+/* Counting filter over live sampled addresses: free() looks the table up
+ * only when its byte is non-zero.  255 sticks (never decremented). */
+static _Atomic uint8_t filter[1u << FILTER_BITS];
+/* A coarse level in front of it: each counter is the (saturating) sum of
+ * 32 filter counters, so 512 bytes that stay in the cache answer most
+ * frees, and the 16 KiB filter is read only where sampled pointers are. */
+#define COARSE_SHIFT 5u
+static _Atomic uint8_t coarse[1u << (FILTER_BITS - COARSE_SHIFT)];
+
+/* What the fast paths read, together (one TLS offset to load): the
+ * thread's counter slot when the fast paths may be taken (glibc underneath,
+ * slot owned), else NULL; bytes until the next sample (<= 0: due; never
+ * negative outside the slow paths). */
+static __thread struct {
+    thread_counts_t *fast;
+    int64_t countdown;
+} tls_hot IE_TLS;
+#define tls_countdown tls_hot.countdown
+static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
+static __thread int tls_guard IE_TLS;         /* inside our slow path */
+static _Atomic uint64_t seed_counter;
+
+
+/* ---- the lock ------------------------------------------------------------------- */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("pause");
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+static void lock(void)
+{
+    unsigned spins = 0;
+
+    while (atomic_exchange_explicit(&heap_lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&heap_lock, memory_order_relaxed)) {
+            if (++spins < 128) {
+                cpu_relax();
+            } else {
+                sched_yield();
+            }
+        }
+    }
+}
+
+static void unlock(void)
+{
+    atomic_store_explicit(&heap_lock, 0, memory_order_release);
+}
+
+/* ---- bootstrap: before (and while) the real functions are looked up ---- */
+
+static _Alignas(64) unsigned char boot_arena[BOOT_BYTES];
+static _Atomic size_t boot_used;
+
+static MAYBE_UNUSED void *boot_alloc(size_t size, size_t align)
+{
+    size_t used = atomic_load_explicit(&boot_used, memory_order_relaxed);
+
+    if (align < BOOT_HEADER) {
+        align = BOOT_HEADER;
+    }
+    for (;;) {
+        size_t start = (used + BOOT_HEADER + align - 1) & ~(align - 1);
+        if (size > BOOT_BYTES || start + size > BOOT_BYTES ||
+            (align & (align - 1)) != 0) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (atomic_compare_exchange_weak(&boot_used, &used, start + size)) {
+            const size_t tag = BOOT_TAG; /* free()'s fast path steps aside */
+            memcpy(boot_arena + start - BOOT_HEADER, &size, sizeof(size));
+            memcpy(boot_arena + start - sizeof(tag), &tag, sizeof(tag));
+            return boot_arena + start;
+        }
+    }
+}
+
+INLINE int is_boot(const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_BYTES;
+}
+
+static MAYBE_UNUSED size_t boot_size(const void *p)
+{
+    size_t size;
+
+    memcpy(&size, (const char *)p - BOOT_HEADER, sizeof(size));
+    return size;
+}
+
+/* Look the real functions up once.  0 while this thread is inside dlsym
+ * (its allocations then come from boot_arena) or if it failed. */
+static int resolve(void)
+{
+    int expected = REAL_NONE;
+    int st;
+
+    if (tls_resolving) {
+        return 0;
+    }
+    if (atomic_compare_exchange_strong(&real_state, &expected,
+                                       REAL_RESOLVING)) {
+        real_fns_t r;
+        tls_resolving = 1;
+        memset(&r, 0, sizeof(r));
+        r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+        r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+        r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+        r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+        r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(
+            RTLD_NEXT, "reallocarray");
+        r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(
+            RTLD_NEXT, "posix_memalign");
+        r.aligned_alloc =
+            (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+        r.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+        r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+        r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+        r.usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        tls_resolving = 0;
+        if (r.malloc == NULL || r.free == NULL || r.calloc == NULL ||
+            r.realloc == NULL || r.memalign == NULL ||
+            r.posix_memalign == NULL || r.usable == NULL) {
+            atomic_store_explicit(&real_state, REAL_FAILED,
+                                  memory_order_release);
+            return 0;
+        }
+        real = r;
+        atomic_store_explicit(&real_state, REAL_READY, memory_order_release);
+        return 1;
+    }
+    /* Another thread is resolving: wait for it (start-up only). */
+    while ((st = atomic_load_explicit(&real_state, memory_order_acquire)) ==
+           REAL_RESOLVING) {
+        sched_yield();
+    }
+    return st == REAL_READY;
+}
+
+INLINE int ready(void)
+{
+    return LIKELY(atomic_load_explicit(&real_state, memory_order_acquire) ==
+                  REAL_READY) ||
+           resolve();
+}
+
+/* ---- counting ------------------------------------------------------------------ */
+
+/* Add to a counter only this thread writes; readers load it relaxed.  On
+ * x86-64 one add to memory (an aligned 8-byte store is seen whole). */
+INLINE void bump(_Atomic uint64_t *w, uint64_t by)
+{
+#if defined(__x86_64__)
+    __asm__("addq %1, %0" : "+m"(*(uint64_t *)w) : "er"(by));
+#else
+    atomic_store_explicit(
+        w, atomic_load_explicit(w, memory_order_relaxed) + by,
+        memory_order_relaxed);
+#endif
+}
+
+static MAYBE_UNUSED void thread_gone(void *slot)
+{
+    thread_counts_t *c = slot;
+
+    /* Later allocations of this thread (other destructors) share. */
+    tls_counts = NULL;
+    tls_hot.fast = NULL;
+    tls_state = TS_SHARED;
+    atomic_store_explicit(&c->owned, 0, memory_order_release);
+}
+
+static void claim_slot(void)
+{
+    uint32_t start = atomic_fetch_add_explicit(&slot_hint, 1,
+                                               memory_order_relaxed);
+
+    tls_state = TS_SHARED;
+    for (uint32_t k = 0; k < THREAD_SLOTS; k++) {
+        thread_counts_t *c = &counts[(start + k) % THREAD_SLOTS];
+        uint32_t expected = 0;
+        if (atomic_load_explicit(&c->owned, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(
+                &c->owned, &expected, 1, memory_order_acquire,
+                memory_order_relaxed)) {
+            tls_counts = c;
+            tls_state = TS_OWN;
+            break;
+        }
+    }
+    /* May allocate (keys past the first 32): counted in the new slot. */
+    if (tls_counts != NULL && heap.key_ready) {
+        pthread_setspecific(heap.exit_key, tls_counts);
+    }
+}
+
+static __attribute__((noinline)) void count_slow(int is_alloc, size_t bytes)
+{
+    thread_counts_t *c;
+
+    if (tls_state == TS_NONE) {
+        claim_slot();
+    }
+    bytes += BLOCK_EXTRA;
+    c = tls_counts;
+    if (c != NULL) {
+        bump(is_alloc ? &c->allocs : &c->frees, 1);
+        bump(is_alloc ? &c->alloc_bytes : &c->free_bytes, bytes);
+        return;
+    }
+    c = &shared_counts;
+    atomic_fetch_add_explicit(is_alloc ? &c->allocs : &c->frees, 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(is_alloc ? &c->alloc_bytes : &c->free_bytes,
+                              bytes, memory_order_relaxed);
+}
+
+INLINE void count_alloc(size_t bytes)
+{
+    thread_counts_t *c = tls_counts;
+
+    if (LIKELY(c != NULL)) {
+        bump(&c->allocs, 1);
+        bump(&c->alloc_bytes, bytes + BLOCK_EXTRA);
+    } else {
+        count_slow(1, bytes);
+    }
+}
+
+INLINE void count_free(size_t bytes)
+{
+    thread_counts_t *c = tls_counts;
+
+    if (LIKELY(c != NULL)) {
+        bump(&c->frees, 1);
+        bump(&c->free_bytes, bytes + BLOCK_EXTRA);
+    } else {
+        count_slow(0, bytes);
+    }
+}
+
+/* ---- the tables (heap_lock held) ------------------------------------------- */
+
+INLINE uint32_t filter_index(uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - FILTER_BITS));
+}
+
+INLINE int filter_hit(const void *p)
+{
+    uint32_t i = filter_index((uintptr_t)p);
+
+    if (LIKELY(atomic_load_explicit(&coarse[i >> COARSE_SHIFT],
+                                    memory_order_relaxed) == 0)) {
+        return 0;
+    }
+    return atomic_load_explicit(&filter[i], memory_order_relaxed) != 0;
+}
+
+static void filter_add(uintptr_t p, int delta)
+{
+    uint32_t i = filter_index(p);
+    _Atomic uint8_t *f = &filter[i];
+    _Atomic uint8_t *c = &coarse[i >> COARSE_SHIFT];
+    uint8_t v = atomic_load_explicit(f, memory_order_relaxed);
+    uint8_t cv;
+
+    if (v == 255 || (delta < 0 && v == 0)) {
+        return; /* saturated counters stick */
+    }
+    /* The coarse counter moves with the fine one (saturating and sticking
+     * at 255 too), so it is never 0 while a counter under it is not. */
+    cv = atomic_load_explicit(c, memory_order_relaxed);
+    if (cv != 255 && !(delta < 0 && cv == 0)) {
+        atomic_store_explicit(c, (uint8_t)(cv + delta), memory_order_relaxed);
+    }
+    atomic_store_explicit(f, (uint8_t)(v + delta), memory_order_relaxed);
+}
+
+static uint32_t live_home(uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)(p >> 4) * GOLDEN) >> (64 - heap.live_bits));
+}
+
+static void stack_add(uint32_t si, const live_entry_t *e, int sign)
+{
+    stack_entry_t *st = &heap.stacks[si];
+
+    st->inuse_objects += sign * e->weight;
+    st->inuse_bytes += sign * e->weight * (double)e->size_bytes;
+    st->inuse_samples += (uint64_t)(int64_t)sign;
+    st->inuse_sampled_bytes += (uint64_t)(int64_t)sign * e->size_bytes;
+}
+
+/* The slot holding p in the live table, or -1. */
+static int64_t live_find(uintptr_t p)
+{
+    const uint32_t mask = (1u << heap.live_bits) - 1;
+    uint32_t i = live_home(p);
+
+    for (uint32_t n = 0; n <= mask && heap.live[i].ptr != 0;
+         n++, i = (i + 1) & mask) {
+        if (heap.live[i].ptr == p) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Take p out of the live table; its entry into *out.  1 if it was there. */
+static int live_remove(uintptr_t p, live_entry_t *out)
+{
+    const uint32_t mask = (1u << heap.live_bits) - 1;
+    int64_t found = live_find(p);
+    uint32_t i;
+
+    if (found < 0) {
+        return 0;
+    }
+    i = (uint32_t)found;
+    *out = heap.live[i];
+    /* Backward-shift deletion keeps probe chains whole without
+     * tombstones. */
+    for (uint32_t j = (i + 1) & mask; heap.live[j].ptr != 0;
+         j = (j + 1) & mask) {
+        uint32_t k = live_home(heap.live[j].ptr);
+        if (((j - k) & mask) >= ((j - i) & mask)) {
+            heap.live[i] = heap.live[j];
+            i = j;
+        }
+    }
+    heap.live[i].ptr = 0;
+    heap.nlive--;
+    filter_add(p, -1);
+    stack_add(out->stack, out, -1);
+    return 1;
+}
+
+static MAYBE_UNUSED void *map_table(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+
+/* Put e in its place in the current table (there is room). */
+static void live_place(const live_entry_t *e)
+{
+    const uint32_t mask = (1u << heap.live_bits) - 1;
+    uint32_t i = live_home(e->ptr);
+
+    while (heap.live[i].ptr != 0) {
+        i = (i + 1) & mask;
+    }
+    heap.live[i] = *e;
+}
+
+/* Double the live table: a small table stays in the cache, and pages of a
+ * large one are touched only when that many samples are live.  0 when no
+ * memory could be had (the old table stays). */
+static int live_grow(void)
+{
+    live_entry_t *old = heap.live;
+    uint32_t old_slots = 1u << heap.live_bits;
+    live_entry_t *bigger =
+        map_table((size_t)old_slots * 2 * sizeof(live_entry_t));
+
+    if (bigger == NULL) {
+        return 0;
+    }
+    heap.live = bigger;
+    heap.live_bits++;
+    for (uint32_t i = 0; i < old_slots; i++) {
+        if (old[i].ptr != 0) {
+            live_place(&old[i]);
+        }
+    }
+    munmap(old, (size_t)old_slots * sizeof(live_entry_t));
+    return 1;
+}
+
+static int live_insert(const live_entry_t *e)
+{
+    live_entry_t stale;
+
+    /* An address we still hold was freed behind our back (a free we did
+     * not see): forget the old sample first. */
+    if (filter_hit((const void *)e->ptr) && live_remove(e->ptr, &stale)) {
+        heap.untracked++;
+    }
+    if (heap.nlive >= LIVE_MAX) {
+        return 0;
+    }
+    if (heap.nlive >= (1u << heap.live_bits) / 2 &&
+        (heap.live_bits == LIVE_BITS_MAX || !live_grow()) &&
+        heap.nlive >= (1u << heap.live_bits) / 4 * 3) {
+        return 0;
+    }
+    live_place(e);
+    heap.nlive++;
+    filter_add(e->ptr, +1);
+    stack_add(e->stack, e, +1);
+    return 1;
+}
+
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
+{
+    uint64_t h = GOLDEN ^ depth ^ ((uint64_t)flags << 32);
+
+    for (uint32_t i = 0; i < depth; i++) {
+        h = (h ^ pcs[i]) * GOLDEN;
+        h ^= h >> 29;
+    }
+    return h | 1;
+}
+
+/* The stack's entry, added if new; 0 (the empty stack) when full. */
+static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
+                             uint32_t flags)
+{
+    const uint32_t mask = STACK_INDEX - 1;
+    uint64_t h = hash_pcs(pcs, depth, flags);
+    uint32_t i = (uint32_t)(h >> 32) & mask;
+
+    for (uint32_t n = 0; n < STACK_INDEX; n++, i = (i + 1) & mask) {
+        uint32_t si = heap.stack_index[i];
+        stack_entry_t *st;
+        if (si == 0) {
+            if (heap.nstacks >= STACK_SLOTS) {
+                break;
+            }
+            si = heap.nstacks++;
+            st = &heap.stacks[si];
+            memset(st, 0, offsetof(stack_entry_t, pcs));
+            st->hash = h;
+            st->depth = depth;
+            st->flags = flags;
+            memcpy(st->pcs, pcs, depth * sizeof(uint64_t));
+            heap.stack_index[i] = si + 1;
+            return si;
+        }
+        st = &heap.stacks[si - 1];
+        if (st->hash == h && st->depth == depth && st->flags == flags &&
+            memcmp(st->pcs, pcs, depth * sizeof(uint64_t)) == 0) {
+            return si - 1;
+        }
+    }
+    heap.overflow++;
+    return 0;
+}
+
+/* ---- the slow path of an allocation ------------------------------------------- */
+
+/* The two functions of libm the sampler needs, here so that the agent
+ * needs no libm and never touches errno: ln(u) for u in (0, 1], and
+ * 1 - exp(-x) for x in [0, 40], both to about 1e-12 relative. */
+static double log_unit(double u)
+{
+    uint64_t bits;
+    int e;
+    double m;
+    double t;
+    double t2;
+    double sum;
+
+    memcpy(&bits, &u, sizeof(bits));
+    e = (int)((bits >> 52) & 0x7ff) - 1023; /* u is normal: u >= 2^-53 */
+    bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    memcpy(&m, &bits, sizeof(m)); /* u = m * 2^e, m in [1, 2) */
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
+    /* ln(m) = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172 */
+    t = (m - 1.0) / (m + 1.0);
+    t2 = t * t;
+    sum = 1.0 / 21;
+    for (int k = 19; k >= 1; k -= 2) {
+        sum = 1.0 / k + t2 * sum;
+    }
+    return 2.0 * t * sum + e * 0.6931471805599453;
+}
+
+static double one_minus_exp_neg(double x)
+{
+    double y;
+    double term;
+    double sum;
+    int squarings = 0;
+
+    if (x < 1e-3) {
+        /* Series, without the cancellation of 1 - exp(-x). */
+        return x * (1.0 - x / 2 * (1.0 - x / 3 * (1.0 - x / 4)));
+    }
+    y = x;
+    while (y > 1.0 / 64) {
+        y *= 0.5;
+        squarings++;
+    }
+    sum = 1.0;
+    term = 1.0;
+    for (int k = 1; k <= 8; k++) {
+        term *= -y / k;
+        sum += term;
+    }
+    while (squarings-- > 0) {
+        sum *= sum; /* exp(-2y) = exp(-y)^2 */
+    }
+    return 1.0 - sum;
+}
+
+
+static void seed_rng(void)
+{
+    uint64_t s = atomic_fetch_add_explicit(&seed_counter, GOLDEN,
+                                           memory_order_relaxed);
+
+    s ^= (uintptr_t)&tls_rng * 0xbf58476d1ce4e5b9ULL;
+    s ^= (uint64_t)getpid() << 32;
+    tls_rng = s != 0 ? s : GOLDEN;
+}
+
+/* Bytes until the next sample: exponential with mean heap.rate; -1 (every
+ * allocation) for rate 1. */
+static int64_t draw_interval(void)
+{
+    uint64_t x = tls_rng;
+    double u;
+    double v;
+
+    if (heap.rate <= 1) {
+        return 0; /* every allocation: the countdown stays at 0 */
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    tls_rng = x;
+    u = (double)(((x * 2685821657736338717ULL) >> 11) + 1) * 0x1.0p-53;
+    v = -log_unit(u) * (double)heap.rate;
+    return v > 4e18 ? (int64_t)4e18 : (int64_t)v;
+}
+
+static double weight(size_t size)
+{
+    double x;
+
+    if (heap.rate <= 1 || size == 0) {
+        return 1.0;
+    }
+    x = (double)size * heap.inv_rate;
+    if (x > 40.0) {
+        return 1.0;
+    }
+    return 1.0 / one_minus_exp_neg(x);
+}
+
+/* Record a sampled allocation.  `ra` is the return address of the
+ * interposed function: frames before it are ours and are dropped. */
+static void record(void *p, size_t size, const void *ra)
+{
+    void *buf[UNWIND_MAX];
+    uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
+    live_entry_t e;
+    uint32_t depth = 0;
+    uint32_t flags = 0;
+    int first = 0;
+    int n;
+
+    n = lynx_unwind_here(buf, UNWIND_MAX);
+    for (int i = 0; i < n && i < 8; i++) {
+        if (buf[i] == ra) {
+            first = i;
+            break;
+        }
+    }
+    if (first == 0 && n > 0 && buf[0] != ra) {
+        /* Our return address was not found (an unwinder quirk): keep the
+         * caller we know of as the leaf. */
+        pcs[depth++] = (uint64_t)(uintptr_t)ra;
+        first = n;
+    }
+    for (int i = first; i < n; i++) {
+        if (depth == LYNX_HEAP_MAX_DEPTH) {
+            flags |= LYNX_STACK_TRUNCATED;
+            break;
+        }
+        pcs[depth++] = (uint64_t)(uintptr_t)buf[i];
+    }
+    if (n <= 0) {
+        /* Not unwound (a fork is under way, or this is a child without an
+         * agent: agent/fork.h): the caller we know of stands for it. */
+        pcs[depth++] = (uint64_t)(uintptr_t)ra;
+        flags |= LYNX_STACK_TRUNCATED;
+    }
+    e.ptr = (uintptr_t)p;
+    e.size_bytes = size;
+    e.weight = weight(size);
+    e.reserved = 0;
+
+    lock();
+    e.stack = stack_intern(pcs, depth, flags);
+    {
+        stack_entry_t *st = &heap.stacks[e.stack];
+        st->alloc_objects += e.weight;
+        st->alloc_bytes += e.weight * (double)size;
+        st->alloc_samples++;
+        st->alloc_sampled_bytes += size;
+    }
+    heap.samples++;
+    if (!live_insert(&e)) {
+        heap.untracked++;
+    }
+    unlock();
+}
+
+/* The countdown ran out: whether this allocation is recorded.  Draws the
+ * next interval; never for our own allocations (made while unwinding).
+ * Leaves the countdown >= 0, which the fast paths rely on. */
+static __attribute__((noinline)) int take_sample(void)
+{
+    int take = 0;
+
+    if (tls_guard) {
+        /* An allocation of our own unwinding: never sampled.  The next
+         * one of the program's is, instead. */
+        if (tls_countdown < 0) {
+            tls_countdown = 0;
+        }
+        return 0;
+    }
+    if (!atomic_load_explicit(&heap.configured, memory_order_acquire)) {
+        tls_countdown = 0; /* decide again once configured */
+    } else if (heap.stacks == NULL) {
+        tls_countdown = INT64_MAX; /* sampling is off */
+    } else if (tls_rng == 0) {
+        /* First decision on this thread: start its countdown. */
+        seed_rng();
+        tls_countdown += draw_interval();
+        if (tls_countdown <= 0) {
+            tls_countdown = draw_interval();
+            take = 1;
+        }
+    } else {
+        tls_countdown = draw_interval();
+        take = 1;
+    }
+    return take;
+}
+
+/* Record a sampled allocation (the slow path: errno kept, no re-entry). */
+static __attribute__((noinline)) void sample(void *p, size_t size,
+                                             const void *ra)
+{
+    int saved_errno = errno;
+
+    tls_guard = 1;
+    record(p, size, ra);
+    tls_guard = 0;
+    errno = saved_errno;
+}
+
+/* Usable bytes of a glibc chunk from its header word: size | flags, 0x2 =
+ * mmapped.  Usable is the size minus the header (16 bytes for mmapped
+ * chunks, else 8: the next chunk's prev_size field belongs to this one). */
+INLINE size_t chunk_usable(size_t h)
+{
+    return (h & ~(size_t)7) - 8 - ((h & 2) << 2);
+}
+
+/* What the byte counters add for a chunk: its usable size + BLOCK_EXTRA,
+ * the chunk size for all but mmapped chunks (large and rare). */
+INLINE size_t chunk_counted(size_t h)
+{
+    return LIKELY((h & 2) == 0) ? h & ~(size_t)7
+                                : chunk_usable(h) + BLOCK_EXTRA;
+}
+
+/* ---- sampled blocks carry a tag ---------------------------------------------
+ *
+ * With glibc's allocator, a sampled block is allocated `prefix` bytes
+ * larger (16, or its alignment up to a page) and handed out at the real
+ * block + prefix, with two words in front: the prefix, then TAG where
+ * glibc keeps a chunk's size.  A chunk size is a multiple of 16, so bit 3
+ * of that word is never set in a block of glibc's own: free() tells a
+ * sampled block from the word it reads anyway for the exact counters, and
+ * needs no table lookup, no filter and no lock for all the others.  With
+ * another allocator, a counting filter of sampled addresses does that job
+ * (slower).  malloc_usable_size, realloc and free know the tag; nothing
+ * else reads chunk headers. */
+
+/* 1 when sampled blocks are tagged (glibc, checked at start). */
+static int tagging;
+
+/* Sampling is on but blocks cannot be tagged: the filter finds them. */
+INLINE int filtering(void)
+{
+    return heap.stacks != NULL && !tagging;
+}
+
+INLINE int tagged(const void *q)
+{
+    return tagging && (((const size_t *)q)[-1] & TAG_BIT) != 0;
+}
+
+/* The real block under a tagged one, and the tagged block's usable size. */
+static void *untag(void *q, size_t *usable)
+{
+    size_t prefix = ((const size_t *)q)[-2];
+    void *r = (char *)q - prefix;
+
+    *usable = chunk_usable(((const size_t *)r)[-1]) - prefix;
+    return r;
+}
+
+/* malloc_usable_size of a block handed out by us (not boot memory). */
+INLINE size_t usable_of(void *p)
+{
+    if (LIKELY(glibc_chunks)) {
+        size_t h = ((const size_t *)p)[-1];
+        if (UNLIKELY(h & TAG_BIT) && tagging) {
+            size_t u;
+            untag(p, &u);
+            return u;
+        }
+        return chunk_usable(h);
+    }
+    return real.usable(p);
+}
+
+/* The countdown: true when this allocation of `size` bytes is due; then
+ * take_sample must follow (it draws the next interval). */
+INLINE int due(size_t size)
+{
+    if (UNLIKELY(__builtin_sub_overflow(tls_countdown, size,
+                                        &tls_countdown))) {
+        tls_countdown = -1; /* a size beyond any countdown */
+    }
+    return UNLIKELY(tls_countdown <= 0);
+}
+
+enum { ALLOC_PLAIN = 0, ALLOC_ZEROED = 1 };
+
+/* The slow path of an allocation that is due: allocate and record it, or
+ * NOT_TAKEN when it is not to be sampled after all (the caller then
+ * allocates as usual).  `align` is 0 for malloc's own alignment. */
+#define NOT_TAKEN ((void *)1)
+static MAYBE_UNUSED __attribute__((noinline)) void *
+alloc_sampled(int how, size_t align, size_t size, const void *ra)
+{
+    size_t prefix = align > 16 ? align : 16;
+    size_t total;
+    char *r;
+    void *q;
+
+    if (!take_sample()) {
+        return NOT_TAKEN;
+    }
+    if (!tagging) {
+        /* Another allocator: a plain block, found again by the filter. */
+        q = how == ALLOC_ZEROED ? real.calloc(1, size)
+            : align != 0        ? real.memalign(align, size)
+                                : real.malloc(size);
+        if (q != NULL) {
+            count_alloc(real.usable(q));
+            sample(q, size, ra);
+        }
+        return q;
+    }
+    if (prefix > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
+        __builtin_add_overflow(size, prefix, &total)) {
+        return NOT_TAKEN; /* rare shapes stay unsampled */
+    }
+    r = how == ALLOC_ZEROED ? real.calloc(1, total)
+        : align != 0        ? real.memalign(align, total)
+                            : real.malloc(total);
+    if (r == NULL) {
+        return NULL;
+    }
+    q = r + prefix;
+    ((size_t *)q)[-2] = prefix;
+    ((size_t *)q)[-1] = TAG;
+    count_alloc(chunk_usable(((const size_t *)r)[-1]) - prefix);
+    sample(q, size, ra);
+    return q;
+}
+
+/* Take a sampled pointer out of the live table. */
+static void forget(void *p)
+{
+    live_entry_t e;
+
+    lock();
+    if (heap.live != NULL) {
+        live_remove((uintptr_t)p, &e);
+    }
+    unlock();
+}
+
+/* Release a block handed out by us (not boot memory, not NULL).  The
+ * sample is forgotten before the real call: the address may be reused by
+ * another thread as soon as that starts. */
+INLINE void release(void *p)
+{
+    if (LIKELY(glibc_chunks)) {
+        size_t h = ((const size_t *)p)[-1];
+        if (UNLIKELY(h & TAG_BIT) && tagging) {
+            size_t u;
+            void *r = untag(p, &u);
+            count_free(u);
+            forget(p);
+            real.free(r);
+            return;
+        }
+        count_free(chunk_usable(h)); /* no filter: glibc means tags */
+        real.free(p);
+        return;
+    }
+    count_free(real.usable(p));
+    if (filtering() && filter_hit(p)) {
+        forget(p);
+    }
+    real.free(p);
+}
+
+/* A sampled block (tagged, or found by the filter). */
+static MAYBE_UNUSED int is_sampled(void *p)
+{
+    int found = 0;
+
+    if (tagging) {
+        return tagged(p);
+    }
+    if (filtering() && filter_hit(p)) {
+        lock();
+        found = heap.live != NULL && live_find((uintptr_t)p) >= 0;
+        unlock();
+    }
+    return found;
+}
+
+/* ---- the interposed functions --------------------------------------------------- */
+
+#ifndef LYNX_NO_MALLOC_HOOKS
+
+/* malloc and calloc after the bootstrap. */
+INLINE void *alloc(int how, size_t size, const void *ra)
+{
+    void *p;
+
+    if (UNLIKELY(due(size))) {
+        p = alloc_sampled(how, 0, size, ra);
+        if (p != NOT_TAKEN) {
+            return p;
+        }
+    }
+    p = how == ALLOC_ZEROED ? real.calloc(1, size) : real.malloc(size);
+    if (LIKELY(p != NULL)) {
+        count_alloc(usable_of(p));
+    }
+    return p;
+}
+
+/* The thread may take the fast paths from now on (glibc underneath, its
+ * counter slot owned). */
+INLINE void arm_fast(void)
+{
+    if (glibc_chunks && tls_state == TS_OWN) {
+        tls_hot.fast = tls_counts;
+    }
+}
+
+static __attribute__((noinline)) void *alloc_slow(int how, size_t size,
+                                                  const void *ra)
+{
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, 16); /* boot memory starts zeroed */
+    }
+    p = alloc(how, size, ra);
+    arm_fast();
+    return p;
+}
+
+/* The fast paths of malloc, calloc and free: glibc underneath (so the
+ * real functions are resolved), the thread's counter slot claimed, no
+ * sample due, no sampled, boot or mmapped block: two TLS loads, the
+ * countdown, the real call, the chunk header word and two adds.
+ * Everything else takes the slow path. */
+
+/* Whether an allocation of `size` bytes may take the fast path (it is not
+ * due: the countdown stays above 0); if so its bytes are off the
+ * countdown.  Outside the slow paths the countdown is never negative
+ * (take_sample sees to that), so one unsigned comparison covers every
+ * size. */
+INLINE int fast_take(const thread_counts_t *c, size_t size)
+{
+    uint64_t cd = (uint64_t)tls_hot.countdown;
+
+    if (UNLIKELY(c == NULL || size >= cd)) {
+        return 0;
+    }
+    tls_hot.countdown = (int64_t)(cd - size);
+    return 1;
+}
+
+/* Count a block the real allocator just handed out on a fast path. */
+INLINE void *counted(thread_counts_t *c, void *p)
+{
+    if (LIKELY(p != NULL)) {
+        bump(&c->allocs, 1);
+        bump(&c->alloc_bytes, chunk_counted(((const size_t *)p)[-1]));
+    }
+    return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+    thread_counts_t *c = tls_hot.fast;
+
+    if (LIKELY(fast_take(c, size))) {
+        return counted(c, real.malloc(size));
+    }
+    return alloc_slow(ALLOC_PLAIN, size, RETURN_ADDRESS());
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    thread_counts_t *c = tls_hot.fast;
+    size_t total;
+
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (LIKELY(fast_take(c, total))) {
+        return counted(c, real.calloc(1, total));
+    }
+    return alloc_slow(ALLOC_ZEROED, total, RETURN_ADDRESS());
+}
+
+static __attribute__((noinline)) void free_slow(void *p)
+{
+    if (p == NULL || is_boot(p)) {
+        return; /* boot memory is never reused */
+    }
+    if (UNLIKELY(!ready())) {
+        return; /* cannot happen: p came from a real allocator */
+    }
+    release(p);
+    arm_fast();
+}
+
+EXPORT void free(void *p)
+{
+    thread_counts_t *c = tls_hot.fast;
+
+    if (LIKELY(p != NULL && c != NULL)) {
+        size_t h = ((const size_t *)p)[-1];
+        if (LIKELY((h & (TAG_BIT | 2)) == 0)) { /* not sampled, not mmapped */
+            bump(&c->frees, 1);
+            /* chunk_counted(h) of a chunk that is not mmapped (gcc does
+             * not see that the test above already excluded the bit) */
+            bump(&c->free_bytes, h & ~(size_t)7);
+            real.free(p);
+            return;
+        }
+    }
+    free_slow(p);
+}
+
+INLINE void *realloc_impl(void *old, size_t size, const void *ra)
+{
+    size_t old_usable;
+    void *p;
+
+    if (UNLIKELY(!ready())) {
+        p = boot_alloc(size, 16);
+        if (p != NULL && old != NULL) {
+            size_t n = boot_size(old);
+            memcpy(p, old, n < size ? n : size);
+        }
+        return p;
+    }
+    if (old == NULL || UNLIKELY(is_boot(old))) {
+        p = alloc(ALLOC_PLAIN, size, ra);
+        if (p != NULL && old != NULL) {
+            size_t n = boot_size(old);
+            memcpy(p, old, n < size ? n : size);
+        }
+        return p;
+    }
+    old_usable = usable_of(old);
+    if (UNLIKELY(is_sampled(old))) {
+        /* A sampled block moves: its tag and sample stay with it. */
+        if (size == 0) {
+            release(old); /* glibc: realloc(p, 0) frees p */
+            return NULL;
+        }
+        p = alloc(ALLOC_PLAIN, size, ra);
+    } else if (size != 0 && UNLIKELY(due(size)) &&
+               (p = alloc_sampled(ALLOC_PLAIN, 0, size, ra)) != NOT_TAKEN) {
+        /* Due for a sample: the block moves into a sampled one. */
+    } else {
+        p = real.realloc(old, size);
+        if (p == NULL && size != 0) {
+            return NULL; /* failed: the old block is still there */
+        }
+        count_free(old_usable);
+        if (p != NULL) {
+            count_alloc(usable_of(p));
+        }
+        return p;
+    }
+    if (p == NULL) {
+        return NULL; /* the old block (and its sample) stay */
+    }
+    memcpy(p, old, old_usable < size ? old_usable : size);
+    release(old);
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+    return realloc_impl(old, size, RETURN_ADDRESS());
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+    size_t total;
+
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_impl(old, total, RETURN_ADDRESS());
+}
+
+/* The aligned allocators after the bootstrap: `fn` (NULL: memalign) for
+ * a block that is not sampled. */
+INLINE void *aligned(void *(*fn)(size_t, size_t), size_t align, size_t size,
+                     const void *ra)
+{
+    void *p;
+
+    if (UNLIKELY(due(size))) {
+        p = alloc_sampled(ALLOC_PLAIN, align != 0 ? align : 16, size, ra);
+        if (p != NOT_TAKEN) {
+            return p;
+        }
+    }
+    p = fn != NULL ? fn(align, size) : real.memalign(align, size);
+    if (LIKELY(p != NULL)) {
+        count_alloc(usable_of(p));
+    }
+    return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    void *p;
+
+    if (align < sizeof(void *) || (align & (align - 1)) != 0) {
+        return EINVAL;
+    }
+    if (UNLIKELY(!ready())) {
+        p = boot_alloc(size, align);
+    } else {
+        int saved_errno = errno;
+        p = aligned(NULL, align, size, RETURN_ADDRESS());
+        errno = saved_errno; /* posix_memalign leaves errno alone */
+    }
+    if (p == NULL) {
+        return ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, align);
+    }
+    return aligned(real.aligned_alloc, align, size, RETURN_ADDRESS());
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, align);
+    }
+    return aligned(real.memalign, align, size, RETURN_ADDRESS());
+}
+
+EXPORT void *valloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(size, page);
+    }
+    return aligned(NULL, page, size, RETURN_ADDRESS());
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = (size + page - 1) & ~(page - 1);
+
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (UNLIKELY(!ready())) {
+        return boot_alloc(rounded, page);
+    }
+    return aligned(NULL, page, rounded != 0 ? rounded : page,
+                   RETURN_ADDRESS());
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p == NULL) {
+        return 0;
+    }
+    if (is_boot(p)) {
+        return boot_size(p);
+    }
+    if (!ready()) {
+        return 0;
+    }
+    return usable_of(p);
+}
+
+/* ---- start-up, fork ------------------------------------------------------------- */
+
+static void fork_prepare(void)
+{
+    lock();
+}
+
+static void fork_parent(void)
+{
+    unlock();
+}
+
+static void fork_child(void)
+{
+    /* Only this thread exists now: the other slots are free again (their
+     * sums stay, as always). */
+    for (uint32_t i = 0; i < THREAD_SLOTS; i++) {
+        if (&counts[i] != tls_counts) {
+            atomic_store_explicit(&counts[i].owned, 0, memory_order_relaxed);
+        }
+    }
+    unlock();
+}
+
+static uint64_t env_rate(void)
+{
+    const char *s = getenv("LYNXPROF_HEAP_RATE");
+    const char *agent = getenv("LYNXPROF_AGENT");
+    uint64_t v = 0;
+
+    if (agent != NULL && strcmp(agent, "0") == 0) {
+        return 0; /* no agent: nobody could read the profile */
+    }
+    if (s == NULL || *s == '\0') {
+        return LYNX_HEAP_RATE_DEFAULT;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_C(1) << 40)) {
+            return LYNX_HEAP_RATE_DEFAULT; /* not a sane number */
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return v;
+}
+
+/* Before main() (and before the agent's own constructor): environment and
+ * tables.  Allocations made earlier are counted but not sampled. */
+__attribute__((constructor(101))) static void heap_configure(void)
+{
+    uint64_t rate;
+
+    if (!ready()) {
+        return;
+    }
+    if (pthread_key_create(&heap.exit_key, thread_gone) == 0) {
+        heap.key_ready = 1;
+        if (tls_counts != NULL) {
+            pthread_setspecific(heap.exit_key, tls_counts);
+        }
+    }
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    {
+        /* Read chunk headers only when the next malloc is glibc's and
+         * agrees with its own malloc_usable_size on a few blocks. */
+        Dl_info info;
+        if (dladdr((void *)real.malloc, &info) != 0 &&
+            info.dli_fname != NULL && strstr(info.dli_fname, "libc.so")) {
+            int agree = 1;
+            static const size_t probe[] = {1, 24, 100, 1000, 200000};
+            for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+                void *p = real.malloc(probe[i]);
+                size_t h;
+                if (p == NULL) {
+                    agree = 0;
+                    break;
+                }
+                h = ((const size_t *)p)[-1];
+                /* ... and chunk sizes are multiples of 16: bit 3 is ours */
+                agree &= real.usable(p) == chunk_usable(h) &&
+                         (h & TAG_BIT) == 0;
+                real.free(p);
+            }
+            glibc_chunks = agree;
+        }
+    }
+    rate = env_rate();
+    if (rate > 0) {
+        heap.live_bits = LIVE_BITS_MIN;
+        heap.live = map_table(sizeof(live_entry_t) << LIVE_BITS_MIN);
+        heap.stacks = map_table(STACK_SLOTS * sizeof(stack_entry_t));
+        heap.stack_index = map_table(STACK_INDEX * sizeof(uint32_t));
+        if (heap.live == NULL || heap.stacks == NULL ||
+            heap.stack_index == NULL) {
+            heap.live = NULL;
+            heap.stacks = NULL;
+            heap.stack_index = NULL;
+            rate = 0;
+        }
+    }
+    heap.rate = rate;
+    heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
+    heap.nstacks = 1;
+    tagging = glibc_chunks && rate > 0;
+    /* Per-thread caches make libunwind's local unwinder cheap and free of
+     * its global lock. */
+    if (rate > 0) {
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    }
+    atomic_store_explicit(&heap.configured, 1, memory_order_release);
+}
+
+#endif /* LYNX_NO_MALLOC_HOOKS */
+
+/* ---- for the agent thread ------------------------------------------------------- */
+
+int lynx_heap_totals(lynx_heap_totals_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (atomic_load_explicit(&real_state, memory_order_acquire) !=
+        REAL_READY) {
+        return 0;
+    }
+    for (uint32_t i = 0; i <= THREAD_SLOTS; i++) {
+        thread_counts_t *c = i < THREAD_SLOTS ? &counts[i] : &shared_counts;
+        t->allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
+        t->frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
+        t->alloc_bytes +=
+            atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed);
+        t->free_bytes +=
+            atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
+    }
+    /* Each block was counted BLOCK_EXTRA larger.  The counters of a thread
+     * that is counting right now may be one block apart: saturate. */
+    t->alloc_bytes = t->alloc_bytes > t->allocs * BLOCK_EXTRA
+                         ? t->alloc_bytes - t->allocs * BLOCK_EXTRA
+                         : 0;
+    t->free_bytes = t->free_bytes > t->frees * BLOCK_EXTRA
+                        ? t->free_bytes - t->frees * BLOCK_EXTRA
+                        : 0;
+    return 1;
+}
+
+uint64_t lynx_heap_rate(void)
+{
+    return atomic_load_explicit(&heap.configured, memory_order_acquire)
+               ? heap.rate
+               : 0;
+}
+
+static double non_negative(double v)
+{
+    return v > 0.0 ? v : 0.0;
+}
+
+size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
+{
+    char *out = buf;
+    size_t used = 0;
+
+    rep->rate_bytes = lynx_heap_rate();
+    rep->nrecords = 0;
+    rep->flags = 0;
+    rep->stacks_capacity = STACK_SLOTS;
+    rep->live_capacity = LIVE_MAX;
+    if (heap.stacks == NULL ||
+        !atomic_load_explicit(&heap.configured, memory_order_acquire)) {
+        rep->samples = rep->live_samples = 0;
+        rep->untracked_samples = rep->overflow_samples = 0;
+        return 0;
+    }
+    lock();
+    for (uint32_t i = 0; i < heap.nstacks; i++) {
+        const stack_entry_t *st = &heap.stacks[i];
+        lynx_heap_record_t rec;
+        size_t len = sizeof(rec) + st->depth * sizeof(uint64_t);
+        if (st->alloc_samples == 0) {
+            continue;
+        }
+        if (cap - used < len) {
+            rep->flags |= LYNX_HEAP_SNAP_TRUNCATED;
+            break;
+        }
+        rec.alloc_objects = st->alloc_objects;
+        rec.alloc_bytes = st->alloc_bytes;
+        rec.inuse_objects = non_negative(st->inuse_objects);
+        rec.inuse_bytes = non_negative(st->inuse_bytes);
+        rec.alloc_samples = st->alloc_samples;
+        rec.alloc_sampled_bytes = st->alloc_sampled_bytes;
+        rec.inuse_samples = st->inuse_samples;
+        rec.inuse_sampled_bytes = st->inuse_sampled_bytes;
+        rec.depth = st->depth;
+        rec.flags = st->flags;
+        memcpy(out + used, &rec, sizeof(rec));
+        memcpy(out + used + sizeof(rec), st->pcs,
+               st->depth * sizeof(uint64_t));
+        used += len;
+        rep->nrecords++;
+    }
+    rep->samples = heap.samples;
+    rep->live_samples = heap.nlive;
+    rep->untracked_samples = heap.untracked;
+    rep->overflow_samples = heap.overflow;
+    unlock();
+    return used;
+}

@@ -1,0 +1,457 @@
+/*
+ * fcgi/target_error.c - actionable messages for targets that cannot be
+ * reached (see fcgi/target_error.h).
+ *
+ * Runs only on an error path, so it may take its time: it lists the
+ * targets, stats a control block, reads a few bytes of it and scans /proc.
+ * Whatever it cannot find out is left out of the message, never guessed.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/attach.h"
+#include "fcgi/endpoint.h"
+#include "fcgi/target_error.h"
+
+#ifndef LYNX_AGENT_PATH
+#define LYNX_AGENT_PATH "libprofile-agent.so"
+#endif
+#define NAMES_SHOWN 8        /* target names listed in one message */
+#define COMM_MAX 15          /* bytes of /proc/PID/comm without NUL */
+
+typedef struct msg {
+    char *buf;
+    size_t size;
+    size_t len;
+} msg_t;
+
+static void put(msg_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Append to the message, cutting it at the buffer's end. */
+static void put(msg_t *m, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (m->len + 1 >= m->size) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(m->buf + m->len, m->size - m->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        m->len += (size_t)n < m->size - m->len ? (size_t)n
+                                               : m->size - m->len - 1;
+    }
+}
+
+static void user_name(uid_t uid, char *buf, size_t size)
+{
+    struct passwd pw;
+    struct passwd *found = NULL;
+    char tmp[4096];
+
+    if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &found) == 0 &&
+        found != NULL) {
+        snprintf(buf, size, "%s", pw.pw_name);
+    } else {
+        snprintf(buf, size, "%u", (unsigned)uid);
+    }
+}
+
+static void group_name(gid_t gid, char *buf, size_t size)
+{
+    struct group gr;
+    struct group *found = NULL;
+    char tmp[4096];
+
+    if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &found) == 0 &&
+        found != NULL) {
+        snprintf(buf, size, "%s", gr.gr_name);
+    } else {
+        snprintf(buf, size, "%u", (unsigned)gid);
+    }
+}
+
+void lynx_own_group_name(char *buf, size_t size)
+{
+    group_name(getegid(), buf, size);
+}
+
+/* How to start a program with the agent, for these endpoints. */
+static void put_how_to_start(msg_t *m, const char *name)
+{
+    char grp[64];
+
+    lynx_own_group_name(grp, sizeof(grp));
+    put(m, "LD_PRELOAD=%s", LYNX_AGENT_PATH);
+    if (name != NULL) {
+        put(m, " LYNXPROF_NAME=%s", name);
+    }
+    put(m, " LYNXPROF_GROUP=%s", grp);
+}
+
+/* Append the live targets' names, ", "-separated (m may be NULL: only
+ * count them); returns how many there are, or a negative code when they
+ * cannot be listed. */
+static int put_live_names(msg_t *m)
+{
+    lynx_target_info_t *info;
+    size_t n;
+    int live = 0;
+    int rc = lynx_targets_list(&info, &n);
+
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (info[i].status != 0) {
+            continue;
+        }
+        if (m != NULL && live < NAMES_SHOWN) {
+            put(m, "%s%s", live > 0 ? ", " : "", info[i].name);
+        } else if (m != NULL && live == NAMES_SHOWN) {
+            put(m, ", ...");
+        }
+        live++;
+    }
+    free(info);
+    return live;
+}
+
+/* What the listing says of target `name` into *out (pid 0 and status
+ * LYNX_ENOTARGET when it is not listed). */
+static void find_target(const char *name, lynx_target_info_t *out)
+{
+    lynx_target_info_t *info;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    out->status = LYNX_ENOTARGET;
+    if (lynx_targets_list(&info, &n) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(info[i].name, name) == 0) {
+            *out = info[i];
+        }
+    }
+    free(info);
+}
+
+/* 1 if pid is the process of a control block these endpoints can read. */
+static int is_target_pid(int pid)
+{
+    lynx_target_info_t *info;
+    size_t n;
+    int found = 0;
+
+    if (lynx_targets_list(&info, &n) != 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        found |= info[i].pid == pid;
+    }
+    free(info);
+    return found;
+}
+
+/* Append ", "-separated the pids of the processes whose command name
+ * (/proc/PID/comm, 15 bytes at most) is `name` cut the same way and that
+ * are not known targets (at most NAMES_SHOWN); returns how many. */
+static int put_processes_named(msg_t *m, const char *name)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int found = 0;
+
+    if (d == NULL) {
+        return 0;
+    }
+    while (found < NAMES_SHOWN && (e = readdir(d)) != NULL) {
+        char path[300];
+        char comm[COMM_MAX + 2] = "";
+        FILE *f;
+        size_t n;
+
+        if (!isdigit((unsigned char)e->d_name[0])) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+        f = fopen(path, "re");
+        if (f == NULL) {
+            continue;
+        }
+        n = fread(comm, 1, sizeof(comm) - 1, f);
+        fclose(f);
+        comm[n] = '\0';
+        comm[strcspn(comm, "\n")] = '\0';
+        if (comm[0] != '\0' && strncmp(comm, name, COMM_MAX) == 0 &&
+            strlen(comm) == (strlen(name) < COMM_MAX ? strlen(name)
+                                                     : COMM_MAX) &&
+            !is_target_pid(atoi(e->d_name))) {
+            put(m, "%s%s", found > 0 ? ", " : "", e->d_name);
+            found++;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* The state letter of /proc/PID/stat ('T' stopped, ...), or 0. */
+static char process_state(int pid)
+{
+    char path[64];
+    char line[512];
+    FILE *f;
+    char *paren;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return 0;
+    }
+    n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* The command name may hold spaces and parentheses: the state follows
+     * the last ')'. */
+    paren = strrchr(line, ')');
+    if (paren == NULL || paren[1] != ' ') {
+        return 0;
+    }
+    return paren[2];
+}
+
+/* The layout version written in the control block of `name` into
+ * *version: 0, or -1 when it cannot be read or the magic is not ours. */
+static int block_version(const char *name, uint32_t *version)
+{
+    char path[128];
+    lynx_block_header_t h;
+    int fd;
+    ssize_t got;
+
+    if (lynx_block_path(name, path, sizeof(path)) != 0) {
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return -1;
+    }
+    got = pread(fd, &h, offsetof(lynx_block_header_t, version) +
+                            sizeof(h.version), 0);
+    close(fd);
+    if (got < (ssize_t)(offsetof(lynx_block_header_t, version) +
+                        sizeof(h.version)) ||
+        h.magic != LYNX_BLOCK_MAGIC) {
+        return -1;
+    }
+    *version = h.version;
+    return 0;
+}
+
+static void explain_perm(msg_t *m, const char *name)
+{
+    char path[128];
+    char owner[64];
+    char group[64];
+    char grp[64];
+    struct stat st;
+
+    lynx_own_group_name(grp, sizeof(grp));
+    put(m, "permission denied on the control block of target '%s'", name);
+    if (lynx_block_path(name, path, sizeof(path)) == 0 &&
+        stat(path, &st) == 0) {
+        user_name(st.st_uid, owner, sizeof(owner));
+        group_name(st.st_gid, group, sizeof(group));
+        put(m, " (%s: owner %s, group %s, mode %04o)", path, owner, group,
+            (unsigned)(st.st_mode & 07777));
+    }
+    put(m, "; the endpoints run as group '%s': start the target with "
+        "LYNXPROF_GROUP=%s", grp, grp);
+}
+
+static void explain_unknown(msg_t *m, const char *name, int configured)
+{
+    size_t mark;
+    int nproc;
+
+    put(m, "unknown target '%s'%s", name,
+        configured ? " (LYNXPROF_TARGET)" : "");
+    /* A process of that name without a block of that name was most
+     * likely started without the agent (or the agent took another
+     * LYNXPROF_NAME, which these endpoints cannot tell when they may not
+     * read its block). */
+    mark = m->len;
+    put(m, "; a program called '%s' runs without a lynxprof agent of that "
+        "name (pid ", name);
+    nproc = put_processes_named(m, name);
+    if (nproc == 0) {
+        m->len = mark;
+        m->buf[mark] = '\0';
+    } else {
+        put(m, "): restart it with ");
+        put_how_to_start(m, name);
+    }
+    if (put_live_names(NULL) > 0) {
+        put(m, "; running targets: ");
+        put_live_names(m);
+    } else if (nproc == 0) {
+        put(m, "; no target is running: start the program to profile with ");
+        put_how_to_start(m, name);
+    }
+}
+
+static void explain_dead(msg_t *m, const char *name)
+{
+    lynx_target_info_t info;
+    char path[128];
+
+    find_target(name, &info);
+    put(m, "target '%s': target process has exited", name);
+    if (info.pid > 0) {
+        put(m, " (pid %d)", (int)info.pid);
+    }
+    if (lynx_block_path(name, path, sizeof(path)) == 0) {
+        put(m, "; %s is what it left: start the program again with the "
+            "agent, or remove that file", path);
+    }
+}
+
+static void explain_stale(msg_t *m, const char *name)
+{
+    lynx_target_info_t info;
+    char state;
+
+    find_target(name, &info);
+    put(m, "target '%s': agent is not responding (stale heartbeat)", name);
+    if (info.pid <= 0) {
+        return;
+    }
+    state = process_state(info.pid);
+    if (state == 'T' || state == 't') {
+        put(m, "; process %d is stopped (a signal or a debugger): resume "
+            "it with kill -CONT %d", (int)info.pid, (int)info.pid);
+    } else if (state != 0) {
+        put(m, "; process %d (state %c) has not let its agent thread run "
+            "for seconds: it is hung or starved of CPU", (int)info.pid,
+            state);
+    }
+}
+
+static void explain_version(msg_t *m, const char *name)
+{
+    uint32_t v = 0;
+
+    put(m, "target '%s': incompatible agent", name);
+    if (block_version(name, &v) == 0 && v != LYNX_BLOCK_VERSION) {
+        put(m, ": its control block has layout version %u and these "
+            "endpoints read version %u (the agent is %s than the "
+            "endpoints)", (unsigned)v, (unsigned)LYNX_BLOCK_VERSION,
+            v < LYNX_BLOCK_VERSION ? "older" : "newer");
+    }
+    put(m, "; restart the target with the agent of the endpoints' "
+        "release, LD_PRELOAD=%s", LYNX_AGENT_PATH);
+}
+
+/* No target named and none usable: say why the blocks there are (a target
+ * started without LYNXPROF_GROUP is not "live" to these endpoints). */
+static void explain_none(msg_t *m)
+{
+    lynx_target_info_t *info = NULL;
+    size_t n = 0;
+    size_t shown = 0;
+    char why[LYNX_TARGET_ERROR_MAX];
+
+    put(m, "%s: ", lynx_strerror(LYNX_ENOTARGET));
+    if (lynx_targets_list(&info, &n) != 0) {
+        n = 0;
+    }
+    /* A block that exists but cannot be used is the likely mistake; an
+     * exited target's leftover block is not. */
+    for (size_t i = 0; i < n && shown < 2; i++) {
+        if (info[i].status == 0 || info[i].status == LYNX_EDEAD) {
+            continue;
+        }
+        lynx_target_error_explain(info[i].status, info[i].name, 0, why,
+                                  sizeof(why));
+        put(m, "%s%s", shown > 0 ? "; " : "", why);
+        shown++;
+    }
+    free(info);
+    if (shown == 0) {
+        put(m, "no process with the lynxprof agent runs on this host; "
+            "start the program to profile with ");
+        put_how_to_start(m, NULL);
+    }
+}
+
+int lynx_target_error_explain(int code, const char *name, int configured,
+                              char *buf, size_t size)
+{
+    msg_t m = {buf, size, 0};
+    int named = name != NULL && *name != '\0';
+
+    if (size == 0) {
+        return lynx_code_status(code);
+    }
+    buf[0] = '\0';
+    switch (code) {
+    case LYNX_EPERM:
+        if (named) {
+            explain_perm(&m, name);
+            return 503;
+        }
+        break;
+    case LYNX_ENOTARGET:
+        if (named) {
+            explain_unknown(&m, name, configured);
+            return 404;
+        }
+        explain_none(&m);
+        return 503;
+    case LYNX_EAMBIGUOUS:
+        put(&m, "%s: ", lynx_strerror(code));
+        put_live_names(&m);
+        return 400;
+    case LYNX_EDEAD:
+        if (named) {
+            explain_dead(&m, name);
+            return 503;
+        }
+        break;
+    case LYNX_ESTALE:
+        if (named) {
+            explain_stale(&m, name);
+            return 503;
+        }
+        break;
+    case LYNX_EVERSION:
+        if (named) {
+            explain_version(&m, name);
+            return 503;
+        }
+        break;
+    default:
+        break;
+    }
+    if (named) {
+        put(&m, "target '%s': %s", name, lynx_strerror(code));
+    } else {
+        put(&m, "%s", lynx_strerror(code));
+    }
+    return lynx_code_status(code);
+}
