@@ -41,7 +41,7 @@ pprof_has() {
     [ ${#opts[@]} -eq 0 ] && opts=(-top)
     local out
     out=$(timeout 60 go tool pprof "${opts[@]}" "$what" 2>&1)
-    if printf '%s\n' "$out" | grep -Eq "$pat"; then
+    if grep -Eq -- "$pat" <<<"$out"; then
         t_ok "$name"
     else
         t_fail "$name" "no /$pat/ in go tool pprof ${opts[*]}:" "$(printf '%s\n' "$out" | head -25)"

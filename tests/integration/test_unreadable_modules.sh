@@ -53,7 +53,7 @@ fetch() {
 comments_have() {
     local out
     out=$(timeout 60 go tool pprof -comments "$2" 2>&1)
-    if printf '%s\n' "$out" | grep -qF -- "$3"; then
+    if grep -qF -- "$3" <<<"$out"; then
         t_ok "$1"
     else
         t_fail "$1" "missing: $3" "pprof -comments: ${out:0:400}"
@@ -61,7 +61,7 @@ comments_have() {
 }
 
 text_has() { # NAME TEXT NEEDLE
-    if printf '%s\n' "$2" | grep -qF -- "$3"; then
+    if grep -qF -- "$3" <<<"$2"; then
         t_ok "$1"
     else
         t_fail "$1" "missing: $3" "text: ${2:0:400}"
