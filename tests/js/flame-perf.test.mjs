@@ -1,4 +1,6 @@
-// 10,000 distinct stacks: build + layout speed and layout invariants.
+// 10,000 distinct stacks: build and layout invariants.  The times are
+// printed as diagnostics only: speed is measured by bench/flame_browser.sh,
+// never asserted in the test command (shared machines are noisy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTree, layout, search, topTable, buildDiff, toFolded } from '../../html/js/flame-model.js';
@@ -10,7 +12,7 @@ function time(fn) {
   return [r, performance.now() - t0];
 }
 
-test('10,000 distinct stacks build and lay out fast; invariants hold', (t) => {
+test('10,000 distinct stacks build and lay out; invariants hold', (t) => {
   const data = randomProfile(2024, { stacks: 10_000, maxDepth: 30, functions: 400 });
   assert.equal(data.stacks.length, 10_000);
   assert.equal(new Set(data.stacks.map((s) => s[0].join(','))).size, 10_000);
@@ -32,9 +34,6 @@ test('10,000 distinct stacks build and lay out fast; invariants hold', (t) => {
   t.diagnostic(`nodes=${tree.nodes.length} build=${tBuild.toFixed(1)}ms layout(all)=${tLayout.toFixed(1)}ms ` +
     `layout(1px@1200)=${tLayoutPx.toFixed(1)}ms frames=${layPx.frames.length} search=${tSearch.toFixed(1)}ms ` +
     `top=${tTop.toFixed(1)}ms folded=${tFolded.toFixed(1)}ms diff=${tDiff.toFixed(1)}ms`);
-  // regression guard only, generous so that a loaded shared VM does not flake;
-  // on an idle desktop the build takes a few tens of ms
-  assert.ok(tBuild < 1000, `build took ${tBuild} ms`);
   assert.ok(res.share > 0 && res.share <= 1);
 
   // invariants on the full layout
