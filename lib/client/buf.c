@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_MIN_CAP 64  /* bytes: first allocation of a buffer */
+#define BUF_MIN_CAP 64   /* bytes: first allocation of a buffer */
 #define ARRAY_MIN_CAP 16 /* elements: first allocation of an array */
 
 void lynx_buf_init(lynx_buf_t *b)

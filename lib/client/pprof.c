@@ -347,7 +347,8 @@ static int pp_add_sample(lynx_pprof_t *p, const uint64_t *pcs, size_t npcs,
         } else {
             w[2] = (uint64_t)labels[i].num;
             if (labels[i].num_unit != NULL) {
-                if (pprof_str_intern(&p->strings, labels[i].num_unit, &s) != 0) {
+                if (pprof_str_intern(&p->strings, labels[i].num_unit, &s) !=
+                    0) {
                     return -ENOMEM;
                 }
                 w[3] = (uint64_t)s;
@@ -395,8 +396,7 @@ int lynx_pprof_module_status(const lynx_pprof_t *p, size_t i)
     return p->mod_status[i];
 }
 
-int pprof_module_note(const lynx_pprof_t *p, size_t i, char *buf,
-                      size_t size)
+int pprof_module_note(const lynx_pprof_t *p, size_t i, char *buf, size_t size)
 {
     if (p->mod_status[i] >= 0 || p->mods[i].path[0] != '/') {
         return 0;
@@ -418,7 +418,8 @@ void pprof_resolved_fini(pprof_resolved_t *r)
 }
 
 static int pp_resolve_frames(lynx_pprof_t *p, pprof_resolved_t *r,
-                             pprof_loc_t *loc, size_t mi, const lynx_frame_t *frames, size_t n)
+                             pprof_loc_t *loc, size_t mi,
+                             const lynx_frame_t *frames, size_t n)
 {
     uint64_t fkey[4];
     int64_t s;
@@ -439,8 +440,9 @@ static int pp_resolve_frames(lynx_pprof_t *p, pprof_resolved_t *r,
         }
         fkey[0] = (uint64_t)s;
         if (pprof_str_intern(&p->strings,
-                       f->system_name != NULL ? f->system_name : f->function,
-                       &s) != 0) {
+                             f->system_name != NULL ? f->system_name
+                                                    : f->function,
+                             &s) != 0) {
             return -ENOMEM;
         }
         fkey[1] = (uint64_t)s;
@@ -516,8 +518,7 @@ static int pp_resolve_loc(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     return pp_resolve_frames(p, r, loc, (size_t)mi, frames, n);
 }
 
-int pprof_resolve(lynx_pprof_t *p, lynx_symbolizer_t *sym,
-                  pprof_resolved_t *r)
+int pprof_resolve(lynx_pprof_t *p, lynx_symbolizer_t *sym, pprof_resolved_t *r)
 {
     const uint64_t *key;
     size_t npcs;

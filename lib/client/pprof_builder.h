@@ -87,8 +87,7 @@ typedef struct pprof_resolved {
  * *r is always initialized: the caller calls pprof_resolved_fini() on
  * success and failure alike.  0 or -ENOMEM.
  */
-int pprof_resolve(lynx_pprof_t *p, lynx_symbolizer_t *sym,
-                  pprof_resolved_t *r);
+int pprof_resolve(lynx_pprof_t *p, lynx_symbolizer_t *sym, pprof_resolved_t *r);
 
 /* Free what r holds. */
 void pprof_resolved_fini(pprof_resolved_t *r);
@@ -99,7 +98,6 @@ void pprof_resolved_fini(pprof_resolved_t *r);
  * 1 if there is one, 0 if not.  The vDSO and records without an absolute
  * path are not files anyone could fix, so they get none.
  */
-int pprof_module_note(const lynx_pprof_t *p, size_t i, char *buf,
-                      size_t size);
+int pprof_module_note(const lynx_pprof_t *p, size_t i, char *buf, size_t size);
 
 #endif

@@ -50,8 +50,7 @@ int pprof_seq_intern(pprof_seqtab_t *t, const uint64_t *key, size_t len,
                      size_t *index);
 
 /* Key words of entry i (entries[i].key_len of them). */
-static inline const uint64_t *pprof_seq_key(const pprof_seqtab_t *t,
-                                            size_t i)
+static inline const uint64_t *pprof_seq_key(const pprof_seqtab_t *t, size_t i)
 {
     return t->keys + t->entries[i].key_off;
 }

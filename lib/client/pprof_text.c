@@ -261,8 +261,8 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
             }
         }
         for (k = 0; k < p->ntypes; k++) {
-            if (pp_json_add(vals, json_object_new_int64(
-                                      pprof_seq_values(&fl.stacks, i)[k])) != 0) {
+            if (pp_json_add(vals, json_object_new_int64(pprof_seq_values(
+                                      &fl.stacks, i)[k])) != 0) {
                 goto done;
             }
         }
@@ -285,8 +285,7 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                         json_object_new_string(p->mods[i].path)) != 0 ||
             pp_json_set(item, "reason",
                         json_object_new_string(lynx_symbolize_reason(
-                            p->mod_status[i], reason, sizeof(reason)))) !=
-                0 ||
+                            p->mod_status[i], reason, sizeof(reason)))) != 0 ||
             pp_json_set(item, "message", json_object_new_string(note)) != 0) {
             goto done;
         }
