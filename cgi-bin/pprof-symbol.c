@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fcgi/endpoint.h"
+#include "client/buf.h"
 #include "client/target_data.h"
 
 static const lynx_param_spec_t params[] = {
@@ -26,9 +27,7 @@ static void handle_symbol(lynx_req_t *req)
     lynx_symbolizer_t *sym;
     lynx_module_t *mods = NULL;
     size_t nmods = 0;
-    char *out = NULL;
-    size_t len = 0;
-    size_t cap = 0;
+    lynx_buf_t out = LYNX_BUF_INIT;
     const char *p;
     int rc;
 
@@ -70,7 +69,7 @@ static void handle_symbol(lynx_req_t *req)
         if (end == p || errno != 0 ||
             (*end != '\0' && *end != '+' && *end != '\n' && *end != '\r' &&
              *end != ' ')) {
-            free(out);
+            lynx_buf_fini(&out);
             free(mods);
             lynx_reply_error(req, 400, "malformed address list near '%.32s'",
                              p);
@@ -87,28 +86,16 @@ static void handle_symbol(lynx_req_t *req)
         if (n < 0 || (size_t)n >= sizeof(line)) {
             continue;
         }
-        if (len + (size_t)n + 1 > cap) {
-            size_t ncap = cap == 0 ? 4096 : cap * 2;
-            char *q;
-            while (ncap < len + (size_t)n + 1) {
-                ncap *= 2;
-            }
-            q = realloc(out, ncap);
-            if (q == NULL) {
-                free(out);
-                free(mods);
-                lynx_reply_error(req, 500, "out of memory");
-                return;
-            }
-            out = q;
-            cap = ncap;
+        if (lynx_buf_append(&out, line, (size_t)n) != 0) {
+            lynx_buf_fini(&out);
+            free(mods);
+            lynx_reply_error(req, 500, "out of memory");
+            return;
         }
-        memcpy(out + len, line, (size_t)n);
-        len += (size_t)n;
     }
-    lynx_reply_bytes(req, 200, "text/plain; charset=utf-8", out != NULL ? out : "",
-                     len, NULL);
-    free(out);
+    lynx_reply_bytes(req, 200, "text/plain; charset=utf-8",
+                     out.data != NULL ? out.data : "", out.len, NULL);
+    lynx_buf_fini(&out);
     free(mods);
 }
 

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/buf.h"
 #include "client/cpu_spool.h"
 #include "client/cpu.h"
 #include "client/pprof.h"
@@ -961,14 +962,8 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         if (r.spooled && !cpu_spool_exists(c->spool_dir, r.id, ".json")) {
             continue; /* removed; the record goes at the next cleanup */
         }
-        if (l->n == l->cap) {
-            size_t ncap = l->cap ? l->cap * 2 : 16;
-            lynx_cpu_session_t *nl = realloc(l->list, ncap * sizeof(*nl));
-            if (nl == NULL) {
-                return -ENOMEM;
-            }
-            l->list = nl;
-            l->cap = ncap;
+        if (LYNX_ARRAY_RESERVE(l->list, l->cap, l->n + 1) != 0) {
+            return -ENOMEM;
         }
         gone = record_gone(b, &r);
         spooled = LYNX_ENOTREADY;
@@ -1050,14 +1045,8 @@ typedef struct keep_ctx {
 
 static void note_id(keep_ctx_t *k, const char *id)
 {
-    if (k->nids == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 32;
-        char (*ni)[LYNX_CPU_ID_MAX] = realloc(k->ids, ncap * sizeof(*ni));
-        if (ni == NULL) {
-            return;
-        }
-        k->ids = ni;
-        k->cap = ncap;
+    if (LYNX_ARRAY_RESERVE(k->ids, k->cap, k->nids + 1) != 0) {
+        return;
     }
     snprintf(k->ids[k->nids++], LYNX_CPU_ID_MAX, "%s", id);
 }

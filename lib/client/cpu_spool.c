@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
+#include "client/buf.h"
 #include "client/cpu_spool.h"
 #include "protocol/clock.h"
 
@@ -946,16 +947,10 @@ int cpu_spool_list(const char *dir, lynx_cpu_session_t **out, size_t *count)
         if (!name_is(e->d_name, ".json", id)) {
             continue;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            lynx_cpu_session_t *nl = realloc(list, ncap * sizeof(*nl));
-            if (nl == NULL) {
-                free(list);
-                closedir(d);
-                return -ENOMEM;
-            }
-            list = nl;
-            cap = ncap;
+        if (LYNX_ARRAY_RESERVE(list, cap, n + 1) != 0) {
+            free(list);
+            closedir(d);
+            return -ENOMEM;
         }
         rc = cpu_spool_read(dir, id, &list[n]);
         if (rc == 0 || rc == LYNX_EPROTO) {
@@ -987,16 +982,10 @@ int cpu_spool_tombstones(const char *dir, char (**out)[LYNX_CPU_ID_MAX],
         if (!name_is(e->d_name, ".gone", id)) {
             continue;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char (*ni)[LYNX_CPU_ID_MAX] = realloc(ids, ncap * sizeof(*ni));
-            if (ni == NULL) {
-                free(ids);
-                closedir(d);
-                return -ENOMEM;
-            }
-            ids = ni;
-            cap = ncap;
+        if (LYNX_ARRAY_RESERVE(ids, cap, n + 1) != 0) {
+            free(ids);
+            closedir(d);
+            return -ENOMEM;
         }
         memcpy(ids[n++], id, LYNX_CPU_ID_MAX);
     }

@@ -20,6 +20,7 @@
 
 #include "protocol/block_heap.h"
 #include "client/attach.h"
+#include "client/buf.h"
 #include "client/profiles.h"
 #include "client/target_data.h"
 #include "protocol/clock.h"
@@ -258,33 +259,6 @@ static void unscale(int64_t objects, int64_t bytes, uint64_t rate,
     *raw_bytes = llround((double)*raw_objects * avg);
 }
 
-typedef struct text_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} text_buf_t;
-
-static int put(text_buf_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap > 0 ? b->cap : 4096;
-        char *d;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        d = realloc(b->data, cap);
-        if (d == NULL) {
-            return -ENOMEM;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 static int heap_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
                      size_t *out_len)
 {
@@ -292,12 +266,11 @@ static int heap_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
                                     T_ALLOC_OBJECTS, T_ALLOC_SPACE};
     uint64_t rate = last_built.p == p ? last_built.rate
                                       : LYNX_HEAP_RATE_DEFAULT;
-    text_buf_t body = {NULL, 0, 0};
-    text_buf_t all = {NULL, 0, 0};
+    lynx_buf_t body = LYNX_BUF_INIT;
+    lynx_buf_t all = LYNX_BUF_INIT;
     int64_t tot[4] = {0, 0, 0, 0};
     char *generic = NULL;
     size_t generic_len = 0;
-    char head[160];
     char *line;
     int rc;
 
@@ -349,34 +322,25 @@ static int heap_text(lynx_pprof_t *p, lynx_symbolizer_t *sym, char **out,
                            "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64
                            "] @",
                            r[0], r[1], r[2], r[3]);
-            rc = put(&body, rec, (size_t)len);
-            if (rc == 0) {
-                rc = put(&body, line + used, n - (size_t)used);
-            }
+            lynx_buf_append(&body, rec, (size_t)len);
+            rc = lynx_buf_append(&body, line + used, n - (size_t)used);
         } else {
-            rc = put(&body, line, n);
+            rc = lynx_buf_append(&body, line, n);
         }
         line += n;
     }
     free(generic);
-    snprintf(head, sizeof(head),
-             "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64
-             "] @ heap/%" PRIu64 "\n",
-             tot[0], tot[1], tot[2], tot[3], 2 * rate);
-    if (rc == 0) {
-        rc = put(&all, head, strlen(head));
-    }
-    if (rc == 0 && body.len > 0) {
-        rc = put(&all, body.data, body.len);
-    }
-    free(body.data);
+    lynx_buf_printf(&all,
+                    "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64
+                    ": %" PRId64 "] @ heap/%" PRIu64 "\n",
+                    tot[0], tot[1], tot[2], tot[3], 2 * rate);
+    lynx_buf_append(&all, body.data, body.len);
+    lynx_buf_fini(&body);
     if (rc != 0) {
-        free(all.data);
+        lynx_buf_fini(&all);
         return rc;
     }
-    *out = all.data;
-    *out_len = all.len;
-    return 0;
+    return lynx_buf_steal(&all, out, out_len);
 }
 
 const lynx_profile_kind_t lynx_profile_heap = {

@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "client/buf.h"
+
 #define MF_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define MF_MAX_GROUPS 64
 #define MF_DELETED " (deleted)"
@@ -59,14 +61,8 @@ struct lynx_modfiles {
 
 static int mf_push_map(lynx_modfiles_t *v, size_t *cap, const mf_map_t *m)
 {
-    if (v->nmaps == *cap) {
-        size_t ncap = *cap == 0 ? 64 : *cap * 2;
-        mf_map_t *p = realloc(v->maps, ncap * sizeof(*p));
-        if (p == NULL) {
-            return -ENOMEM;
-        }
-        v->maps = p;
-        *cap = ncap;
+    if (LYNX_ARRAY_RESERVE(v->maps, *cap, v->nmaps + 1) != 0) {
+        return -ENOMEM;
     }
     v->maps[v->nmaps++] = *m;
     return 0;
@@ -237,14 +233,8 @@ static mf_memo_t *mf_memo_add(lynx_modfiles_t *v, const lynx_module_t *mod)
 {
     mf_memo_t *m;
 
-    if (v->nmemo == v->capmemo) {
-        size_t ncap = v->capmemo == 0 ? 16 : v->capmemo * 2;
-        mf_memo_t *p = realloc(v->memo, ncap * sizeof(*p));
-        if (p == NULL) {
-            return NULL;
-        }
-        v->memo = p;
-        v->capmemo = ncap;
+    if (LYNX_ARRAY_RESERVE(v->memo, v->capmemo, v->nmemo + 1) != 0) {
+        return NULL;
     }
     m = &v->memo[v->nmemo++];
     memset(m, 0, sizeof(*m));

@@ -21,6 +21,11 @@
  * -ENOENT (unknown sample type), -EBUSY (sample types changed after the
  * first sample).  On error the builder is left as it was, except that
  * strings may have been added to its string table.
+ *
+ * Files: pprof.c (the builder, symbolization), pprof_table.c (the tables
+ * that merge stacks), pprof_encode.c (profile.proto, gzip), pprof_text.c
+ * (flame JSON, folded and debug=1 text); pprof_builder.h is their shared
+ * state.
  */
 #ifndef LYNX_CLIENT_PPROF_H
 #define LYNX_CLIENT_PPROF_H
@@ -172,6 +177,9 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
 int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
                       char **out, size_t *out_len);
 
+/* Sum of sample type `type` over all samples (0 if out of range). */
+int64_t lynx_pprof_total(const lynx_pprof_t *p, size_t type);
+
 /*
  * Go's ?debug=1 text of a profile: `header` (copied as is, may be NULL),
  * then one record per distinct sample, largest first by the value
@@ -185,9 +193,6 @@ int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
  * above.  *out is malloc'd and NUL-terminated, *out_len excludes the NUL;
  * caller frees.  -EINVAL (no sample type, bad order), -ENOMEM.
  */
-/* Sum of sample type `type` over all samples (0 if out of range). */
-int64_t lynx_pprof_total(const lynx_pprof_t *p, size_t type);
-
 int lynx_pprof_debug_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           const char *header, const size_t *order,
                           size_t norder, char **out, size_t *out_len);

@@ -11,13 +11,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "client/attach.h"
+#include "client/buf.h"
 #include "client/profiles.h"
 #include "client/target_data.h"
 #include "client/thread_dump.h"
@@ -133,56 +133,10 @@ static const char *status_note(const lynx_thread_rec_t *r, uint32_t ms)
 
 /* ---- text (debug=2) ----------------------------------------------------------- */
 
-typedef struct buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    int failed;
-} buf_t;
-
-static void buf_printf(buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed) {
-        return;
-    }
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->data != NULL ? b->data + b->len : NULL, room, fmt,
-                      ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap == 0 ? 4096 : b->cap;
-        while (cap - b->len <= (size_t)n) {
-            cap *= 2;
-        }
-        char *p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-}
-
 int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
                           char **out, size_t *out_len)
 {
-    buf_t b = {NULL, 0, 0, 0};
+    lynx_buf_t b = LYNX_BUF_INIT;
     lynx_frame_t frames[LYNX_SYM_MAX_FRAMES];
     char note[LYNX_MODULE_PATH_MAX + 200];
     /* Why each module gave no symbols (0: it did, or was not needed). */
@@ -192,25 +146,27 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
         return -ENOMEM;
     }
 
-    buf_printf(&b, "threads of %s (pid %d): %zu, %u answered in %.1f ms",
-               d->target, (int)d->pid, d->nthreads, d->info.nanswered,
-               (double)d->info.elapsed_ns / 1e6);
+    lynx_buf_printf(&b, "threads of %s (pid %d): %zu, %u answered in %.1f ms",
+                    d->target, (int)d->pid, d->nthreads, d->info.nanswered,
+                    (double)d->info.elapsed_ns / 1e6);
     if (d->info.nmissing > 0) {
-        buf_printf(&b, ", %u did not answer", d->info.nmissing);
+        lynx_buf_printf(&b, ", %u did not answer", d->info.nmissing);
     }
     if (lynx_thread_dump_nblocked(d) > 0) {
-        buf_printf(&b, ", %zu blocked in syscalls not interrupted",
-                   lynx_thread_dump_nblocked(d));
+        lynx_buf_printf(&b, ", %zu blocked in syscalls not interrupted",
+                        lynx_thread_dump_nblocked(d));
     }
-    buf_printf(&b, "\n\n");
+    lynx_buf_printf(&b, "\n\n");
     for (size_t i = 0; i < d->nthreads; i++) {
         const lynx_thread_rec_t *r = &d->threads[i];
 
-        buf_printf(&b, "thread %d \"%s\" [%s]%s:\n", (int)r->tid, r->name,
-                   lynx_thread_state_name(r->state),
-                   (r->flags & LYNX_THREAD_AGENT) ? " (lynxprof agent)" : "");
+        lynx_buf_printf(&b, "thread %d \"%s\" [%s]%s:\n", (int)r->tid, r->name,
+                        lynx_thread_state_name(r->state),
+                        (r->flags & LYNX_THREAD_AGENT) ? " (lynxprof agent)"
+                                                       : "");
         if (r->status != LYNX_THREAD_OK) {
-            buf_printf(&b, "\t(%s)\n\n", status_note(r, d->info.timeout_ms));
+            lynx_buf_printf(&b, "\t(%s)\n\n",
+                            status_note(r, d->info.timeout_ms));
             continue;
         }
         for (uint32_t k = 0; k < r->depth; k++) {
@@ -230,44 +186,39 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
             if (nf == 0) {
                 const char *base = m != NULL ? strrchr(m->path, '/') : NULL;
                 if (m != NULL) {
-                    buf_printf(&b, "%s+0x%" PRIx64 "()\n\tpc=0x%" PRIx64 "\n",
-                               base != NULL ? base + 1 : m->path,
-                               pc - m->start + m->file_offset, r->pcs[k]);
+                    lynx_buf_printf(&b,
+                                    "%s+0x%" PRIx64 "()\n\tpc=0x%" PRIx64 "\n",
+                                    base != NULL ? base + 1 : m->path,
+                                    pc - m->start + m->file_offset, r->pcs[k]);
                 } else {
-                    buf_printf(&b, "?()\n\tpc=0x%" PRIx64 "\n", r->pcs[k]);
+                    lynx_buf_printf(&b, "?()\n\tpc=0x%" PRIx64 "\n", r->pcs[k]);
                 }
                 continue;
             }
             for (size_t f = 0; f < nf; f++) {
-                buf_printf(&b, "%s()%s\n\t%s:%" PRId64 " pc=0x%" PRIx64 "\n",
-                           frames[f].function != NULL ? frames[f].function
-                                                      : "?",
-                           f + 1 < nf ? " (inlined)" : "",
-                           frames[f].file != NULL ? frames[f].file : "?",
-                           frames[f].line, r->pcs[k]);
+                lynx_buf_printf(
+                    &b, "%s()%s\n\t%s:%" PRId64 " pc=0x%" PRIx64 "\n",
+                    frames[f].function != NULL ? frames[f].function : "?",
+                    f + 1 < nf ? " (inlined)" : "",
+                    frames[f].file != NULL ? frames[f].file : "?",
+                    frames[f].line, r->pcs[k]);
             }
         }
         if (r->flags & LYNX_STACK_TRUNCATED) {
-            buf_printf(&b, "...additional frames elided...\n");
+            lynx_buf_printf(&b, "...additional frames elided...\n");
         }
-        buf_printf(&b, "\n");
+        lynx_buf_printf(&b, "\n");
     }
     /* Say why frames are bare (the vDSO has no file to fix). */
     for (size_t i = 0; i < d->nmods; i++) {
         if (why[i] < 0 && d->mods[i].path[0] == '/') {
-            buf_printf(&b, "# %s\n",
-                       lynx_symbolize_note(d->mods[i].path, why[i], note,
-                                           sizeof(note)));
+            lynx_buf_printf(&b, "# %s\n",
+                            lynx_symbolize_note(d->mods[i].path, why[i], note,
+                                                sizeof(note)));
         }
     }
     free(why);
-    if (b.failed || b.data == NULL) {
-        free(b.data);
-        return -ENOMEM;
-    }
-    *out = b.data;
-    *out_len = b.len;
-    return 0;
+    return lynx_buf_steal(&b, out, out_len);
 }
 
 /* ---- goroutine --------------------------------------------------------------- */
@@ -404,23 +355,25 @@ static int goroutine_text(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           char **out, size_t *out_len)
 {
     int rc = count_text(p, sym, "goroutine", out, out_len);
-    buf_t b;
+    lynx_buf_t b = LYNX_BUF_INIT;
 
     if (rc != 0) {
         return rc;
     }
-    b = (buf_t){*out, *out_len, *out_len + 1, 0};
-    for (size_t i = 0; lynx_pprof_comment(p, i) != NULL; i++) {
-        buf_printf(&b, "# %s\n", lynx_pprof_comment(p, i));
-    }
-    if (b.failed) {
-        free(b.data);
+    rc = lynx_buf_adopt(&b, *out, *out_len);
+    if (rc != 0) {
+        free(*out);
         *out = NULL;
-        return -ENOMEM;
+        return rc;
     }
-    *out = b.data;
-    *out_len = b.len;
-    return 0;
+    for (size_t i = 0; lynx_pprof_comment(p, i) != NULL; i++) {
+        lynx_buf_printf(&b, "# %s\n", lynx_pprof_comment(p, i));
+    }
+    rc = lynx_buf_steal(&b, out, out_len);
+    if (rc != 0) {
+        *out = NULL;
+    }
+    return rc;
 }
 
 const lynx_profile_kind_t lynx_profile_goroutine = {

@@ -1,5 +1,5 @@
 /*
- * test_pprof.c - unit tests of lib/client/pprof.c: profiles are built, then
+ * test_pprof.c - unit tests of lib/client/pprof*.c: profiles are built, then
  * decoded back with protobuf-c (after gunzip) and checked field by field;
  * finally `go tool pprof` itself must read them (skipped only when there is
  * no `go` on PATH).  Build with -O2 -g: the profiles name this program's own
@@ -367,6 +367,43 @@ static void test_named_sample(void **state)
     assert_int_equal(loc->address, 0x5001);
     assert_int_equal(loc->n_line, 0);
     perftools__profiles__profile__free_unpacked(prof, NULL);
+    lynx_pprof_destroy(p);
+}
+
+/* Frame names longer than any line buffer (C++ templates) come out whole
+ * in every text form, each line ending where it should. */
+static void test_long_names_in_text(void **state)
+{
+    lynx_pprof_t *p;
+    char name[2000];
+    char want[2100];
+    int64_t v[2] = {3, 30};
+    char *out;
+    size_t len;
+
+    (void)state;
+    memset(name, 'n', sizeof(name) - 1);
+    memcpy(name, "std::vector<", 12);
+    name[sizeof(name) - 2] = '>';
+    name[sizeof(name) - 1] = '\0';
+    p = cpu_profile();
+    assert_int_equal(lynx_pprof_add_named_sample(p, name, v, 2, NULL, 0), 0);
+
+    assert_int_equal(
+        lynx_pprof_debug_text(p, NULL, "head\n", NULL, 0, &out, &len), 0);
+    assert_int_equal(strlen(out), len);
+    assert_memory_equal(out, "head\n3 30 @ 0x", 14);
+    snprintf(want, sizeof(want), "\n#\t0x0\t%s\t?:0\n\n", name);
+    assert_true(len > strlen(want));
+    assert_string_equal(out + len - strlen(want), want);
+    assert_null(memchr(out + 14, '\n', len - 14 - strlen(want)));
+    free(out);
+
+    assert_int_equal(lynx_pprof_folded(p, NULL, 1, &out, &len), 0);
+    snprintf(want, sizeof(want), "%s 30\n", name);
+    assert_string_equal(out, want);
+    assert_int_equal(len, strlen(want));
+    free(out);
     lynx_pprof_destroy(p);
 }
 
@@ -915,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_merge_and_labels),
         cmocka_unit_test(test_named_sample),
+        cmocka_unit_test(test_long_names_in_text),
         cmocka_unit_test(test_symbolized_profile),
         cmocka_unit_test(test_wrong_build_id),
         cmocka_unit_test(test_errors),
