@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fcgi/endpoint.h"
-#include "client/target_data.h"
+#include "client/target.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

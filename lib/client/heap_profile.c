@@ -21,7 +21,7 @@
 #include "protocol/block_heap.h"
 #include "client/attach.h"
 #include "client/profiles.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 /* Sample types in Go's order; the text lists them inuse first. */

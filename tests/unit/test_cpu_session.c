@@ -633,19 +633,19 @@ static void test_concurrent_spool(void **state)
             assert_true(kids[k] >= 0);
             if (kids[k] == 0) {
                 char b;
-                lynx_block_t *blk;
+                lynx_target_t *t;
                 lynx_cpu_t *c = lynx_cpu_create(g_spool, SHORT_TIMEOUT_NS);
                 int rc;
                 close(go[1]);
                 if (c == NULL ||
-                    lynx_block_attach(fb.name, LYNX_ATTACH_ALLOW_DEAD, &blk) !=
+                    lynx_target_attach(fb.name, LYNX_ATTACH_ALLOW_DEAD, &t) !=
                         0 ||
                     read(go[0], &b, 1) != 0) {
                     _exit(2);
                 }
                 /* No agent answers: SPOOLED times out, harmlessly. */
-                rc = lynx_cpu_spool_record(c, blk, 0);
-                lynx_block_detach(blk);
+                rc = lynx_cpu_spool_record(c, t, 0);
+                lynx_target_close(t);
                 lynx_cpu_destroy(c);
                 _exit(rc == 0 ? 0 : 1);
             }
