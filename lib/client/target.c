@@ -156,6 +156,22 @@ static void release(lynx_block_t *b, int slot)
     pthread_mutex_unlock(&cache_lock);
 }
 
+/* Detach the entries nobody holds whose object is gone or replaced (an
+ * exited target's block removed by its successor or an operator): a
+ * mapping kept would pin the removed object's memory. */
+static void cache_sweep(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].block != NULL && !cache[i].in_use &&
+            !same_file(cache[i].block)) {
+            lynx_block_detach(cache[i].block);
+            cache[i].block = NULL;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
 /* ---- handles ------------------------------------------------------------- */
 
 int lynx_target_attach(const char *name, unsigned flags, lynx_target_t **out)
@@ -204,6 +220,7 @@ int lynx_target_foreach(lynx_visit_t which, lynx_target_visit_cb visit,
     if (names == NULL) {
         return -ENOMEM;
     }
+    cache_sweep();
     rc = lynx_block_list(names, LYNX_TARGETS_MAX, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         lynx_target_t t;

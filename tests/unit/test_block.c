@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -240,6 +241,31 @@ static int see(lynx_target_t *t, const char *name, int status, void *arg)
     return 0;
 }
 
+/* How many descriptors of this process refer to `path` (removed or not). */
+static int fds_to(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char link[300];
+        char target[256];
+        ssize_t len;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        n += strncmp(target, path, strlen(path)) == 0 &&
+             (target[strlen(path)] == '\0' || target[strlen(path)] == ' ');
+    }
+    closedir(d);
+    return n;
+}
+
 static void walk(lynx_visit_t which, seen_t *s, int expect_rc)
 {
     for (int i = 0; i < 3; i++) {
@@ -259,6 +285,7 @@ static void test_foreach(void **state)
     int wstatus;
     ino_t first;
     char again[LYNX_NAME_MAX];
+    int private;
     lynx_target_info_t *info;
     size_t n;
     int listed = 0;
@@ -270,6 +297,7 @@ static void test_foreach(void **state)
         _exit(0);
     }
     waitpid(child, &wstatus, 0);
+    private = fake_private_shm();
     assert_int_equal(fake_block_create(&fb[0], fake_name("walk"), getpid()),
                      0);
     assert_int_equal(fake_block_create(&fb[1], fake_name("walk"), child), 0);
@@ -333,11 +361,20 @@ static void test_foreach(void **state)
     walk(LYNX_VISIT_LIVE, &s, 0);
     assert_int_equal(s.status[0], 0);
     assert_true(s.ino[0] != 0 && s.ino[0] != first);
+    if (private) {
+        /* Only our blocks: nothing was evicted, the dead one is held. */
+        assert_int_equal(fds_to(fb[1].path), 1);
+    }
     for (int i = 0; i < 3; i++) {
         fake_block_destroy(&fb[i]);
     }
     walk(LYNX_VISIT_ALL, &s, 0);
     assert_int_equal(s.visits, 0);
+    /* The walk let go of the removed objects (the blocks are cached until
+     * then; with other blocks on the host, they may have been evicted). */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fds_to(fb[i].path), 0);
+    }
 }
 
 static void test_pid_alive(void **state)

@@ -1101,18 +1101,6 @@ static void test_raw_roundtrip(void **state)
     free(r.stacks);
 }
 
-/* Run in a private /dev/shm when we can (root): only our blocks. */
-static void private_shm(void)
-{
-    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0) {
-        return;
-    }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("lynx-test-shm", "/dev/shm", "tmpfs", 0, "mode=1777") != 0) {
-        fprintf(stderr, "test_cpu_session: no private /dev/shm\n");
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1132,6 +1120,6 @@ int main(void)
         cmocka_unit_test(test_raw_roundtrip),
     };
 
-    private_shm();
+    fake_private_shm(); /* when we can (root): only our blocks */
     return cmocka_run_group_tests(tests, setup, teardown);
 }
