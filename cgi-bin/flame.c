@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fcgi/profile_serve.h"
-#include "client/target_data.h"
+#include "client/target.h"
 
 static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,

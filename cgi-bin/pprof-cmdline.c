@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "client/attach.h"
+#include "client/target.h"
 #include "fcgi/endpoint.h"
 
 static const lynx_param_spec_t params[] = {

@@ -12,7 +12,7 @@
 
 #include "fcgi/endpoint.h"
 #include "client/buf.h"
-#include "client/target_data.h"
+#include "client/target.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},

@@ -196,6 +196,29 @@ static int open_object(const char *path, int mode)
     return (saved == EACCES || saved == EPERM) ? LYNX_EPERM : -saved;
 }
 
+/* Open the data object of target `name`, a regular file, its status into
+ * *st.  fd, or LYNX_EBADNAME, LYNX_EBADSIZE and the errors of
+ * open_object(). */
+static int open_data(const char *name, struct stat *st)
+{
+    char path[128];
+    int fd;
+    int rc = lynx_block_path(name, path, sizeof(path));
+
+    if (rc != 0) {
+        return rc;
+    }
+    fd = open_object(path, O_RDONLY);
+    if (fd < 0) {
+        return fd;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return LYNX_EBADSIZE;
+    }
+    return fd;
+}
+
 /* Open and map the mailbox object of b (validated data header in b->hdr,
  * owner in *data_st).  0, LYNX_ENOTARGET (absent), LYNX_EOWNER,
  * LYNX_EBADSIZE, -errno. */
@@ -239,24 +262,15 @@ static int attach_mailbox(lynx_block_t *b, const struct stat *data_st)
 
 int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
 {
-    char path[128];
     struct stat st;
     lynx_block_t *b = NULL;
-    int fd = -1;
+    int fd;
     int rc;
 
     *out = NULL;
-    rc = lynx_block_path(name, path, sizeof(path));
-    if (rc != 0) {
-        return rc;
-    }
-    fd = open_object(path, O_RDONLY);
+    fd = open_data(name, &st);
     if (fd < 0) {
         return fd;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return LYNX_EBADSIZE;
     }
     if (!owner_plausible(&st, 1)) {
         close(fd);
@@ -327,6 +341,30 @@ int lynx_block_attach(const char *name, unsigned flags, lynx_block_t **out)
 fail:
     lynx_block_detach(b);
     return rc;
+}
+
+int lynx_block_version(const char *name, uint32_t *version)
+{
+    struct stat st;
+    lynx_block_header_t h;
+    const size_t len = offsetof(lynx_block_header_t, version) +
+                       sizeof(h.version);
+    ssize_t got;
+    int fd = open_data(name, &st);
+
+    if (fd < 0) {
+        return fd;
+    }
+    got = pread(fd, &h, len, 0);
+    close(fd);
+    if (got < (ssize_t)len) {
+        return LYNX_EBADSIZE;
+    }
+    if (h.magic != LYNX_BLOCK_MAGIC) {
+        return LYNX_EBADMAGIC;
+    }
+    *version = h.version;
+    return 0;
 }
 
 void lynx_block_detach(lynx_block_t *b)

@@ -79,6 +79,13 @@ int lynx_block_check_size(const lynx_block_t *b);
 int lynx_block_pread(const lynx_block_t *b, uint64_t off, void *dst,
                      size_t len);
 
+/* The layout version written in the data object of target `name`, for an
+ * error that names both versions: read without mapping it, from a regular
+ * file only (no symlink followed, no FIFO waited on).  0 with *version
+ * set, LYNX_EBADMAGIC when the magic is not ours, LYNX_ENOTARGET,
+ * LYNX_EBADSIZE, LYNX_EPERM, -errno. */
+int lynx_block_version(const char *name, uint32_t *version);
+
 /* Unmap and free; accepts NULL. */
 void lynx_block_detach(lynx_block_t *b);
 
@@ -98,10 +105,6 @@ void *lynx_block_region_ptr(const lynx_block_t *b, uint32_t kind,
  * other users make under the prefix cannot push them out of the list.
  * 0 or -errno. */
 int lynx_block_list(char (*names)[LYNX_NAME_MAX], size_t max, size_t *count);
-
-/* The attached block of a target (lynxprof.h), owned by the target. */
-struct lynx_target;
-lynx_block_t *lynx_target_block(struct lynx_target *t);
 
 /* ---- mailbox, endpoint side ------------------------------------------- */
 

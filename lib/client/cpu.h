@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/attach.h"
+#include "client/target.h"
 #include "lynxprof.h"
 
 #ifdef __cplusplus
@@ -75,10 +75,10 @@ int lynx_cpu_record_read(const lynx_session_t *shared, lynx_session_t *out);
 /* Validate a copied record: 0, LYNX_ENOSESSION (FREE) or LYNX_EPROTO. */
 int lynx_cpu_record_check(const lynx_session_t *s);
 
-/* Spool record `index` of attached block b (whatever its state: a RUNNING
+/* Spool record `index` of target t (whatever its state: a RUNNING
  * record of a dead target is spooled as FAILED).  0 if spooled now or
  * already; LYNX_ENOTREADY if it runs; errors of the file system. */
-int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index);
+int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_target_t *t, uint32_t index);
 
 #ifdef __cplusplus
 }

@@ -26,11 +26,10 @@
 #include "client/cpu.h"
 #include "client/pprof.h"
 #include "client/symbolize.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define MAX_TARGETS 256
 #define SEQLOCK_TRIES 100000     /* retries of a seqlock copy */
 #define SEQLOCK_MAX_NS (100LL * 1000 * 1000)
 #define STOP_WAIT_NS (2LL * 1000 * 1000 * 1000)
@@ -288,12 +287,6 @@ static int record_gone(const lynx_block_t *b, const lynx_session_t *r)
 
 /* ---- copying the samples out ---------------------------------------------------- */
 
-/* Copy the module snapshot, keeping the valid records only. */
-static int copy_modules(const lynx_block_t *b, cpu_raw_t *raw)
-{
-    return lynx_block_modules(b, &raw->mods, &raw->nmods);
-}
-
 /* Copy the CPU table if it holds record `index`'s data.  Entries that do
  * not make sense are left out.  *samples gets the sum of the counts.
  * LYNX_ENOTREADY if the table was reused meanwhile, LYNX_ENOSESSION if it
@@ -335,38 +328,36 @@ static int copy_table(const lynx_block_t *b, uint32_t index, cpu_raw_t *raw,
 
 /* ---- spooling -------------------------------------------------------------------- */
 
-static int call_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t command,
+static int call_session(lynx_cpu_t *c, lynx_target_t *t, uint32_t command,
                         const char *id)
 {
     lynx_session_arg_t arg;
-    lynx_call_t call;
-    int rc;
 
     memset(&arg, 0, sizeof(arg));
     snprintf(arg.id, sizeof(arg.id), "%s", id);
-    rc = lynx_mailbox_call(b, command, &arg, sizeof(arg), NULL, 0, NULL,
-                           &call, c->timeout_ns);
-    return rc != 0 ? rc : call.result;
+    return lynx_target_call(t, command, &arg, sizeof(arg), NULL, 0, NULL, 0,
+                            NULL, c->timeout_ns, NULL, 0);
 }
 
 /* Tell a live agent the session is saved: frees the table and the record.
  * Failures are harmless (the next housekeeping tries again). */
-static void release_record(lynx_cpu_t *c, lynx_block_t *b,
+static void release_record(lynx_cpu_t *c, lynx_target_t *t,
                            const lynx_session_t *r)
 {
-    if (lynx_block_check_alive(b) != 0) {
+    if (lynx_block_check_alive(lynx_target_block(t)) != 0) {
         return;
     }
     if (r->in_table && !r->spooled) {
-        call_session(c, b, LYNX_CMD_CPU_SPOOLED, r->id);
+        call_session(c, t, LYNX_CMD_CPU_SPOOLED, r->id);
     }
-    call_session(c, b, LYNX_CMD_CPU_FORGET, r->id);
+    call_session(c, t, LYNX_CMD_CPU_FORGET, r->id);
 }
 
 /* Build and write the files of session s from record `index`. */
-static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
+static int write_session(lynx_cpu_t *c, lynx_target_t *t, uint32_t index,
                          const lynx_session_t *r, lynx_cpu_session_t *s)
 {
+    lynx_block_t *b = lynx_target_block(t);
     cpu_raw_t raw;
     lynx_pprof_t *p = NULL;
     uint8_t *pprof = NULL;
@@ -386,7 +377,7 @@ static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
         raw.period_ns = 1000000000LL / r->hz;
         raw.time_nanos = s->started_unix_ns;
         raw.duration_nanos = s->ended_unix_ns - s->started_unix_ns;
-        rc = copy_modules(b, &raw);
+        rc = lynx_target_modules(t, &raw.mods, &raw.nmods);
         if (rc == 0) {
             p = cpu_raw_pprof(&raw, s->lost_samples, &rc);
         }
@@ -417,8 +408,9 @@ static int write_session(lynx_cpu_t *c, lynx_block_t *b, uint32_t index,
     return rc;
 }
 
-int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
+int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_target_t *t, uint32_t index)
 {
+    lynx_block_t *b = lynx_target_block(t);
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
     lynx_session_t r;
@@ -447,7 +439,7 @@ int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
         cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
         cpu_spool_unlock(lock);
         if (!dead) {
-            release_record(c, b, &r);
+            release_record(c, t, &r);
         }
         return 0;
     }
@@ -455,45 +447,48 @@ int lynx_cpu_spool_record(lynx_cpu_t *c, lynx_block_t *b, uint32_t index)
         /* Saved once and removed since (deleted or expired). */
         cpu_spool_unlock(lock);
         if (!dead) {
-            release_record(c, b, &r);
+            release_record(c, t, &r);
         }
         return LYNX_ENOSESSION;
     }
     session_from_record(b, &r, dead, &s);
-    rc = write_session(c, b, index, &r, &s);
+    rc = write_session(c, t, index, &r, &s);
     cpu_spool_unlock(lock);
     if (rc == 0 && !dead) {
-        release_record(c, b, &r);
+        release_record(c, t, &r);
     }
     return rc;
 }
 
 /* ---- walking the blocks ---------------------------------------------------------------- */
 
-typedef int (*block_visit_cb)(lynx_cpu_t *c, lynx_block_t *b, void *ctx);
+typedef int (*session_visit_cb)(lynx_cpu_t *c, lynx_target_t *t,
+                                void *ctx);
 
-/* Call visit for every block on the host (dead ones included) until it
- * returns non-zero; that value is returned. */
-static int for_each_block(lynx_cpu_t *c, block_visit_cb visit, void *ctx)
+typedef struct walk_ctx {
+    lynx_cpu_t *c;
+    session_visit_cb visit;
+    void *ctx;
+} walk_ctx_t;
+
+static int walk_one(lynx_target_t *t, const char *name, int status,
+                    void *arg)
 {
-    char (*names)[LYNX_NAME_MAX] = calloc(MAX_TARGETS, LYNX_NAME_MAX);
-    size_t n = 0;
-    int rc;
+    walk_ctx_t *w = arg;
 
-    if (names == NULL) {
-        return -ENOMEM;
-    }
-    rc = lynx_block_list(names, MAX_TARGETS, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        lynx_block_t *b;
-        if (lynx_block_attach(names[i], LYNX_ATTACH_ALLOW_DEAD, &b) != 0) {
-            continue;
-        }
-        rc = visit(c, b, ctx);
-        lynx_block_detach(b);
-    }
-    free(names);
-    return rc;
+    (void)name;
+    (void)status;
+    return w->visit(w->c, t, w->ctx);
+}
+
+/* Call visit for every target on the host whose block can be attached
+ * (dead ones included: their records) until it returns non-zero; that
+ * value is returned. */
+static int for_each_target(lynx_cpu_t *c, session_visit_cb visit, void *ctx)
+{
+    walk_ctx_t w = {c, visit, ctx};
+
+    return lynx_target_foreach(LYNX_VISIT_ATTACHED, walk_one, &w);
 }
 
 typedef struct find_ctx {
@@ -502,8 +497,9 @@ typedef struct find_ctx {
     int result;      /* LYNX_ENOSESSION until found */
 } find_ctx_t;
 
-static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
+static int visit_find(lynx_cpu_t *c, lynx_target_t *t, void *arg)
 {
+    lynx_block_t *b = lynx_target_block(t);
     find_ctx_t *f = arg;
     lynx_session_t r;
     int i = find_record(b, f->id, &r);
@@ -518,7 +514,7 @@ static int visit_find(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         f->result = 0;
         return 1;
     }
-    f->result = lynx_cpu_spool_record(c, b, (uint32_t)i);
+    f->result = lynx_cpu_spool_record(c, t, (uint32_t)i);
     if (f->result == 0) {
         f->result = cpu_spool_read(c->spool_dir, f->id, f->out);
     }
@@ -563,7 +559,7 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
     if (cpu_spool_exists(c->spool_dir, id, ".gone")) {
         return LYNX_ENOSESSION;
     }
-    rc = for_each_block(c, visit_find, &f);
+    rc = for_each_target(c, visit_find, &f);
     if (rc < 0) {
         return rc;
     }
@@ -573,8 +569,9 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
 /* ---- start and stop -------------------------------------------------------------------- */
 
 /* Spool whatever finished session the table of b still holds. */
-static int spool_table_owner(lynx_cpu_t *c, lynx_block_t *b)
+static int spool_table_owner(lynx_cpu_t *c, lynx_target_t *t)
 {
+    lynx_block_t *b = lynx_target_block(t);
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
     int rc = 0;
@@ -583,7 +580,7 @@ static int spool_table_owner(lynx_cpu_t *c, lynx_block_t *b)
         lynx_session_t r;
         if (lynx_cpu_record_read(&ss->sessions[i], &r) == 0 && r.in_table &&
             r.state != LYNX_SESSION_RUNNING && !r.spooled) {
-            int k = lynx_cpu_spool_record(c, b, i);
+            int k = lynx_cpu_spool_record(c, t, i);
             if (k != 0 && rc == 0) {
                 rc = k;
             }
@@ -598,7 +595,7 @@ EXPORT int lynx_cpu_start(lynx_cpu_t *c, const char *target,
 {
     lynx_cpu_start_arg_t arg;
     lynx_cpu_start_reply_t reply;
-    lynx_call_t call;
+    lynx_target_t *t;
     lynx_block_t *b;
     int rc;
 
@@ -607,10 +604,11 @@ EXPORT int lynx_cpu_start(lynx_cpu_t *c, const char *target,
         (origin != LYNX_ORIGIN_API && origin != LYNX_ORIGIN_DEBUG)) {
         return LYNX_EBADARG;
     }
-    rc = lynx_block_attach(target, 0, &b);
+    rc = lynx_target_attach(target, 0, &t);
     if (rc != 0) {
         return rc;
     }
+    b = lynx_target_block(t);
     for (int attempt = 0;; attempt++) {
         memset(&arg, 0, sizeof(arg));
         memset(&reply, 0, sizeof(reply));
@@ -618,15 +616,13 @@ EXPORT int lynx_cpu_start(lynx_cpu_t *c, const char *target,
         arg.hz = hz;
         arg.origin = origin;
         arg.now_unix_ns = lynx_real_ns();
-        rc = lynx_mailbox_call(b, LYNX_CMD_CPU_START, &arg, sizeof(arg),
-                               &reply, sizeof(reply), NULL, &call,
-                               c->timeout_ns);
-        if (rc != 0) {
-            goto out;
-        }
-        rc = call.result;
+        /* A conflict's reply names the running session (zeros when the
+         * agent sent none). */
+        rc = lynx_target_call(t, LYNX_CMD_CPU_START, &arg, sizeof(arg),
+                              &reply, sizeof(reply), NULL, 0, NULL,
+                              c->timeout_ns, NULL, 0);
         if (rc == LYNX_ENOTREADY && attempt == 0) {
-            rc = spool_table_owner(c, b);
+            rc = spool_table_owner(c, t);
             if (rc != 0) {
                 goto out;
             }
@@ -637,8 +633,7 @@ EXPORT int lynx_cpu_start(lynx_cpu_t *c, const char *target,
     if (rc != 0 && rc != LYNX_ECONFLICT) {
         goto out;
     }
-    if (call.reply_len != sizeof(reply) ||
-        memchr(reply.id, '\0', sizeof(reply.id)) == NULL ||
+    if (memchr(reply.id, '\0', sizeof(reply.id)) == NULL ||
         !lynx_cpu_id_valid(reply.id)) {
         rc = rc == LYNX_ECONFLICT ? rc : LYNX_EPROTO;
         goto out;
@@ -660,7 +655,7 @@ EXPORT int lynx_cpu_start(lynx_cpu_t *c, const char *target,
         }
     }
 out:
-    lynx_block_detach(b);
+    lynx_target_close(t);
     return rc;
 }
 
@@ -669,8 +664,9 @@ typedef struct stop_ctx {
     int result;
 } stop_ctx_t;
 
-static int visit_stop(lynx_cpu_t *c, lynx_block_t *b, void *arg)
+static int visit_stop(lynx_cpu_t *c, lynx_target_t *t, void *arg)
 {
+    lynx_block_t *b = lynx_target_block(t);
     stop_ctx_t *st = arg;
     lynx_session_t r;
     int i = find_record(b, st->id, &r);
@@ -683,7 +679,7 @@ static int visit_stop(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         st->result = LYNX_ENOTREADY;
         return 1;
     }
-    st->result = call_session(c, b, LYNX_CMD_CPU_STOP, st->id);
+    st->result = call_session(c, t, LYNX_CMD_CPU_STOP, st->id);
     if (st->result != 0) {
         return 1;
     }
@@ -695,7 +691,7 @@ static int visit_stop(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
-    lynx_cpu_spool_record(c, b, (uint32_t)i);
+    lynx_cpu_spool_record(c, t, (uint32_t)i);
     return 1;
 }
 
@@ -718,7 +714,7 @@ EXPORT int lynx_cpu_stop(lynx_cpu_t *c, const char *id_arg,
         rc = lynx_cpu_get(c, id, out);
         return rc == 0 ? LYNX_ENOTREADY : rc;
     }
-    rc = for_each_block(c, visit_stop, &st);
+    rc = for_each_target(c, visit_stop, &st);
     if (rc < 0) {
         return rc;
     }
@@ -767,8 +763,9 @@ typedef struct delete_ctx {
     int dead;        /* ... in a dead target */
 } delete_ctx_t;
 
-static int visit_delete(lynx_cpu_t *c, lynx_block_t *b, void *arg)
+static int visit_delete(lynx_cpu_t *c, lynx_target_t *t, void *arg)
 {
+    lynx_block_t *b = lynx_target_block(t);
     delete_ctx_t *d = arg;
     lynx_session_t r;
 
@@ -781,7 +778,7 @@ static int visit_delete(lynx_cpu_t *c, lynx_block_t *b, void *arg)
     } else if (r.state == LYNX_SESSION_RUNNING) {
         d->running = 1;
     } else {
-        release_record(c, b, &r);
+        release_record(c, t, &r);
     }
     return 1;
 }
@@ -805,7 +802,7 @@ EXPORT int lynx_cpu_delete(lynx_cpu_t *c, const char *id)
         return lock;
     }
     spooled = cpu_spool_exists(c->spool_dir, id, ".json");
-    rc = for_each_block(c, visit_delete, &d);
+    rc = for_each_target(c, visit_delete, &d);
     if (rc >= 0) {
         if (d.running) {
             rc = LYNX_ENOTREADY;
@@ -941,8 +938,9 @@ static int list_has(const list_ctx_t *l, const char *id)
     return 0;
 }
 
-static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
+static int visit_list(lynx_cpu_t *c, lynx_target_t *t, void *arg)
 {
+    lynx_block_t *b = lynx_target_block(t);
     list_ctx_t *l = arg;
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
@@ -968,7 +966,7 @@ static int visit_list(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         gone = record_gone(b, &r);
         spooled = LYNX_ENOTREADY;
         if (r.state != LYNX_SESSION_RUNNING || gone) {
-            spooled = lynx_cpu_spool_record(c, b, i);
+            spooled = lynx_cpu_spool_record(c, t, i);
             if (spooled == 0 &&
                 cpu_spool_read(c->spool_dir, r.id, &l->list[l->n]) == 0) {
                 l->n++;
@@ -1020,7 +1018,7 @@ EXPORT int lynx_cpu_list(lynx_cpu_t *c, const char *target,
         }
         l.n = w;
     }
-    rc = for_each_block(c, visit_list, &l);
+    rc = for_each_target(c, visit_list, &l);
     if (rc < 0) {
         free(l.list);
         return rc;
@@ -1051,8 +1049,9 @@ static void note_id(keep_ctx_t *k, const char *id)
     snprintf(k->ids[k->nids++], LYNX_CPU_ID_MAX, "%s", id);
 }
 
-static int visit_keep(lynx_cpu_t *c, lynx_block_t *b, void *arg)
+static int visit_keep(lynx_cpu_t *c, lynx_target_t *t, void *arg)
 {
+    lynx_block_t *b = lynx_target_block(t);
     keep_ctx_t *k = arg;
     uint32_t cap = 0;
     lynx_sessions_t *ss = sessions_of(b, &cap);
@@ -1070,17 +1069,17 @@ static int visit_keep(lynx_cpu_t *c, lynx_block_t *b, void *arg)
         if (cpu_spool_exists(c->spool_dir, r.id, ".json") ||
             cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
             if (!dead) {
-                release_record(c, b, &r); /* an earlier release failed */
+                release_record(c, t, &r); /* an earlier release failed */
             }
             continue;
         }
         if (r.spooled) {
             if (!dead) {
-                release_record(c, b, &r); /* removed from the spool */
+                release_record(c, t, &r); /* removed from the spool */
             }
             continue;
         }
-        if (lynx_cpu_spool_record(c, b, i) == 0) {
+        if (lynx_cpu_spool_record(c, t, i) == 0) {
             k->count++;
         }
     }
@@ -1153,7 +1152,7 @@ EXPORT int lynx_cpu_housekeep(lynx_cpu_t *c, int64_t retention_ns,
     }
     memset(&k, 0, sizeof(k));
     k.retention_ns = retention_ns;
-    rc = for_each_block(c, visit_keep, &k);
+    rc = for_each_target(c, visit_keep, &k);
     cpu_spool_sweep_tmp(c->spool_dir, TMP_MAX_AGE_NS);
     if (rc >= 0 && retention_ns > 0 &&
         cpu_spool_stamp_get(c->spool_dir, CLEANUP_STAMP) +

@@ -22,7 +22,7 @@
 #include "client/attach.h"
 #include "client/buf.h"
 #include "client/profiles.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 /* Sample types in Go's order; the text lists them inuse first. */

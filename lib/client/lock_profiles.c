@@ -20,7 +20,7 @@
 #include "client/attach.h"
 #include "protocol/block_threads.h"
 #include "client/profiles.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 /* Rate of the profile last built, for its text (an endpoint process

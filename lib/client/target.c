@@ -1,19 +1,25 @@
 /*
- * client/target.c - libprofile's target API (lynxprof.h): choosing, attaching to
- * and querying profiled processes.
+ * client/target.c - the target handle (client/target.h) and libprofile's
+ * target API (lynxprof.h): choosing, attaching to, listing and querying
+ * profiled processes, all through one cache of attached blocks.
+ *
+ * Workload: an endpoint process answers one request at a time and reaches
+ * a handful of targets, again and again; a listing or a CPU session lookup
+ * visits every block on the host (a handful, at most LYNX_TARGETS_MAX).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "client/attach.h"
-#include "lynxprof.h"
-#include <stdio.h>
+#include "client/target.h"
+#include "protocol/clock.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define MAX_LISTED 256
+#define SEQLOCK_MAX_NS (100LL * 1000 * 1000)
 
 struct lynx_target {
     lynx_block_t *block;
@@ -36,7 +42,6 @@ struct lynx_target {
 static struct {
     lynx_block_t *block;     /* NULL: free slot */
     char name[LYNX_NAME_MAX];
-    unsigned flags;          /* LYNX_ATTACH_* it was attached with */
     int in_use;
     uint64_t last_used;
 } cache[CACHE_SLOTS];
@@ -72,8 +77,11 @@ static int acquire(const char *name, unsigned flags, lynx_block_t **out,
             }
             continue;
         }
+        /* A block attached without its mailbox (a dead target's, with
+         * LYNX_ATTACH_ALLOW_DEAD) serves only those who allow that. */
         if (cache[i].in_use || strcmp(cache[i].name, name) != 0 ||
-            (cache[i].flags & ~flags) != 0) {
+            (cache[i].block->mailbox == NULL &&
+             !(flags & LYNX_ATTACH_ALLOW_DEAD))) {
             continue;
         }
         if (!same_file(cache[i].block) ||
@@ -129,7 +137,6 @@ static int acquire(const char *name, unsigned flags, lynx_block_t **out,
         cache[free_slot].block = *out;
         snprintf(cache[free_slot].name, sizeof(cache[free_slot].name), "%s",
                  name);
-        cache[free_slot].flags = flags;
         cache[free_slot].in_use = 1;
         cache[free_slot].last_used = ++cache_clock;
         *slot = free_slot;
@@ -149,101 +156,35 @@ static void release(lynx_block_t *b, int slot)
     pthread_mutex_unlock(&cache_lock);
 }
 
-EXPORT int lynx_targets_list(lynx_target_info_t **out, size_t *count)
+/* Detach the entries nobody holds whose object is gone or replaced (an
+ * exited target's block removed by its successor or an operator): a
+ * mapping kept would pin the removed object's memory. */
+static void cache_sweep(void)
 {
-    char (*names)[LYNX_NAME_MAX];
-    lynx_target_info_t *info;
-    size_t n = 0;
-    int rc;
-
-    *out = NULL;
-    *count = 0;
-    names = calloc(MAX_LISTED, LYNX_NAME_MAX);
-    if (names == NULL) {
-        return -ENOMEM;
-    }
-    rc = lynx_block_list(names, MAX_LISTED, &n);
-    if (rc != 0) {
-        free(names);
-        return rc;
-    }
-    info = calloc(n > 0 ? n : 1, sizeof(*info));
-    if (info == NULL) {
-        free(names);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        lynx_block_t *b;
-        int slot;
-        memcpy(info[i].name, names[i], LYNX_NAME_MAX);
-        rc = acquire(names[i], LYNX_ATTACH_ALLOW_DEAD, &b, &slot);
-        if (rc != 0) {
-            info[i].status = rc;
-            continue;
-        }
-        info[i].pid = b->header->pid;
-        info[i].started_unix_ns = b->header->started_unix_ns;
-        info[i].agent_started_unix_ns = b->header->agent_started_unix_ns;
-        memcpy(info[i].exe, b->header->exe, sizeof(info[i].exe));
-        info[i].exe[sizeof(info[i].exe) - 1] = '\0';
-        info[i].status = lynx_block_check_alive(b);
-        release(b, slot);
-    }
-    free(names);
-    *out = info;
-    *count = n;
-    return 0;
-}
-
-/* The only live target, when there is exactly one. */
-static int only_live(char name[LYNX_NAME_MAX])
-{
-    lynx_target_info_t *info;
-    size_t n;
-    size_t live = 0;
-    int rc = lynx_targets_list(&info, &n);
-
-    if (rc != 0) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (info[i].status == 0) {
-            if (live == 0) {
-                memcpy(name, info[i].name, LYNX_NAME_MAX);
-            }
-            live++;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].block != NULL && !cache[i].in_use &&
+            !same_file(cache[i].block)) {
+            lynx_block_detach(cache[i].block);
+            cache[i].block = NULL;
         }
     }
-    free(info);
-    if (live == 0) {
-        return LYNX_ENOTARGET;
-    }
-    return live == 1 ? 0 : LYNX_EAMBIGUOUS;
+    pthread_mutex_unlock(&cache_lock);
 }
 
-EXPORT int lynx_target_open(const char *name, const char *fallback,
-                            lynx_target_t **out)
+/* ---- handles ------------------------------------------------------------- */
+
+int lynx_target_attach(const char *name, unsigned flags, lynx_target_t **out)
 {
-    char chosen[LYNX_NAME_MAX];
     lynx_target_t *t;
     int rc;
 
     *out = NULL;
-    if (name == NULL || *name == '\0') {
-        name = fallback;
-    }
-    if (name == NULL || *name == '\0') {
-        rc = only_live(chosen);
-        if (rc != 0) {
-            return rc;
-        }
-        name = chosen;
-    }
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
         return -ENOMEM;
     }
-    rc = acquire(name, 0, &t->block, &t->cache_slot);
+    rc = acquire(name, flags, &t->block, &t->cache_slot);
     if (rc != 0) {
         free(t);
         return rc;
@@ -261,14 +202,149 @@ EXPORT void lynx_target_close(lynx_target_t *t)
     free(t);
 }
 
-EXPORT const char *lynx_target_name(const lynx_target_t *t)
-{
-    return t->block->name;
-}
-
 lynx_block_t *lynx_target_block(lynx_target_t *t)
 {
     return t->block;
+}
+
+/* ---- foreach ------------------------------------------------------------- */
+
+int lynx_target_foreach(lynx_visit_t which, lynx_target_visit_cb visit,
+                        void *ctx)
+{
+    char (*names)[LYNX_NAME_MAX];
+    size_t n = 0;
+    int rc;
+
+    names = calloc(LYNX_TARGETS_MAX, LYNX_NAME_MAX);
+    if (names == NULL) {
+        return -ENOMEM;
+    }
+    cache_sweep();
+    rc = lynx_block_list(names, LYNX_TARGETS_MAX, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        lynx_target_t t;
+        int status = acquire(names[i], LYNX_ATTACH_ALLOW_DEAD, &t.block,
+                             &t.cache_slot);
+        if (status != 0) {
+            if (which == LYNX_VISIT_ALL) {
+                rc = visit(NULL, names[i], status, ctx);
+            }
+            continue;
+        }
+        status = lynx_block_check_alive(t.block);
+        if (status == 0 || which != LYNX_VISIT_LIVE) {
+            rc = visit(&t, names[i], status, ctx);
+        }
+        release(t.block, t.cache_slot);
+    }
+    free(names);
+    return rc;
+}
+
+typedef struct list_ctx {
+    lynx_target_info_t *info;    /* LYNX_TARGETS_MAX entries */
+    size_t n;
+} list_ctx_t;
+
+static int list_one(lynx_target_t *t, const char *name, int status,
+                    void *arg)
+{
+    list_ctx_t *l = arg;
+    lynx_target_info_t *info = &l->info[l->n++];
+
+    snprintf(info->name, sizeof(info->name), "%s", name);
+    info->status = status;
+    if (t != NULL) {
+        /* The header validated at attach: the handle's own copy. */
+        const lynx_block_header_t *h = t->block->header;
+        info->pid = h->pid;
+        info->started_unix_ns = h->started_unix_ns;
+        info->agent_started_unix_ns = h->agent_started_unix_ns;
+        memcpy(info->exe, h->exe, sizeof(info->exe));
+        info->exe[sizeof(info->exe) - 1] = '\0';
+    }
+    return 0;
+}
+
+EXPORT int lynx_targets_list(lynx_target_info_t **out, size_t *count)
+{
+    list_ctx_t l = {NULL, 0};
+    int rc;
+
+    *out = NULL;
+    *count = 0;
+    l.info = calloc(LYNX_TARGETS_MAX, sizeof(*l.info));
+    if (l.info == NULL) {
+        return -ENOMEM;
+    }
+    rc = lynx_target_foreach(LYNX_VISIT_ALL, list_one, &l);
+    if (rc != 0) {
+        free(l.info);
+        return rc;
+    }
+    *out = l.info;
+    *count = l.n;
+    return 0;
+}
+
+typedef struct live_ctx {
+    char *name;      /* the first live target's name */
+    size_t nlive;
+} live_ctx_t;
+
+static int count_live(lynx_target_t *t, const char *name, int status,
+                      void *arg)
+{
+    live_ctx_t *l = arg;
+
+    (void)t;
+    (void)status;
+    if (l->nlive == 0) {
+        snprintf(l->name, LYNX_NAME_MAX, "%s", name);
+    }
+    l->nlive++;
+    return 0;
+}
+
+/* The only live target, when there is exactly one. */
+static int only_live(char name[LYNX_NAME_MAX])
+{
+    live_ctx_t l = {name, 0};
+    int rc = lynx_target_foreach(LYNX_VISIT_LIVE, count_live, &l);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (l.nlive == 0) {
+        return LYNX_ENOTARGET;
+    }
+    return l.nlive == 1 ? 0 : LYNX_EAMBIGUOUS;
+}
+
+EXPORT int lynx_target_open(const char *name, const char *fallback,
+                            lynx_target_t **out)
+{
+    char chosen[LYNX_NAME_MAX];
+    int rc;
+
+    *out = NULL;
+    if (name == NULL || *name == '\0') {
+        name = fallback;
+    }
+    if (name == NULL || *name == '\0') {
+        rc = only_live(chosen);
+        if (rc != 0) {
+            return rc;
+        }
+        name = chosen;
+    }
+    return lynx_target_attach(name, 0, out);
+}
+
+EXPORT const char *lynx_target_name(const lynx_target_t *t)
+{
+    return t->block->name;
 }
 
 EXPORT int32_t lynx_target_pid(const lynx_target_t *t)
@@ -281,27 +357,59 @@ EXPORT int64_t lynx_target_started_unix_ns(const lynx_target_t *t)
     return t->block->header->started_unix_ns;
 }
 
-/* Call a command whose whole answer is a fixed-size inline reply. */
-static int call_fixed(lynx_target_t *t, uint32_t command, void *reply,
-                      size_t reply_len, int64_t timeout_ns)
+/* ---- call ---------------------------------------------------------------- */
+
+int lynx_target_call(lynx_target_t *t, uint32_t cmd, const void *arg,
+                     size_t arg_len, void *reply, size_t reply_len,
+                     void **bulk, size_t rec_size, size_t *nrecs,
+                     int64_t timeout_ns, char *msg, size_t msg_size)
 {
     lynx_call_t call;
-    int rc = lynx_mailbox_call(t->block, command, NULL, 0, reply, reply_len,
-                               NULL, &call, timeout_ns);
+    void *data = NULL;
+    int rc;
 
+    if (bulk != NULL) {
+        *bulk = NULL;
+    }
+    if (nrecs != NULL) {
+        *nrecs = 0;
+    }
+    rc = lynx_mailbox_call(t->block, cmd, arg, arg_len, reply, reply_len,
+                           bulk != NULL ? &data : NULL, &call, timeout_ns);
     if (rc != 0) {
         return rc;
     }
+    if (msg != NULL && msg_size > 0) {
+        snprintf(msg, msg_size, "%s", call.message);
+    }
+    if (call.reply_len != reply_len && reply_len > 0) {
+        /* Never half a reply: a caller that reads it after an agent's
+         * error (the running session of LYNX_ECONFLICT) sees zeros. */
+        memset(reply, 0, reply_len);
+    }
     if (call.result != 0) {
+        free(data);
         return call.result;
     }
-    return call.reply_len == reply_len ? 0 : LYNX_EPROTO;
+    if (call.reply_len != reply_len ||
+        (bulk != NULL && (rec_size == 0 || call.bulk_len % rec_size != 0))) {
+        free(data);
+        return LYNX_EPROTO;
+    }
+    if (bulk != NULL) {
+        *bulk = data;
+        if (nrecs != NULL) {
+            *nrecs = call.bulk_len / rec_size;
+        }
+    }
+    return 0;
 }
 
 EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 {
     lynx_ping_reply_t p;
-    int rc = call_fixed(t, LYNX_CMD_PING, &p, sizeof(p), timeout_ns);
+    int rc = lynx_target_call(t, LYNX_CMD_PING, NULL, 0, &p, sizeof(p), NULL,
+                              0, NULL, timeout_ns, NULL, 0);
 
     if (rc == 0 && p.pid != t->block->header->pid) {
         return LYNX_EPROTO;
@@ -312,5 +420,136 @@ EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 EXPORT int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                                 int64_t timeout_ns)
 {
-    return call_fixed(t, LYNX_CMD_MEMSTATS, ms, sizeof(*ms), timeout_ns);
+    return lynx_target_call(t, LYNX_CMD_MEMSTATS, NULL, 0, ms, sizeof(*ms),
+                            NULL, 0, NULL, timeout_ns, NULL, 0);
+}
+
+/* ---- modules ------------------------------------------------------------- */
+
+static int module_ok(const lynx_module_t *m)
+{
+    return m->limit > m->start && m->build_id_len <= LYNX_BUILD_ID_MAX &&
+           memchr(m->path, '\0', sizeof(m->path)) != NULL;
+}
+
+int lynx_modules_decode(const void *region, size_t size_bytes,
+                        lynx_module_t *out, size_t out_cap, size_t *nmods)
+{
+    const lynx_modules_t *m = region;
+    uint32_t cap;
+    uint32_t n;
+    size_t k = 0;
+
+    *nmods = 0;
+    if (size_bytes < sizeof(*m)) {
+        return LYNX_EBADSIZE;
+    }
+    /* Each shared field is read once, into a local. */
+    cap = *(const volatile uint32_t *)&m->capacity;
+    n = *(const volatile uint32_t *)&m->nmodules;
+    if (cap > LYNX_MAX_MODULES ||
+        (size_bytes - sizeof(*m)) / sizeof(lynx_module_t) < cap) {
+        return LYNX_EBADSIZE;
+    }
+    if (n > cap) {
+        n = cap;
+    }
+    if (n > out_cap) {
+        n = (uint32_t)out_cap;
+    }
+    memcpy(out, m->modules, n * sizeof(*out));
+    for (uint32_t i = 0; i < n; i++) {
+        if (module_ok(&out[i])) {
+            out[k++] = out[i];
+        }
+    }
+    *nmods = k;
+    return 0;
+}
+
+int lynx_target_modules(lynx_target_t *t, lynx_module_t **mods,
+                        size_t *nmods)
+{
+    const lynx_block_t *b = t->block;
+    /* Where the region is comes from the geometry validated at attach. */
+    const lynx_region_t *r = lynx_block_region(b->header,
+                                               LYNX_REGION_MODULES);
+    const lynx_modules_t *live;
+    int64_t deadline = lynx_mono_ns() + SEQLOCK_MAX_NS;
+    size_t size;
+    void *copy;
+    lynx_module_t *out;
+    size_t k = 0;
+    int rc;
+
+    *mods = NULL;
+    *nmods = 0;
+    if (r == NULL || r->size_bytes < sizeof(lynx_modules_t)) {
+        return 0;
+    }
+    /* Never more than the largest snapshot the protocol allows: a larger
+     * capacity is refused by the decoder anyway. */
+    size = sizeof(lynx_modules_t) + LYNX_MAX_MODULES * sizeof(lynx_module_t);
+    if (r->size_bytes < size) {
+        size = (size_t)r->size_bytes;
+    }
+    live = (const lynx_modules_t *)((const char *)b->base + r->offset);
+    copy = malloc(size);
+    out = calloc(LYNX_MAX_MODULES, sizeof(*out));
+    if (copy == NULL || out == NULL) {
+        free(copy);
+        free(out);
+        return -ENOMEM;
+    }
+    /* The region is copied with pread (a shrunk object is an error, not a
+     * SIGBUS) between two reads of the seqlock, then decoded from the
+     * copy, which nobody else can change. */
+    for (;;) {
+        uint32_t g1 = atomic_load_explicit(&live->generation,
+                                           memory_order_acquire);
+        uint32_t g2;
+        rc = lynx_block_pread(b, r->offset, copy, size);
+        atomic_thread_fence(memory_order_acquire);
+        g2 = atomic_load_explicit(&live->generation, memory_order_relaxed);
+        if (rc != 0 || (g1 == g2 && (g1 & 1u) == 0) ||
+            lynx_mono_ns() > deadline) {
+            break;
+        }
+        sched_yield();
+    }
+    if (rc == 0) {
+        rc = lynx_modules_decode(copy, size, out, LYNX_MAX_MODULES, &k);
+    }
+    free(copy);
+    if (rc == 0 && lynx_block_check_size(b) != 0) {
+        rc = LYNX_EBADSIZE; /* the object shrank under the copy */
+    }
+    if (rc != 0) {
+        free(out);
+        return rc;
+    }
+    *mods = out;
+    *nmods = k;
+    return 0;
+}
+
+/* ---- symbols ------------------------------------------------------------- */
+
+lynx_symbolizer_t *lynx_target_symbolizer(lynx_target_t *t)
+{
+    static lynx_symbolizer_t *sym;
+    lynx_modfiles_t *files;
+
+    if (sym == NULL) {
+        sym = lynx_symbolizer_create();
+        if (sym == NULL) {
+            return NULL;
+        }
+    }
+    files = lynx_modfiles_create(lynx_target_pid(t));
+    if (files == NULL) {
+        return NULL; /* unbound would trust the records: symbolize nothing */
+    }
+    lynx_symbolizer_set_files(sym, files);
+    return sym;
 }

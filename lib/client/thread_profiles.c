@@ -19,7 +19,7 @@
 #include "client/attach.h"
 #include "client/buf.h"
 #include "client/profiles.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "client/thread_dump.h"
 #include "protocol/clock.h"
 

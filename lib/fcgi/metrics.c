@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/attach.h"
 #include "protocol/block_threads.h"
 #include "fcgi/metrics.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 typedef struct tdata {
@@ -50,9 +49,9 @@ static int timed_out(tdata_t *d, int rc)
     return d->timed_out;
 }
 
-static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
+static void fetch(tdata_t *d, lynx_target_t *t, int64_t timeout_ns,
+                  int64_t deadline)
 {
-    lynx_target_t *t;
     lynx_sessions_t *ss;
     int rc;
 
@@ -61,15 +60,11 @@ static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
         d->timed_out = 1;
         return;
     }
-    if (lynx_target_open(d->name, NULL, &t) != 0) {
-        return;
-    }
     d->started_unix_ns = lynx_target_started_unix_ns(t);
     rc = lynx_target_memstats(t, &d->ms, budget(timeout_ns, deadline));
     d->have_mem = rc == 0;
     d->up = d->have_mem;
     if (timed_out(d, rc)) {
-        lynx_target_close(t);
         return;
     }
     ss = lynx_block_region_ptr(lynx_target_block(t), LYNX_REGION_SESSIONS,
@@ -89,7 +84,6 @@ static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
                               NULL, budget(timeout_ns, deadline), NULL, 0);
         d->have_locks = rc == 0;
         if (timed_out(d, rc)) {
-            lynx_target_close(t);
             return;
         }
     }
@@ -101,7 +95,6 @@ static void fetch(tdata_t *d, int64_t timeout_ns, int64_t deadline)
         d->have_tc = rc == 0;
         timed_out(d, rc);
     }
-    lynx_target_close(t);
 }
 
 typedef enum { GAUGE, COUNTER } mtype_t;
@@ -300,40 +293,55 @@ static const metric_t metrics[] = {
      get_created},
 };
 
+typedef struct scrape {
+    tdata_t *d;          /* LYNX_TARGETS_MAX entries */
+    size_t nd;
+    size_t nlive;
+    int64_t timeout_ns;  /* per call */
+    int64_t deadline;    /* of the whole scrape, monotonic */
+} scrape_t;
+
+static int scrape_one(lynx_target_t *t, const char *name, int status,
+                      void *arg)
+{
+    scrape_t *s = arg;
+    tdata_t *d;
+
+    if (status != 0 && status != LYNX_ESTALE) {
+        return 0; /* dead blocks are not targets */
+    }
+    d = &s->d[s->nd++];
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    if (status == 0) {
+        fetch(d, t, s->timeout_ns, s->deadline);
+        s->nlive++;
+    } /* else hung (stopped, wedged): reported down, not asked */
+    return 0;
+}
+
 int lynx_metrics_text(int64_t timeout_ns, char **out, size_t *out_len)
 {
-    lynx_target_info_t *info = NULL;
-    size_t ninfo = 0;
+    scrape_t s = {NULL, 0, 0, timeout_ns, lynx_mono_ns() + 2 * timeout_ns};
     tdata_t *d;
-    size_t nd = 0;
-    size_t nlive = 0;
+    size_t nd;
+    size_t nlive;
     char *buf = NULL;
     size_t len = 0;
     FILE *f;
-    int64_t deadline = lynx_mono_ns() + 2 * timeout_ns;
-    int rc = lynx_targets_list(&info, &ninfo);
+    int rc;
 
-    if (rc != 0) {
-        return rc;
-    }
-    d = calloc(ninfo + 1, sizeof(*d));
-    if (d == NULL) {
-        free(info);
+    s.d = calloc(LYNX_TARGETS_MAX, sizeof(*s.d));
+    if (s.d == NULL) {
         return -ENOMEM;
     }
-    for (size_t i = 0; i < ninfo; i++) {
-        if (info[i].status != 0 && info[i].status != LYNX_ESTALE) {
-            continue; /* dead blocks are not targets */
-        }
-        memcpy(d[nd].name, info[i].name, sizeof(d[nd].name));
-        d[nd].name[sizeof(d[nd].name) - 1] = '\0';
-        if (info[i].status == 0) {
-            fetch(&d[nd], timeout_ns, deadline);
-            nlive++;
-        } /* else hung (stopped, wedged): reported down, not asked */
-        nd++;
+    rc = lynx_target_foreach(LYNX_VISIT_ATTACHED, scrape_one, &s);
+    if (rc != 0) {
+        free(s.d);
+        return rc;
     }
-    free(info);
+    d = s.d;
+    nd = s.nd;
+    nlive = s.nlive;
     f = open_memstream(&buf, &len);
     if (f == NULL) {
         free(d);

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "fcgi/profile_serve.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "client/thread_dump.h"
 
 static int reply_failure(lynx_req_t *req, const lynx_profile_kind_t *kind,

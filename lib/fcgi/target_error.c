@@ -2,14 +2,14 @@
  * fcgi/target_error.c - actionable messages for targets that cannot be
  * reached (see fcgi/target_error.h).
  *
- * Runs only on an error path, so it may take its time: it lists the
- * targets, stats a control block, reads a few bytes of it and scans /proc.
+ * Runs only on an error path, so it may take its time: it walks the
+ * targets (client/target.h), stats a control block, reads its version and
+ * scans /proc.
  * Whatever it cannot find out is left out of the message, never guessed.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/attach.h"
+#include "client/target.h"
 #include "fcgi/endpoint.h"
 #include "fcgi/target_error.h"
 
@@ -102,69 +102,65 @@ static void put_how_to_start(msg_t *m, const char *name)
     put(m, " LYNXPROF_GROUP=%s", grp);
 }
 
+typedef struct names_ctx {
+    msg_t *m;        /* NULL: only count */
+    int live;
+} names_ctx_t;
+
+static int put_live_name(lynx_target_t *t, const char *name, int status,
+                         void *arg)
+{
+    names_ctx_t *nc = arg;
+
+    (void)t;
+    (void)status;
+    if (nc->m != NULL && nc->live < NAMES_SHOWN) {
+        put(nc->m, "%s%s", nc->live > 0 ? ", " : "", name);
+    } else if (nc->m != NULL && nc->live == NAMES_SHOWN) {
+        put(nc->m, ", ...");
+    }
+    nc->live++;
+    return 0;
+}
+
 /* Append the live targets' names, ", "-separated (m may be NULL: only
  * count them); returns how many there are, or a negative code when they
  * cannot be listed. */
 static int put_live_names(msg_t *m)
 {
-    lynx_target_info_t *info;
-    size_t n;
-    int live = 0;
-    int rc = lynx_targets_list(&info, &n);
+    names_ctx_t nc = {m, 0};
+    int rc = lynx_target_foreach(LYNX_VISIT_LIVE, put_live_name, &nc);
 
-    if (rc != 0) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (info[i].status != 0) {
-            continue;
-        }
-        if (m != NULL && live < NAMES_SHOWN) {
-            put(m, "%s%s", live > 0 ? ", " : "", info[i].name);
-        } else if (m != NULL && live == NAMES_SHOWN) {
-            put(m, ", ...");
-        }
-        live++;
-    }
-    free(info);
-    return live;
+    return rc != 0 ? rc : nc.live;
 }
 
-/* What the listing says of target `name` into *out (pid 0 and status
- * LYNX_ENOTARGET when it is not listed). */
-static void find_target(const char *name, lynx_target_info_t *out)
+/* The pid the block of target `name` names, dead or alive, or 0 when it
+ * cannot be attached. */
+static int target_pid(const char *name)
 {
-    lynx_target_info_t *info;
-    size_t n;
+    lynx_target_t *t;
+    int pid;
 
-    memset(out, 0, sizeof(*out));
-    out->status = LYNX_ENOTARGET;
-    if (lynx_targets_list(&info, &n) != 0) {
-        return;
+    if (lynx_target_attach(name, LYNX_ATTACH_ALLOW_DEAD, &t) != 0) {
+        return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(info[i].name, name) == 0) {
-            *out = info[i];
-        }
-    }
-    free(info);
+    pid = lynx_target_pid(t);
+    lynx_target_close(t);
+    return pid;
+}
+
+static int has_pid(lynx_target_t *t, const char *name, int status,
+                   void *arg)
+{
+    (void)name;
+    (void)status;
+    return lynx_target_pid(t) == *(const int *)arg;
 }
 
 /* 1 if pid is the process of a control block these endpoints can read. */
 static int is_target_pid(int pid)
 {
-    lynx_target_info_t *info;
-    size_t n;
-    int found = 0;
-
-    if (lynx_targets_list(&info, &n) != 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        found |= info[i].pid == pid;
-    }
-    free(info);
-    return found;
+    return lynx_target_foreach(LYNX_VISIT_ATTACHED, has_pid, &pid) == 1;
 }
 
 /* Append ", "-separated the pids of the processes whose command name
@@ -235,34 +231,6 @@ static char process_state(int pid)
     return paren[2];
 }
 
-/* The layout version written in the control block of `name` into
- * *version: 0, or -1 when it cannot be read or the magic is not ours. */
-static int block_version(const char *name, uint32_t *version)
-{
-    char path[128];
-    lynx_block_header_t h;
-    int fd;
-    ssize_t got;
-
-    if (lynx_block_path(name, path, sizeof(path)) != 0) {
-        return -1;
-    }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        return -1;
-    }
-    got = pread(fd, &h, offsetof(lynx_block_header_t, version) +
-                            sizeof(h.version), 0);
-    close(fd);
-    if (got < (ssize_t)(offsetof(lynx_block_header_t, version) +
-                        sizeof(h.version)) ||
-        h.magic != LYNX_BLOCK_MAGIC) {
-        return -1;
-    }
-    *version = h.version;
-    return 0;
-}
-
 static void explain_perm(msg_t *m, const char *name)
 {
     char path[128];
@@ -317,13 +285,12 @@ static void explain_unknown(msg_t *m, const char *name, int configured)
 
 static void explain_dead(msg_t *m, const char *name)
 {
-    lynx_target_info_t info;
+    int pid = target_pid(name);
     char path[128];
 
-    find_target(name, &info);
     put(m, "target '%s': target process has exited", name);
-    if (info.pid > 0) {
-        put(m, " (pid %d)", (int)info.pid);
+    if (pid > 0) {
+        put(m, " (pid %d)", pid);
     }
     if (lynx_block_path(name, path, sizeof(path)) == 0) {
         put(m, "; %s is what it left: start the program again with the "
@@ -333,22 +300,20 @@ static void explain_dead(msg_t *m, const char *name)
 
 static void explain_stale(msg_t *m, const char *name)
 {
-    lynx_target_info_t info;
+    int pid = target_pid(name);
     char state;
 
-    find_target(name, &info);
     put(m, "target '%s': agent is not responding (stale heartbeat)", name);
-    if (info.pid <= 0) {
+    if (pid <= 0) {
         return;
     }
-    state = process_state(info.pid);
+    state = process_state(pid);
     if (state == 'T' || state == 't') {
         put(m, "; process %d is stopped (a signal or a debugger): resume "
-            "it with kill -CONT %d", (int)info.pid, (int)info.pid);
+            "it with kill -CONT %d", pid, pid);
     } else if (state != 0) {
         put(m, "; process %d (state %c) has not let its agent thread run "
-            "for seconds: it is hung or starved of CPU", (int)info.pid,
-            state);
+            "for seconds: it is hung or starved of CPU", pid, state);
     }
 }
 
@@ -357,7 +322,7 @@ static void explain_version(msg_t *m, const char *name)
     uint32_t v = 0;
 
     put(m, "target '%s': incompatible agent", name);
-    if (block_version(name, &v) == 0 && v != LYNX_BLOCK_VERSION) {
+    if (lynx_block_version(name, &v) == 0 && v != LYNX_BLOCK_VERSION) {
         put(m, ": its control block has layout version %u and these "
             "endpoints read version %u (the agent is %s than the "
             "endpoints)", (unsigned)v, (unsigned)LYNX_BLOCK_VERSION,
@@ -367,32 +332,38 @@ static void explain_version(msg_t *m, const char *name)
         "release, LD_PRELOAD=%s", LYNX_AGENT_PATH);
 }
 
+typedef struct unusable_ctx {
+    msg_t *m;
+    int shown;
+} unusable_ctx_t;
+
+/* A block that exists but cannot be used is the likely mistake; an exited
+ * target's leftover block is not.  Two are explained at most. */
+static int put_unusable(lynx_target_t *t, const char *name, int status,
+                        void *arg)
+{
+    unusable_ctx_t *u = arg;
+    char why[LYNX_TARGET_ERROR_MAX];
+
+    (void)t;
+    if (status == 0 || status == LYNX_EDEAD) {
+        return 0;
+    }
+    lynx_target_error_explain(status, name, 0, why, sizeof(why));
+    put(u->m, "%s%s", u->shown > 0 ? "; " : "", why);
+    u->shown++;
+    return u->shown < 2 ? 0 : 1;
+}
+
 /* No target named and none usable: say why the blocks there are (a target
  * started without LYNXPROF_GROUP is not "live" to these endpoints). */
 static void explain_none(msg_t *m)
 {
-    lynx_target_info_t *info = NULL;
-    size_t n = 0;
-    size_t shown = 0;
-    char why[LYNX_TARGET_ERROR_MAX];
+    unusable_ctx_t u = {m, 0};
 
     put(m, "%s: ", lynx_strerror(LYNX_ENOTARGET));
-    if (lynx_targets_list(&info, &n) != 0) {
-        n = 0;
-    }
-    /* A block that exists but cannot be used is the likely mistake; an
-     * exited target's leftover block is not. */
-    for (size_t i = 0; i < n && shown < 2; i++) {
-        if (info[i].status == 0 || info[i].status == LYNX_EDEAD) {
-            continue;
-        }
-        lynx_target_error_explain(info[i].status, info[i].name, 0, why,
-                                  sizeof(why));
-        put(m, "%s%s", shown > 0 ? "; " : "", why);
-        shown++;
-    }
-    free(info);
-    if (shown == 0) {
+    lynx_target_foreach(LYNX_VISIT_ALL, put_unusable, &u);
+    if (u.shown == 0) {
         put(m, "no process with the lynxprof agent runs on this host; "
             "start the program to profile with ");
         put_how_to_start(m, NULL);

@@ -20,7 +20,7 @@
 #include "client/attach.h"
 #include "protocol/block_threads.h"
 #include "client/cpu.h"
-#include "client/target_data.h"
+#include "client/target.h"
 
 #define TIMEOUT_NS (2LL * 1000 * 1000 * 1000)
 #define FUZZ_ID "cpu_1700000000000000000" /* the id fuzz_spool_json reads */

@@ -7,7 +7,7 @@
 #include "fuzz_common.h"
 #include "protocol/block.h"
 #include "client/symbolize.h"
-#include "client/target_data.h"
+#include "client/target.h"
 
 static const char *const types[] = {"samples", "count"};
 

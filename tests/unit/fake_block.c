@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,4 +246,17 @@ void fake_block_destroy(fake_block_t *fb)
     }
     unlink(fb->path);
     unlink(fb->mailbox_path);
+}
+
+int fake_private_shm(void)
+{
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0) {
+        return 0;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("lynx-test-shm", "/dev/shm", "tmpfs", 0, "mode=1777") != 0) {
+        fprintf(stderr, "no private /dev/shm\n");
+        return 0;
+    }
+    return 1;
 }

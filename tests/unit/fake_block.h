@@ -61,6 +61,11 @@ int fake_block_resize(fake_block_t *fb, size_t size_bytes);
 /* Unmap and unlink both objects. */
 void fake_block_destroy(fake_block_t *fb);
 
+/* Give this process a private, empty /dev/shm when it can (root, mount
+ * namespaces): then only the test's own blocks are listed.  1 if it did,
+ * else 0 (the test then shares the host's /dev/shm). */
+int fake_private_shm(void);
+
 /* A unique name for this test process: "<prefix>-<pid>-<n>". */
 const char *fake_name(const char *prefix);
 

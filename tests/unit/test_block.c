@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,6 +19,7 @@
 
 #include "fake_block.h"
 #include "client/attach.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 
 static int attach_rc(const char *name, unsigned flags)
@@ -206,6 +209,174 @@ static void test_list(void **state)
     free(names);
 }
 
+/* What a walk saw of the three blocks of test_foreach. */
+typedef struct seen {
+    const char *names[3];    /* live, dead, bad magic */
+    int status[3];           /* as visited; 1 = not visited */
+    int pid[3];              /* of the handle, 0 without one */
+    ino_t ino[3];            /* of the block lent */
+    int stop_after;          /* > 0: return 7 at that visit of ours */
+    int visits;
+} seen_t;
+
+static int see(lynx_target_t *t, const char *name, int status, void *arg)
+{
+    seen_t *s = arg;
+
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, s->names[i]) != 0) {
+            continue;
+        }
+        s->status[i] = status;
+        s->pid[i] = t != NULL ? lynx_target_pid(t) : 0;
+        s->ino[i] = t != NULL ? lynx_target_block(t)->ino : 0;
+        if (t != NULL) {
+            assert_string_equal(lynx_target_name(t), name);
+        }
+        s->visits++;
+        if (s->stop_after > 0 && s->visits == s->stop_after) {
+            return 7;
+        }
+    }
+    return 0;
+}
+
+/* How many descriptors of this process refer to `path` (removed or not). */
+static int fds_to(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char link[300];
+        char target[256];
+        ssize_t len;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        n += strncmp(target, path, strlen(path)) == 0 &&
+             (target[strlen(path)] == '\0' || target[strlen(path)] == ' ');
+    }
+    closedir(d);
+    return n;
+}
+
+static void walk(lynx_visit_t which, seen_t *s, int expect_rc)
+{
+    for (int i = 0; i < 3; i++) {
+        s->status[i] = 1;
+        s->pid[i] = 0;
+        s->ino[i] = 0;
+    }
+    s->visits = 0;
+    assert_int_equal(lynx_target_foreach(which, see, s), expect_rc);
+}
+
+static void test_foreach(void **state)
+{
+    fake_block_t fb[3];
+    seen_t s;
+    pid_t child;
+    int wstatus;
+    ino_t first;
+    char again[LYNX_NAME_MAX];
+    int private;
+    lynx_target_info_t *info;
+    size_t n;
+    int listed = 0;
+    (void)state;
+
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        _exit(0);
+    }
+    waitpid(child, &wstatus, 0);
+    private = fake_private_shm();
+    assert_int_equal(fake_block_create(&fb[0], fake_name("walk"), getpid()),
+                     0);
+    assert_int_equal(fake_block_create(&fb[1], fake_name("walk"), child), 0);
+    assert_int_equal(fake_block_create(&fb[2], fake_name("walk"), getpid()),
+                     0);
+    atomic_store(&fb[2].header->magic, 0x1234u);
+    memset(&s, 0, sizeof(s));
+    for (int i = 0; i < 3; i++) {
+        s.names[i] = fb[i].name;
+    }
+
+    /* Live only: the dead and the broken block are not visited. */
+    walk(LYNX_VISIT_LIVE, &s, 0);
+    assert_int_equal(s.status[0], 0);
+    assert_int_equal(s.pid[0], getpid());
+    assert_int_equal(s.status[1], 1);
+    assert_int_equal(s.status[2], 1);
+    first = s.ino[0];
+    assert_true(first != 0);
+
+    /* Attached: the dead target's block too, with its handle. */
+    walk(LYNX_VISIT_ATTACHED, &s, 0);
+    assert_int_equal(s.status[0], 0);
+    assert_int_equal(s.status[1], LYNX_EDEAD);
+    assert_int_equal(s.pid[1], child);
+    assert_int_equal(s.status[2], 1);
+
+    /* All: the broken one without a handle, with its reason. */
+    walk(LYNX_VISIT_ALL, &s, 0);
+    assert_int_equal(s.status[2], LYNX_EBADMAGIC);
+    assert_int_equal(s.pid[2], 0);
+
+    /* The listing says the same. */
+    assert_int_equal(lynx_targets_list(&info, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (strcmp(info[i].name, fb[k].name) == 0) {
+                assert_int_equal(info[i].status,
+                                 k == 0 ? 0 : k == 1 ? LYNX_EDEAD
+                                                     : LYNX_EBADMAGIC);
+                assert_int_equal(info[i].pid, k == 1 ? child
+                                              : k == 0 ? getpid() : 0);
+                listed++;
+            }
+        }
+    }
+    free(info);
+    assert_int_equal(listed, 3);
+
+    /* A visit's non-zero return ends the walk and is its result. */
+    s.stop_after = 1;
+    walk(LYNX_VISIT_ALL, &s, 7);
+    assert_int_equal(s.visits, 1);
+    s.stop_after = 0;
+
+    /* A replaced object is attached afresh, not served from the cache. */
+    snprintf(again, sizeof(again), "%s", fb[0].name);
+    fake_block_destroy(&fb[0]);
+    assert_int_equal(fake_block_create(&fb[0], again, getpid()), 0);
+    s.names[0] = fb[0].name;
+    walk(LYNX_VISIT_LIVE, &s, 0);
+    assert_int_equal(s.status[0], 0);
+    assert_true(s.ino[0] != 0 && s.ino[0] != first);
+    if (private) {
+        /* Only our blocks: nothing was evicted, the dead one is held. */
+        assert_int_equal(fds_to(fb[1].path), 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        fake_block_destroy(&fb[i]);
+    }
+    walk(LYNX_VISIT_ALL, &s, 0);
+    assert_int_equal(s.visits, 0);
+    /* The walk let go of the removed objects (the blocks are cached until
+     * then; with other blocks on the host, they may have been evicted). */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fds_to(fb[i].path), 0);
+    }
+}
+
 static void test_pid_alive(void **state)
 {
     uint64_t ticks;
@@ -228,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_corruptions),
         cmocka_unit_test(test_dead_and_zombie),
         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_pid_alive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

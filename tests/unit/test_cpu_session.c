@@ -633,19 +633,19 @@ static void test_concurrent_spool(void **state)
             assert_true(kids[k] >= 0);
             if (kids[k] == 0) {
                 char b;
-                lynx_block_t *blk;
+                lynx_target_t *t;
                 lynx_cpu_t *c = lynx_cpu_create(g_spool, SHORT_TIMEOUT_NS);
                 int rc;
                 close(go[1]);
                 if (c == NULL ||
-                    lynx_block_attach(fb.name, LYNX_ATTACH_ALLOW_DEAD, &blk) !=
+                    lynx_target_attach(fb.name, LYNX_ATTACH_ALLOW_DEAD, &t) !=
                         0 ||
                     read(go[0], &b, 1) != 0) {
                     _exit(2);
                 }
                 /* No agent answers: SPOOLED times out, harmlessly. */
-                rc = lynx_cpu_spool_record(c, blk, 0);
-                lynx_block_detach(blk);
+                rc = lynx_cpu_spool_record(c, t, 0);
+                lynx_target_close(t);
                 lynx_cpu_destroy(c);
                 _exit(rc == 0 ? 0 : 1);
             }
@@ -1101,18 +1101,6 @@ static void test_raw_roundtrip(void **state)
     free(r.stacks);
 }
 
-/* Run in a private /dev/shm when we can (root): only our blocks. */
-static void private_shm(void)
-{
-    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0) {
-        return;
-    }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("lynx-test-shm", "/dev/shm", "tmpfs", 0, "mode=1777") != 0) {
-        fprintf(stderr, "test_cpu_session: no private /dev/shm\n");
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1132,6 +1120,6 @@ int main(void)
         cmocka_unit_test(test_raw_roundtrip),
     };
 
-    private_shm();
+    fake_private_shm(); /* when we can (root): only our blocks */
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -33,7 +33,7 @@
 #include "client/cpu.h"
 #include "client/profiles.h"
 #include "client/symbolize.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "client/thread_dump.h"
 #include "protocol/clock.h"
 #include "lynxprof.h"

@@ -38,7 +38,7 @@
 #include "client/attach.h"
 #include "protocol/block_threads.h"
 #include "fcgi/metrics.h"
-#include "client/target_data.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
