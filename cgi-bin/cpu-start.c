@@ -25,7 +25,8 @@ static void handle_start(lynx_req_t *req)
             0) {
         return;
     }
-    lynx_reply_json(req, 200, lynx_cpu_json(&s, LYNX_CPU_FORM_STARTED, 0, NULL));
+    lynx_reply_json(req, 200,
+                    lynx_cpu_json(&s, LYNX_CPU_FORM_STARTED, 0, NULL));
 }
 
 static const lynx_endpoint_t endpoint = {
