@@ -11,19 +11,12 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28280 STACK_TLS_PORT=28743 STACK_APP_PORT=28281
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=reads-demo-$$
+it_stack reads-demo-$$ 28480
 VICTIM=reads-victim-$$
 STACK_RATE=500r/s
 # Sessions expire 3 s after they end; the sweep is due once an hour.
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
 export LYNXPROF_RETENTION=3s PROFILE_CLEANUP_INTERVAL=1h
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION LYNXPROF_TARGET
 
 paused=""
 cleanup() {
@@ -36,20 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
-
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
-CPU="$B/api/v1/profiling/cpu"
+it_stack_start
 TG="target=$STACK_DEMO_NAME"
 SPOOL="$STACK_RUNDIR/spool"
-
-jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
 
 # Wait until session $1 is no longer running (at most $2 seconds).
 wait_done() {
