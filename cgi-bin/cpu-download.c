@@ -19,7 +19,6 @@ static void handle_download(lynx_req_t *req)
     if (c == NULL) {
         return;
     }
-    lynx_cpu_req_housekeep(req, c);
     if (lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }

@@ -33,7 +33,6 @@ static void handle_flame(lynx_req_t *req)
                          format);
         return;
     }
-    lynx_cpu_req_housekeep(req, c);
     if (lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }

@@ -26,7 +26,6 @@ static void handle_sessions(lynx_req_t *req)
     if (c == NULL) {
         return;
     }
-    lynx_cpu_req_housekeep(req, c);
     rc = lynx_cpu_list(c, target->present ? target->text : NULL, &list, &n);
     if (rc != 0) {
         lynx_reply_code(req, rc, "listing CPU profile sessions");
@@ -35,7 +34,8 @@ static void handle_sessions(lynx_req_t *req)
     root = json_object_new_object();
     arr = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
-        json_object_array_add(arr, lynx_cpu_session_json(&list[i], now));
+        json_object_array_add(
+            arr, lynx_cpu_json(&list[i], LYNX_CPU_FORM_STATUS, now, NULL));
     }
     json_object_object_add(root, "sessions", arr);
     free(list);

@@ -2,6 +2,7 @@
  * cpu-start.c - GET|POST /api/v1/profiling/cpu/start?duration=30s&hz=100
  * &target=: start a CPU profiling session (fields in docs/API.md).  GET
  * stays for the guide and for scripts; browsers from another origin get 403.
+ * Its processes are the spool's housekeeper (docs/ARCHITECTURE.md).
  */
 #include "fcgi/cpu_endpoint.h"
 
@@ -24,7 +25,8 @@ static void handle_start(lynx_req_t *req)
             0) {
         return;
     }
-    lynx_reply_json(req, 200, lynx_cpu_started_json(&s));
+    lynx_reply_json(req, 200,
+                    lynx_cpu_json(&s, LYNX_CPU_FORM_STARTED, 0, NULL));
 }
 
 static const lynx_endpoint_t endpoint = {
@@ -34,5 +36,5 @@ static const lynx_endpoint_t endpoint = {
 
 int main(int argc, char **argv)
 {
-    return lynx_cpu_endpoint_main(&endpoint, argc, argv);
+    return lynx_cpu_housekeeper_main(&endpoint, argc, argv);
 }

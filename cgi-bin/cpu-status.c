@@ -15,7 +15,6 @@ static void handle_status(lynx_req_t *req)
     if (c == NULL) {
         return;
     }
-    lynx_cpu_req_housekeep(req, c);
     if (lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }
@@ -24,7 +23,8 @@ static void handle_status(lynx_req_t *req)
         lynx_cpu_reply_error(req, rc, NULL, NULL);
         return;
     }
-    lynx_reply_json(req, 200, lynx_cpu_session_json(&s, lynx_real_ns()));
+    lynx_reply_json(req, 200, lynx_cpu_json(&s, LYNX_CPU_FORM_STATUS,
+                                             lynx_real_ns(), NULL));
 }
 
 static const lynx_endpoint_t endpoint = {

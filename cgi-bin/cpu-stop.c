@@ -24,7 +24,8 @@ static void handle_stop(lynx_req_t *req)
         lynx_cpu_reply_error(req, rc, "stop", &s);
         return;
     }
-    lynx_reply_json(req, 200, lynx_cpu_session_json(&s, lynx_real_ns()));
+    lynx_reply_json(req, 200, lynx_cpu_json(&s, LYNX_CPU_FORM_STATUS,
+                                             lynx_real_ns(), NULL));
 }
 
 static const lynx_endpoint_t endpoint = {

@@ -925,7 +925,6 @@ typedef struct list_ctx {
     lynx_cpu_session_t *list;
     size_t n;
     size_t cap;
-    int spooled_any;
 } list_ctx_t;
 
 static int list_has(const list_ctx_t *l, const char *id)
@@ -950,8 +949,6 @@ static int visit_list(lynx_cpu_t *c, lynx_target_t *t, void *arg)
     }
     for (uint32_t i = 0; ss != NULL && i < cap; i++) {
         lynx_session_t r;
-        int gone;
-        int spooled;
         if (lynx_cpu_record_read(&ss->sessions[i], &r) != 0 ||
             list_has(l, r.id) ||
             cpu_spool_exists(c->spool_dir, r.id, ".gone")) {
@@ -963,21 +960,10 @@ static int visit_list(lynx_cpu_t *c, lynx_target_t *t, void *arg)
         if (LYNX_ARRAY_RESERVE(l->list, l->cap, l->n + 1) != 0) {
             return -ENOMEM;
         }
-        gone = record_gone(b, &r);
-        spooled = LYNX_ENOTREADY;
-        if (r.state != LYNX_SESSION_RUNNING || gone) {
-            spooled = lynx_cpu_spool_record(c, t, i);
-            if (spooled == 0 &&
-                cpu_spool_read(c->spool_dir, r.id, &l->list[l->n]) == 0) {
-                l->n++;
-                continue;
-            }
-        }
-        session_from_record(b, &r, gone, &l->list[l->n]);
-        if (spooled != 0 && spooled != LYNX_ENOTREADY &&
-            spooled != LYNX_ENOSESSION) {
-            l->list[l->n].spool_error = spooled;
-        }
+        /* Listing reads: a session that ended but is not saved yet is
+         * described from its record (a gone target's as failed, in
+         * memory); the housekeeper or a look at that session saves it. */
+        session_from_record(b, &r, record_gone(b, &r), &l->list[l->n]);
         l->n++;
     }
     return 0;

@@ -474,76 +474,15 @@ fail:
 
 /* ---- the session's json ------------------------------------------------------ */
 
-static const char *origin_name(int origin)
-{
-    return origin == LYNX_ORIGIN_DEBUG ? "debug" : "api";
-}
-
-static json_object *json_time(int64_t unix_ns)
-{
-    time_t secs = (time_t)(unix_ns / 1000000000LL);
-    struct tm tm;
-    char buf[64];
-
-    if (unix_ns <= 0) {
-        return NULL;
-    }
-    gmtime_r(&secs, &tm);
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long long)(unix_ns % 1000000000LL));
-    return json_object_new_string(buf);
-}
-
 char *cpu_spool_session_json(const lynx_cpu_session_t *s,
                              const cpu_spool_files_t *f)
 {
-    static const cpu_spool_files_t none = {-1, -1, -1};
-    json_object *o = json_object_new_object();
+    json_object *o = lynx_cpu_json(s, LYNX_CPU_FORM_RECORD, 0, f);
     char *text;
 
     if (o == NULL) {
         return NULL;
     }
-    if (f == NULL) {
-        f = &none;
-    }
-#define ADD(k, v) json_object_object_add(o, k, v)
-    ADD("session_id", json_object_new_string(s->id));
-    ADD("type", json_object_new_string("cpu"));
-    ADD("target", json_object_new_string(s->target));
-    ADD("pid", json_object_new_int(s->pid));
-    ADD("status", json_object_new_string(lynx_cpu_state_name(s->state)));
-    ADD("origin", json_object_new_string(origin_name(s->origin)));
-    ADD("started_at", json_time(s->started_unix_ns));
-    ADD("ended_at", json_time(s->ended_unix_ns));
-    ADD("started_unix_ns", json_object_new_int64(s->started_unix_ns));
-    ADD("ended_unix_ns", json_object_new_int64(s->ended_unix_ns));
-    ADD("duration_ns", json_object_new_int64(s->duration_ns));
-    ADD("actual_duration_ns",
-        json_object_new_int64(s->ended_unix_ns - s->started_unix_ns));
-    ADD("hz", json_object_new_int64(s->hz));
-    /* Counts come from the target: one beyond int64_t is written as the
-     * largest, not as a negative number the reader would refuse. */
-    ADD("samples", json_object_new_int64(
-                       s->samples > INT64_MAX ? INT64_MAX
-                                              : (int64_t)s->samples));
-    ADD("lost_samples", json_object_new_int64(
-                            s->lost_samples > INT64_MAX
-                                ? INT64_MAX
-                                : (int64_t)s->lost_samples));
-    ADD("data_size", s->data_size_bytes >= 0
-                         ? json_object_new_int64(s->data_size_bytes)
-                         : NULL);
-    ADD("error", json_object_new_string(s->error));
-    if (f->data_crc32 >= 0) {
-        ADD("data_crc32", json_object_new_int64(f->data_crc32));
-    }
-    if (f->stacks_size >= 0) {
-        ADD("stacks_size", json_object_new_int64(f->stacks_size));
-        ADD("stacks_crc32", json_object_new_int64(f->stacks_crc32));
-    }
-#undef ADD
     text = strdup(json_object_to_json_string_ext(
         o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);

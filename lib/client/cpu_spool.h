@@ -11,6 +11,7 @@
 
 #include "protocol/block.h"
 #include "client/cpu.h"
+#include "client/cpu_json.h"
 #include "client/modfile.h"
 #include "client/pprof.h"
 
@@ -81,16 +82,9 @@ int cpu_spool_exists(const char *dir, const char *id, const char *ext);
  * record itself is unreadable), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
 
-/* What <id>.json records about the session's other files, to check them
- * against (-1: not recorded, as in files written before these fields). */
-typedef struct cpu_spool_files {
-    int64_t data_crc32;   /* of <id>.pb.gz (its size is data_size) */
-    int64_t stacks_size;  /* bytes of <id>.stacks */
-    int64_t stacks_crc32;
-} cpu_spool_files_t;
-
 /* The text of <id>.json for s and its files f (NULL: none recorded;
- * malloc'd, NUL-terminated; NULL on ENOMEM), and back: parse a
+ * malloc'd, NUL-terminated; NULL on ENOMEM): lynx_cpu_json()'s record
+ * form.  And back: parse a
  * NUL-terminated <id>.json of session id, checking every field (the pure
  * step of cpu_spool_read); f and why (static text of what is wrong) may
  * be NULL.  0 or LYNX_EPROTO. */

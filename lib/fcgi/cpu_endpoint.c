@@ -3,8 +3,12 @@
  * fcgi/cpu_endpoint.h).
  *
  * Each endpoint process holds one lynx_cpu_t for its life (its symbolizer
- * caches modules across requests) and runs one housekeeping thread, which
- * only touches that context; the FastCGI loop stays single-threaded.
+ * caches modules across requests); the FastCGI loop stays single-threaded.
+ * Housekeeping of the spool (saving sessions that ended or whose target
+ * died or stalled, retention, temporary files, tombstones) runs in one
+ * place only: a thread of the cpu-start processes
+ * (lynx_cpu_housekeeper_main), the endpoints that own writing.  The
+ * others never run it: a GET reads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -60,25 +64,52 @@ static void *housekeeper(void *arg)
     return NULL;
 }
 
-int lynx_cpu_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv)
+/* Load the configuration and answer the command-line queries: 0 to go
+ * on serving, else the exit status. */
+static int prepare(const lynx_endpoint_t *ep, int argc, char **argv,
+                   int *exit_status)
 {
     char err[512];
-    pthread_t thread;
-    pthread_attr_t attr;
-    sigset_t all;
-    sigset_t old;
 
     if (lynx_config_load(&g.cfg, NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", ep->name, err);
-        return 2;
+        *exit_status = 2;
+        return -1;
     }
     if (argc > 1 && strcmp(argv[1], "--max-profile-seconds") == 0) {
         printf("%lld\n", (long long)((g.cfg.max_profile_duration_ns +
                                       999999999LL) / 1000000000LL));
-        return 0;
+        *exit_status = 0;
+        return -1;
     }
     if (argc > 1 && strcmp(argv[1], "--check-config") == 0) {
-        return lynx_endpoint_main(ep, argc, argv);
+        *exit_status = lynx_endpoint_main(ep, argc, argv);
+        return -1;
+    }
+    return 0;
+}
+
+int lynx_cpu_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv)
+{
+    int status;
+
+    if (prepare(ep, argc, argv, &status) != 0) {
+        return status;
+    }
+    return lynx_endpoint_main(ep, argc, argv);
+}
+
+int lynx_cpu_housekeeper_main(const lynx_endpoint_t *ep, int argc,
+                              char **argv)
+{
+    pthread_t thread;
+    pthread_attr_t attr;
+    sigset_t all;
+    sigset_t old;
+    int status;
+
+    if (prepare(ep, argc, argv, &status) != 0) {
+        return status;
     }
     /* The thread takes no signal: they stay with the FastCGI loop. */
     sigfillset(&all);
@@ -103,13 +134,6 @@ lynx_cpu_t *lynx_cpu_req_context(lynx_req_t *req)
                          lynx_req_config(req)->spool_dir);
     }
     return c;
-}
-
-void lynx_cpu_req_housekeep(lynx_req_t *req, lynx_cpu_t *c)
-{
-    const lynx_config_t *cfg = lynx_req_config(req);
-
-    lynx_cpu_housekeep(c, cfg->retention_ns, cfg->cleanup_interval_ns);
 }
 
 const char *lynx_cpu_req_id(lynx_req_t *req)
@@ -264,86 +288,4 @@ void lynx_cpu_reply_profile(lynx_req_t *req, const lynx_cpu_session_t *s,
     }
     lynx_reply_bytes(req, 200, "application/octet-stream", data, len,
                      filename);
-}
-
-json_object *lynx_cpu_started_json(const lynx_cpu_session_t *s)
-{
-    json_object *o = json_object_new_object();
-
-    if (o == NULL) {
-        return NULL;
-    }
-    json_object_object_add(o, "session_id", json_object_new_string(s->id));
-    json_object_object_add(o, "type", json_object_new_string("cpu"));
-    json_object_object_add(o, "target", json_object_new_string(s->target));
-    json_object_object_add(o, "duration", lynx_json_duration(s->duration_ns));
-    json_object_object_add(o, "hz", json_object_new_int64(s->hz));
-    json_object_object_add(o, "started_at",
-                           lynx_json_time(s->started_unix_ns));
-    json_object_object_add(o, "status", json_object_new_string("started"));
-    return o;
-}
-
-json_object *lynx_cpu_session_json(const lynx_cpu_session_t *s,
-                                   int64_t now_unix_ns)
-{
-    json_object *o = json_object_new_object();
-    int done = s->state != LYNX_CPU_RUNNING;
-    int64_t end = done ? s->ended_unix_ns : now_unix_ns;
-    int64_t elapsed = end - s->started_unix_ns;
-    int64_t remaining;
-    double progress;
-
-    if (o == NULL) {
-        return NULL;
-    }
-    if (elapsed < 0) {
-        elapsed = 0;
-    }
-    if (elapsed > s->duration_ns && !done) {
-        elapsed = s->duration_ns;
-    }
-    /* Milliseconds are precise enough for people and for the page. */
-    elapsed = elapsed / 1000000 * 1000000;
-    remaining = done ? 0 : s->duration_ns - elapsed;
-    remaining = remaining / 1000000 * 1000000;
-    progress = s->state == LYNX_CPU_COMPLETED
-                   ? 1.0
-                   : (double)elapsed / (double)s->duration_ns;
-    if (progress > 1.0) {
-        progress = 1.0;
-    }
-#define ADD(k, v) json_object_object_add(o, k, v)
-    ADD("session_id", json_object_new_string(s->id));
-    ADD("type", json_object_new_string("cpu"));
-    ADD("target", json_object_new_string(s->target));
-    ADD("pid", json_object_new_int(s->pid));
-    ADD("origin", json_object_new_string(
-                      s->origin == LYNX_ORIGIN_DEBUG ? "debug" : "api"));
-    ADD("duration", lynx_json_duration(s->duration_ns));
-    ADD("hz", json_object_new_int64(s->hz));
-    ADD("started_at", lynx_json_time(s->started_unix_ns));
-    ADD("done", json_object_new_boolean(done));
-    ADD("status", json_object_new_string(lynx_cpu_state_name(s->state)));
-    ADD("elapsed", lynx_json_duration(elapsed));
-    ADD("remaining", lynx_json_duration(remaining));
-    ADD("progress", lynx_json_double(progress, 3));
-    ADD("samples", json_object_new_int64((int64_t)s->samples));
-    ADD("lost_samples", json_object_new_int64((int64_t)s->lost_samples));
-    if (done) {
-        ADD("ended_at", lynx_json_time(s->ended_unix_ns));
-        ADD("data_size", json_object_new_int64(
-                             s->data_size_bytes > 0 ? s->data_size_bytes : 0));
-    }
-    if (s->state == LYNX_CPU_FAILED || s->state == LYNX_CPU_DAMAGED) {
-        ADD("error", json_object_new_string(s->error[0] != '\0'
-                                                ? s->error
-                                                : "failed"));
-    }
-    if (s->spool_error != 0) {
-        ADD("spool_error", json_object_new_string(
-                               lynx_strerror(s->spool_error)));
-    }
-#undef ADD
-    return o;
 }

@@ -1,9 +1,10 @@
 /*
  * fcgi/cpu_endpoint.h - what the CPU endpoints (cgi-bin/cpu-*.c and
- * cgi-bin/pprof-profile.c) share: their main (FastCGI loop plus the
- * housekeeping thread), the process's session context, checking of session
- * ids and durations, the JSON of a session and the error answers.
- * Documents are described in docs/API.md ("CPU profiling").
+ * cgi-bin/pprof-profile.c) share: their main (FastCGI loop, and in
+ * cpu-start the housekeeping thread), the process's session context,
+ * checking of session ids and durations, and the error answers.  The
+ * documents describing a session come from client/cpu_json.h's encoder
+ * (lynx_cpu_json) and are described in docs/API.md ("CPU profiling").
  *
  * Every lynx_cpu_req_* function that can fail answers the request itself
  * and returns NULL or a non-zero value; the handler then just returns.
@@ -15,21 +16,26 @@
 #include <stdint.h>
 
 #include "client/cpu.h"
+#include "client/cpu_json.h"
 #include "fcgi/endpoint.h"
 
-/* Like lynx_endpoint_main(), and also runs lynx_cpu_housekeep() in a
- * thread of its own (every second; cleanup every PROFILE_CLEANUP_INTERVAL).
+/* Like lynx_endpoint_main(), after loading the configuration.
  * `--max-profile-seconds` prints MAX_PROFILE_DURATION in whole seconds
- * (rounded up) and exits: the stack renders nginx's timeout from it. */
+ * (rounded up) and exits: the stack renders nginx's timeout from it.
+ * Runs no housekeeping: the endpoints that only read never write the
+ * spool. */
 int lynx_cpu_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv);
+
+/* lynx_cpu_endpoint_main(), and also lynx_cpu_housekeep() in a thread of
+ * its own (every second; retention every PROFILE_CLEANUP_INTERVAL).  The
+ * one place where the spool is kept: cpu-start's main.  Several such
+ * processes take turns (a lock in the spool directory). */
+int lynx_cpu_housekeeper_main(const lynx_endpoint_t *ep, int argc,
+                              char **argv);
 
 /* The process's session context, created at first use; NULL after
  * answering 500.  Owned by the process. */
 lynx_cpu_t *lynx_cpu_req_context(lynx_req_t *req);
-
-/* Housekeeping before an answer that lists or reads sessions (cheap when
- * another process is at it).  Never answers. */
-void lynx_cpu_req_housekeep(lynx_req_t *req, lynx_cpu_t *c);
 
 /* The session id in the path, checked ("cpu_" + 1..20 digits); NULL after
  * answering 400. */
@@ -71,14 +77,5 @@ void lynx_cpu_reply_error(lynx_req_t *req, int code, const char *what,
 void lynx_cpu_reply_profile(lynx_req_t *req, const lynx_cpu_session_t *s,
                             const uint8_t *data, size_t len,
                             const char *filename);
-
-/* The status document of a session as of now_unix_ns.  New object or
- * NULL. */
-json_object *lynx_cpu_session_json(const lynx_cpu_session_t *s,
-                                   int64_t now_unix_ns);
-
-/* The answer to a start: session_id, type, target, duration, hz,
- * started_at, status "started".  New object or NULL. */
-json_object *lynx_cpu_started_json(const lynx_cpu_session_t *s);
 
 #endif

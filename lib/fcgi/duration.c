@@ -1,6 +1,7 @@
 /*
- * fcgi/duration.c - Go-compatible parsing and formatting of durations,
- * booleans and integers for endpoint parameters.
+ * fcgi/duration.c - Go-compatible parsing of durations, booleans and
+ * integers for endpoint parameters (formatting of durations, which the
+ * spool's records need too, is in client/json_values.c).
  *
  * The endpoints document their parameters in Go's syntax, and the tools
  * that build query strings are often written in Go, so a string must mean
@@ -205,100 +206,6 @@ int lynx_duration_parse(const char *s, int64_t *out_ns)
     }
     *out_ns = (int64_t)d;
     return 0;
-}
-
-/*
- * fmtFrac: writes the last prec digits of v as ".ddd" before buf[w],
- * without trailing zeros (nothing if all are zero); returns the new start
- * and stores v / 10^prec in *v.
- */
-static size_t lynx_fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
-{
-    int print = 0;
-    int i;
-
-    for (i = 0; i < prec; i++) {
-        char digit = (char)(*v % 10);
-
-        print = print || digit != 0;
-        if (print) {
-            buf[--w] = (char)('0' + digit);
-        }
-        *v /= 10;
-    }
-    if (print) {
-        buf[--w] = '.';
-    }
-    return w;
-}
-
-/* fmtInt: writes v in decimal before buf[w]; returns the new start. */
-static size_t lynx_fmt_int(char *buf, size_t w, uint64_t v)
-{
-    do {
-        buf[--w] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    return w;
-}
-
-size_t lynx_duration_format(int64_t ns, char *buf, size_t size)
-{
-    char tmp[LYNX_DURATION_FORMAT_SIZE];
-    size_t w = sizeof(tmp);
-    /* Unsigned negation gives |INT64_MIN| right. */
-    uint64_t u = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
-    size_t len;
-
-    if (u == 0) {
-        tmp[--w] = 's';
-        tmp[--w] = '0';
-    } else if (u < 1000000000) {
-        /* Below a second, use the largest unit under it: 1.2ms. */
-        int prec;
-
-        tmp[--w] = 's';
-        if (u < 1000) {
-            prec = 0;
-            tmp[--w] = 'n';
-        } else if (u < 1000000) {
-            prec = 3;
-            tmp[--w] = '\xb5'; /* U+00B5 micro sign */
-            tmp[--w] = '\xc2';
-        } else {
-            prec = 6;
-            tmp[--w] = 'm';
-        }
-        w = lynx_fmt_frac(tmp, w, &u, prec);
-        w = lynx_fmt_int(tmp, w, u);
-    } else {
-        tmp[--w] = 's';
-        w = lynx_fmt_frac(tmp, w, &u, 9);
-        w = lynx_fmt_int(tmp, w, u % 60);
-        u /= 60;
-        if (u > 0) {
-            tmp[--w] = 'm';
-            w = lynx_fmt_int(tmp, w, u % 60);
-            u /= 60;
-            /* Stop at hours: days differ in length. */
-            if (u > 0) {
-                tmp[--w] = 'h';
-                w = lynx_fmt_int(tmp, w, u);
-            }
-        }
-    }
-    if (ns < 0) {
-        tmp[--w] = '-';
-    }
-
-    len = sizeof(tmp) - w;
-    if (size > 0) {
-        size_t n = len < size - 1 ? len : size - 1;
-
-        memcpy(buf, tmp + w, n);
-        buf[n] = '\0';
-    }
-    return len;
 }
 
 int lynx_bool_parse(const char *s, int *out)

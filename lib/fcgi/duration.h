@@ -16,13 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/json_values.h" /* lynx_duration_format() */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Bytes, NUL included, that always suffice for lynx_duration_format(); the
- * longest output is "-2562047h47m16.854775808s" (25 bytes + NUL). */
-#define LYNX_DURATION_FORMAT_SIZE 32
 
 /*
  * Parse the NUL-terminated string s in Go's time.ParseDuration syntax: an
@@ -48,21 +46,6 @@ extern "C" {
  * Thread-safe.
  */
 int lynx_duration_parse(const char *s, int64_t *out_ns);
-
-/*
- * Format ns as Go's time.Duration.String() does: "0s", "1.5µs" (U+00B5),
- * "300ms", "30s", "1m0s", "2m30s", "1h2m3.5s", with a leading "-" when
- * negative; INT64_MIN is "-2562047h47m16.854775808s".  lynx_duration_parse()
- * reads every output back to the same value.
- *
- * Like snprintf: writes at most size bytes including the terminating NUL
- * into buf (nothing if size is 0, when buf may be NULL), and returns the
- * length of the full text, NUL not counted; the text was truncated if that
- * is >= size.  Truncation counts bytes and may split the two-byte "µ".
- * A buffer of LYNX_DURATION_FORMAT_SIZE bytes is always enough.
- * The caller owns buf.  Thread-safe.
- */
-size_t lynx_duration_format(int64_t ns, char *buf, size_t size);
 
 /*
  * Parse the NUL-terminated string s as Go's strconv.ParseBool: "1", "t",

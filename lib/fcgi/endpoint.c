@@ -97,56 +97,6 @@ int lynx_code_status(int code)
     }
 }
 
-void lynx_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
-{
-    time_t secs = (time_t)(unix_ns / 1000000000LL);
-    long nanos = (long)(unix_ns % 1000000000LL);
-    struct tm tm;
-    char frac[16] = "";
-    size_t n;
-
-    if (nanos < 0) {
-        nanos += 1000000000L;
-        secs -= 1;
-    }
-    gmtime_r(&secs, &tm);
-    if (nanos != 0) {
-        /* Go trims trailing zeros of the fraction. */
-        snprintf(frac, sizeof(frac), ".%09ld", nanos);
-        n = strlen(frac);
-        while (n > 1 && frac[n - 1] == '0') {
-            frac[--n] = '\0';
-        }
-    }
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             frac);
-}
-
-json_object *lynx_json_time(int64_t unix_ns)
-{
-    char buf[48];
-
-    lynx_format_rfc3339(unix_ns, buf, sizeof(buf));
-    return json_object_new_string(buf);
-}
-
-json_object *lynx_json_duration(int64_t ns)
-{
-    char buf[LYNX_DURATION_FORMAT_SIZE];
-
-    lynx_duration_format(ns, buf, sizeof(buf));
-    return json_object_new_string(buf);
-}
-
-json_object *lynx_json_double(double value, int decimals)
-{
-    char buf[64];
-
-    snprintf(buf, sizeof(buf), "%.*f", decimals, value);
-    return json_object_new_double_s(value, buf);
-}
-
 json_object *lynx_json_count(int64_t value)
 {
     return value < 0 ? NULL : json_object_new_int64(value);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/json_values.h"
 #include "fcgi/config.h"
 #include "lynxprof.h"
 
@@ -121,13 +122,8 @@ int lynx_code_status(int code);
 
 /* ---- JSON helpers (also used outside requests) --------------------------- */
 
-/* RFC 3339 UTC with nanoseconds trimmed as Go prints time.Time
- * ("2024-01-01T12:00:00Z", "...:00.5Z"); buf >= 40 bytes. */
-void lynx_format_rfc3339(int64_t unix_ns, char *buf, size_t size);
-json_object *lynx_json_time(int64_t unix_ns);
-json_object *lynx_json_duration(int64_t ns);
-/* A double printed with that many decimals. */
-json_object *lynx_json_double(double value, int decimals);
+/* lynx_format_rfc3339, lynx_json_time, lynx_json_duration and
+ * lynx_json_double: client/json_values.h (included above). */
 /* int64 or JSON null when value < 0 ("not available"). */
 json_object *lynx_json_count(int64_t value);
 /* The JSON text of obj as the endpoints print it (no slash escaping);

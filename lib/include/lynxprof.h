@@ -245,8 +245,9 @@ int lynx_cpu_start(lynx_cpu_t *c, const char *target, int64_t duration_ns,
                    uint32_t hz, uint32_t origin, lynx_cpu_session_t *out);
 
 /* Look a session up by id, across the spool and every target.  A finished
- * session is spooled on the way (when that fails, out->spool_error says
- * why); a running session of a target that has died is reported
+ * session that is not saved yet is spooled on the way (that session only,
+ * once; when that fails, out->spool_error says why); nothing else in the
+ * spool is changed; a running session of a target that has died is reported
  * LYNX_CPU_FAILED ("target process exited (pid N)") and spooled with what
  * it sampled, and so is one whose agent has not answered (stale
  * heartbeat) for 5 s past its end ("target stopped responding").  A
@@ -256,7 +257,10 @@ int lynx_cpu_start(lynx_cpu_t *c, const char *target, int64_t duration_ns,
 int lynx_cpu_get(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out);
 
 /* Every session, running and finished, newest first; target NULL for all
- * targets, else only that target's.  Returns 0 with *out malloc'd (the
+ * targets, else only that target's.  Reads only: a session that has ended
+ * but is not spooled yet is described from its record (failed when its
+ * target died or stalled, as lynx_cpu_get() says) and left for
+ * lynx_cpu_housekeep() or lynx_cpu_get() to save.  Returns 0 with *out malloc'd (the
  * caller free()s it; NULL when *count is 0 is allowed) and *count
  * entries, or -errno.  Thread-safe. */
 int lynx_cpu_list(lynx_cpu_t *c, const char *target,
@@ -291,8 +295,9 @@ int lynx_cpu_profile(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out,
                      uint8_t **data, size_t *len);
 
 /* Housekeeping, safe from any number of processes at once (one does the
- * work, the others return 0 at once): spools every finished session still
- * in a block; then, when the last cleanup by any process is at least
+ * work, the others return 0 at once), and the only call that removes
+ * anything from the spool but lynx_cpu_delete(): spools every finished
+ * session still in a block; then, when the last cleanup by any process is at least
  * cleanup_interval_ns old (0: now), removes the sessions that ended more
  * than retention_ns ago, stale temporary files and tombstones.  Returns
  * the number of sessions spooled and removed (>= 0), or an error.

@@ -505,7 +505,7 @@ static void test_spool_and_decode(void **state)
     }
     /* Its status document. */
     {
-        json_object *o = lynx_cpu_session_json(&s, lynx_real_ns());
+        json_object *o = lynx_cpu_json(&s, LYNX_CPU_FORM_STATUS, lynx_real_ns(), NULL);
         const char *j = lynx_json_text(o);
         assert_non_null(strstr(j, "\"status\":\"completed\""));
         assert_non_null(strstr(j, "\"done\":true"));
@@ -774,7 +774,7 @@ static void test_start(void **state)
     assert_int_equal(s.hz, 100);
     assert_string_equal(s.target, fb.name);
     {
-        json_object *o = lynx_cpu_started_json(&s);
+        json_object *o = lynx_cpu_json(&s, LYNX_CPU_FORM_STARTED, 0, NULL);
         const char *j = lynx_json_text(o);
         assert_non_null(strstr(j, "\"status\":\"started\""));
         assert_non_null(strstr(j, "\"duration\":\"30s\""));
@@ -797,7 +797,8 @@ static void test_start(void **state)
     fake_block_destroy(&fb);
 }
 
-/* Stop, list (newest first, running included), delete. */
+/* Stop, list (newest first, running included; it writes nothing),
+ * delete. */
 static void test_stop_list_delete(void **state)
 {
     fake_block_t fb;
@@ -831,7 +832,11 @@ static void test_stop_list_delete(void **state)
     assert_string_equal(list[0].id, "cpu_5002"); /* newest first */
     assert_int_equal(list[0].state, LYNX_CPU_RUNNING);
     assert_string_equal(list[1].id, "cpu_5001");
-    assert_true(list[1].spooled);
+    assert_int_equal(list[1].state, LYNX_CPU_COMPLETED);
+    /* Listing reads: the finished session is described from its record,
+     * and nothing is written. */
+    assert_false(list[1].spooled);
+    assert_int_equal(count_files(".json"), 0);
     free(list);
     assert_int_equal(lynx_cpu_list(c, "other", &list, &n), 0);
     assert_int_equal(n, 0);
@@ -840,7 +845,7 @@ static void test_stop_list_delete(void **state)
         json_object *o;
         const char *j;
         assert_int_equal(lynx_cpu_get(c, "cpu_5002", &s), 0);
-        o = lynx_cpu_session_json(&s, lynx_real_ns());
+        o = lynx_cpu_json(&s, LYNX_CPU_FORM_STATUS, lynx_real_ns(), NULL);
         j = lynx_json_text(o);
         assert_non_null(strstr(j, "\"status\":\"running\""));
         assert_non_null(strstr(j, "\"done\":false"));
