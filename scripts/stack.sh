@@ -139,14 +139,22 @@ stack_endpoint() {
         stack_log "$msg"
         return 1
     fi
-    rm -f "$STACK_RUNDIR/$name.sock"
-    spawn-fcgi -n -s "$STACK_RUNDIR/$name.sock" -M 0660 \
+    stack_spawn_fcgi "$name" "$bin"
+    STACK_EP_PIDS="$STACK_EP_PIDS $STACK_FCGI_PID"
+}
+
+# Run FastCGI program BIN on socket $STACK_RUNDIR/NAME.sock as the
+# endpoints are run (also for a benchmark's own programs).  Sets
+# STACK_FCGI_PID; stack_stop stops it.
+stack_spawn_fcgi() { # name bin
+    rm -f "$STACK_RUNDIR/$1.sock"
+    spawn-fcgi -n -s "$STACK_RUNDIR/$1.sock" -M 0660 \
         -U "$STACK_NGINX_USER" -G "$STACK_NGINX_USER" \
         -u "$STACK_FCGI_USER" -g "$STACK_FCGI_USER" \
-        -- /usr/bin/multiwatch -f "$STACK_WORKERS" -- "$bin" \
-        >>"$STACK_RUNDIR/fcgi-$name.log" 2>&1 &
-    STACK_PIDS="$STACK_PIDS $!"
-    STACK_EP_PIDS="$STACK_EP_PIDS $!"
+        -- /usr/bin/multiwatch -f "$STACK_WORKERS" -- "$2" \
+        >>"$STACK_RUNDIR/fcgi-$1.log" 2>&1 &
+    STACK_FCGI_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_FCGI_PID"
 }
 
 stack_start_endpoints() {
