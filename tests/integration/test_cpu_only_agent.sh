@@ -10,35 +10,21 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18380 STACK_TLS_PORT=18743 STACK_APP_PORT=18381
+it_stack lynx-demo 18380
 STACK_USER=cputester STACK_PASSWORD='cpu-0nly-pw'
-STACK_DEMO_NAME=lynx-demo
 # Four workers on two CPUs: the shared lock is contended, so the full
 # agent would have block and mutex samples to give.
 STACK_DEMO_ARGS="--threads 4"
 STACK_AGENT_KIND=cpu
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
 export HOME="$T_TMP/home" PPROF_TMPDIR="$T_TMP/home/pprof"
 mkdir -p "$PPROF_TMPDIR"
 
 cleanup() { stack_stop; rm -rf "$T_TMP"; }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts with the demo under the CPU-only agent"
-
-B="http://127.0.0.1:$STACK_PORT"
+it_stack_start "stack starts with the demo under the CPU-only agent"
 D="$B/debug/pprof"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 
 # ---- the library ----------------------------------------------------------------------
 t_check "the demo runs libprofile-agent-cpu.so, not libprofile-agent.so" \
@@ -100,9 +86,9 @@ pprof_top "threadcreate: main created the workers" "$T_TMP/t.pb.gz" \
 expect "memory: 200 with this process's statistics" 200 \
     ".target.pid == $STACK_DEMO_PID and .process.threads >= 5 and
      .process.resident_bytes > 0 and .heap.in_use_bytes > 0" \
-    GET "$B/api/v1/profiling/memory" "${AUTH[@]}"
+    GET "$MEM" "${AUTH[@]}"
 expect "memory: no exact allocation counters without malloc interposition" \
-    200 '.allocations == null' GET "$B/api/v1/profiling/memory" "${AUTH[@]}"
+    200 '.allocations == null' GET "$MEM" "${AUTH[@]}"
 
 # ---- what the CPU-only agent does not collect ---------------------------------------------
 cpu_only='.error | test("CPU-only agent") and test("libprofile-agent.so")'
