@@ -10,6 +10,10 @@
 #                      (default 8443), the demo application LYNXPROF_APP_PORT
 #                      (default 8081)
 #   LYNXPROF_RUNDIR    state directory (default /run/lynxprof)
+#   LYNXPROF_AGENT_KIND
+#                      the agent preloaded into the demo: full (default,
+#                      libprofile-agent.so) or cpu (libprofile-agent-cpu.so:
+#                      CPU profiles, threads and memory statistics only)
 #   PROFILING_ENABLED, SERVER_PRODUCTION, MAX_PROFILE_DURATION,
 #   PROFILE_CLEANUP_INTERVAL, LYNXPROF_RETENTION: passed to the endpoints
 #   (PROFILING_ENABLED defaults to true here, so that everything is on)
@@ -17,7 +21,7 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 
 if [ "$(id -u)" -ne 0 ]; then
-    exec sudo --preserve-env=LYNXPROF_USER,LYNXPROF_PASSWORD,LYNXPROF_PORT,LYNXPROF_TLS_PORT,LYNXPROF_APP_PORT,LYNXPROF_RUNDIR,PROFILING_ENABLED,SERVER_PRODUCTION,MAX_PROFILE_DURATION,PROFILE_CLEANUP_INTERVAL,LYNXPROF_RETENTION "$0" "$@"
+    exec sudo --preserve-env=LYNXPROF_USER,LYNXPROF_PASSWORD,LYNXPROF_PORT,LYNXPROF_TLS_PORT,LYNXPROF_APP_PORT,LYNXPROF_RUNDIR,LYNXPROF_AGENT_KIND,PROFILING_ENABLED,SERVER_PRODUCTION,MAX_PROFILE_DURATION,PROFILE_CLEANUP_INTERVAL,LYNXPROF_RETENTION "$0" "$@"
 fi
 
 STACK_RUNDIR="${LYNXPROF_RUNDIR:-/run/lynxprof}"
@@ -25,6 +29,7 @@ STACK_PORT="${LYNXPROF_PORT:-8080}"
 STACK_TLS_PORT="${LYNXPROF_TLS_PORT:-8443}"
 STACK_APP_PORT="${LYNXPROF_APP_PORT:-8081}"
 STACK_USER="${LYNXPROF_USER:-admin}"
+STACK_AGENT_KIND="${LYNXPROF_AGENT_KIND:-full}"
 STACK_SRC="$src"
 
 # One copy at a time: a second one says so instead of half-starting.
@@ -83,6 +88,7 @@ lynxprof is running.
   memory:       http://127.0.0.1:$STACK_PORT/api/v1/profiling/memory
   targets:      http://127.0.0.1:$STACK_PORT/api/v1/profiling/targets
   application:  http://127.0.0.1:$STACK_PORT/   (the demo, reverse-proxied)
+  agent:        $(basename "$STACK_AGENT") (LYNXPROF_AGENT_KIND=$STACK_AGENT_KIND)
   over TLS:     https://127.0.0.1:$STACK_TLS_PORT/  (self-signed certificate)
   try:          curl -u '$STACK_USER:$STACK_PASSWORD' http://127.0.0.1:$STACK_PORT/api/v1/profiling/memory
   logs:         $STACK_RUNDIR/*.log

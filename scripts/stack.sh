@@ -13,9 +13,14 @@
 #   STACK_DEMO_NAME  the demo's target name            (default lynx-demo)
 #   STACK_WORKERS    processes per endpoint            (default 2)
 #   STACK_RATE       nginx rate limit                  (default 50r/s)
+#   STACK_AGENT_KIND the agent preloaded into targets: full
+#                    (libprofile-agent.so, the default) or cpu
+#                    (libprofile-agent-cpu.so, the CPU-only agent)
 # and the endpoints' configuration in the environment (PROFILING_ENABLED...).
 # Outputs: STACK_PIDS (all pids started), STACK_DEMO_PID, STACK_NGINX_PID,
-# STACK_TARGET_PID (the last target started by stack_start_target).
+# STACK_TARGET_PID (the last target started by stack_start_target),
+# STACK_AGENT (the agent preloaded), STACK_AGENT_FULL and STACK_AGENT_CPU
+# (both installed agents).
 
 STACK_ENDPOINTS="memory targets page cpu-start cpu-status cpu-download cpu-sessions cpu-stop cpu-delete cpu-flame pprof-profile heap pprof-kind goroutine pprof-index pprof-cmdline pprof-symbol flame metrics"
 STACK_FCGI_USER=lynxprof
@@ -47,7 +52,14 @@ stack_stage() {
         >"$STACK_RUNDIR/install.log" 2>&1 || {
         stack_log "make install failed, see $STACK_RUNDIR/install.log"; return 1; }
     STACK_BIN="$STACK_STAGE/usr/local/libexec/lynxprof"
-    STACK_AGENT="$STACK_STAGE/usr/local/lib/libprofile-agent.so"
+    STACK_AGENT_FULL="$STACK_STAGE/usr/local/lib/libprofile-agent.so"
+    STACK_AGENT_CPU="$STACK_STAGE/usr/local/lib/libprofile-agent-cpu.so"
+    case "${STACK_AGENT_KIND:-full}" in
+    full) STACK_AGENT="$STACK_AGENT_FULL" ;;
+    cpu) STACK_AGENT="$STACK_AGENT_CPU" ;;
+    *) stack_log "STACK_AGENT_KIND must be full or cpu, not '$STACK_AGENT_KIND'"
+       return 1 ;;
+    esac
     STACK_HTML="$STACK_STAGE/usr/local/share/lynxprof/html"
     chmod -R a+rX "$STACK_STAGE"
 }
@@ -127,14 +139,22 @@ stack_endpoint() {
         stack_log "$msg"
         return 1
     fi
-    rm -f "$STACK_RUNDIR/$name.sock"
-    spawn-fcgi -n -s "$STACK_RUNDIR/$name.sock" -M 0660 \
+    stack_spawn_fcgi "$name" "$bin"
+    STACK_EP_PIDS="$STACK_EP_PIDS $STACK_FCGI_PID"
+}
+
+# Run FastCGI program BIN on socket $STACK_RUNDIR/NAME.sock as the
+# endpoints are run (also for a benchmark's own programs).  Sets
+# STACK_FCGI_PID; stack_stop stops it.
+stack_spawn_fcgi() { # name bin
+    rm -f "$STACK_RUNDIR/$1.sock"
+    spawn-fcgi -n -s "$STACK_RUNDIR/$1.sock" -M 0660 \
         -U "$STACK_NGINX_USER" -G "$STACK_NGINX_USER" \
         -u "$STACK_FCGI_USER" -g "$STACK_FCGI_USER" \
-        -- /usr/bin/multiwatch -f "$STACK_WORKERS" -- "$bin" \
-        >>"$STACK_RUNDIR/fcgi-$name.log" 2>&1 &
-    STACK_PIDS="$STACK_PIDS $!"
-    STACK_EP_PIDS="$STACK_EP_PIDS $!"
+        -- /usr/bin/multiwatch -f "$STACK_WORKERS" -- "$2" \
+        >>"$STACK_RUNDIR/fcgi-$1.log" 2>&1 &
+    STACK_FCGI_PID=$!
+    STACK_PIDS="$STACK_PIDS $STACK_FCGI_PID"
 }
 
 stack_start_endpoints() {

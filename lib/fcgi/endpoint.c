@@ -89,6 +89,9 @@ int lynx_code_status(int code)
     case LYNX_EPROTO:
     case LYNX_EUNSUPPORTED:
         return 503;
+    case LYNX_ECPUONLY:
+        /* The request is fine; this target's agent does not collect it. */
+        return 501;
     case -ENOSPC:
     case -EDQUOT:
         return 507;

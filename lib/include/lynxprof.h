@@ -42,7 +42,10 @@ extern "C" {
     X(TOOBIG, -1019, "result too large")                                       \
     X(DAMAGED, -1020, "the saved profile session is damaged")                  \
     X(OWNER, -1021, "control block not owned by the target's user, or "       \
-                    "writable by others")
+                    "writable by others")                                      \
+    X(CPUONLY, -1022, "the target runs the CPU-only agent "                    \
+                      "(libprofile-agent-cpu.so): no heap, allocs, block or "  \
+                      "mutex profiles")
 
 enum {
 #define LYNX_ERR_ENUM(name, value, msg) LYNX_E##name = (value),

@@ -37,7 +37,7 @@ fi
 t_ok "make install prefix=<temporary directory>"
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-for pc in libprofile libprofile-agent; do
+for pc in libprofile libprofile-agent libprofile-agent-cpu; do
     t_check "pkg-config $pc: -I and -L point into the prefix" bash -c \
         "pkg-config --cflags --libs $pc | grep -q -- '-I$prefix/include' &&
          pkg-config --libs $pc | grep -q -- '-L$prefix/lib '"
@@ -151,5 +151,11 @@ compare() { # library header interposes-allowed(0/1)
 }
 compare libprofile.so lynxprof.h 0
 compare libprofile-agent.so lynxprof-agent.h 1
+compare libprofile-agent-cpu.so lynxprof-agent.h 1
+# The CPU-only agent leaves the program's allocator and locks alone.
+hooked=$(exported "$prefix/lib/libprofile-agent-cpu.so" |
+    grep -E '^(malloc|free|calloc|realloc|.*memalign|aligned_alloc|valloc|pvalloc|malloc_usable_size|pthread_(mutex|rwlock|cond)_.*)$')
+t_check "libprofile-agent-cpu.so exports no malloc, free or pthread lock function (${hooked:-none})" \
+    test -z "$hooked"
 
 t_summary

@@ -115,6 +115,8 @@ static void test_status_codes(void **state)
     assert_int_equal(lynx_code_status(LYNX_ECONFLICT), 409);
     assert_int_equal(lynx_code_status(LYNX_ENOSESSION), 404);
     assert_int_equal(lynx_code_status(-ENOMEM), 500);
+    assert_int_equal(lynx_code_status(LYNX_ECPUONLY), 501);
+    assert_string_equal(lynx_err_name(LYNX_ECPUONLY), "CPUONLY");
     assert_string_equal(lynx_strerror(LYNX_ENOTARGET), "target not running");
     assert_string_equal(lynx_err_name(LYNX_ESTALE), "STALE");
     assert_string_equal(lynx_strerror(-ENOENT), "No such file or directory");
