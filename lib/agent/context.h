@@ -35,7 +35,7 @@
 #include "protocol/block.h"
 #include "protocol/block_threads.h"
 
-/* ---- agent/agent.c: the block, the mailbox and the agent thread -------- */
+/* ---- agent/agent.c: the block, the mailbox and the agent thread ---------- */
 
 typedef struct lynx_agent_core_state {
     /* Guards start/stop (taken by the program's threads only, never by
@@ -93,7 +93,7 @@ typedef struct lynx_agent_cpu_state {
     unsigned long long adds;  /* loader's object count at the last update */
 } lynx_agent_cpu_state_t;
 
-/* ---- agent/fork.c: the fork gate; async-signal-safe, see there --------- */
+/* ---- agent/fork.c: the fork gate; async-signal-safe, see there ----------- */
 
 typedef struct lynx_agent_fork_state {
     _Atomic int32_t inflight;  /* entries not yet left, all threads */
@@ -104,7 +104,7 @@ typedef struct lynx_agent_fork_state {
     _Atomic uint64_t timeouts;
 } lynx_agent_fork_state_t;
 
-/* ---- agent/lock_hooks.c: lock contention (block and mutex) ------------- */
+/* ---- agent/lock_hooks.c: lock contention (block and mutex) --------------- */
 
 #define LYNX_LOCK_WAIT_SLOTS 1024u /* locks tracked at once (mutex) */
 
@@ -156,7 +156,7 @@ typedef struct lynx_agent_locks_state {
     _Atomic uint64_t untracked;
 } lynx_agent_locks_state_t;
 
-/* ---- agent/malloc_hooks.c: the heap profile's tables ------------------- */
+/* ---- agent/malloc_hooks.c: the heap profile's tables --------------------- */
 
 struct lynx_live_entry;  /* agent/malloc_hooks.c */
 struct lynx_stack_entry; /* agent/malloc_hooks.c */
@@ -181,7 +181,7 @@ typedef struct lynx_agent_heap_state {
     uint64_t overflow;
 } lynx_agent_heap_state_t;
 
-/* ---- agent/modules.c: the module snapshot; agent thread only ----------- */
+/* ---- agent/modules.c: the module snapshot; agent thread only ------------- */
 
 typedef struct lynx_agent_modules_state {
     lynx_modules_t *shared;  /* the block's region, written only */
@@ -191,7 +191,7 @@ typedef struct lynx_agent_modules_state {
     uint32_t generation;     /* the seqlock's value, odd while writing */
 } lynx_agent_modules_state_t;
 
-/* ---- agent/threadcreate.c: thread creation stacks ---------------------- */
+/* ---- agent/threadcreate.c: thread creation stacks ------------------------ */
 
 struct lynx_tc_rec;      /* agent/threadcreate.c */
 
@@ -240,7 +240,7 @@ typedef struct lynx_agent_threads_state {
     int key_ready;
 } lynx_agent_threads_state_t;
 
-/* ---- the whole -------------------------------------------------------------- */
+/* ---- the whole ----------------------------------------------------------- */
 
 /* Each part starts a cache line of its own: a part that one thread writes
  * often (the fork gate's counters, a contended lock's waiter count) never

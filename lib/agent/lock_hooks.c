@@ -106,7 +106,10 @@ static int first_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                 const struct timespec *t);
 
 /* Never NULL: until resolve() runs, the functions without a usable alias
- * point at first_*(), which resolve and call on. */
+ * point at first_*(), which resolve and call on.  Kept here rather than in
+ * the agent's context (agent/context.h): its values before resolve() are
+ * this file's first_*() and glibc's compat aliases, which only this file
+ * can name, and the hooks call through it with no check. */
 static struct {
     mutex_fn lock, trylock, unlock;
     mutex_timed_fn timedlock;
