@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/fork.h"
 #include "agent/internal.h"
 #include "agent/locks.h"
@@ -45,40 +46,16 @@
 #define DEFAULT_BULK_BYTES (16u << 20) /* per mailbox slot; sparse */
 #define DEFAULT_CPU_STACKS 32768u      /* distinct stacks per CPU profile */
 
-/* All agent state.  `lock` guards start/stop (taken by the program's
- * threads only, never by the agent thread or a signal handler). */
-static struct {
-    pthread_mutex_t lock;
-    int running;
-    int atfork_done;
-    pthread_t thread;
-    _Atomic int stop;
-    pid_t pid;             /* the process that created the block */
-    lynx_block_header_t *header; /* the data object, size_bytes long */
-    lynx_mailbox_t *mailbox;     /* the mailbox object, its own mapping */
-    size_t size_bytes;
-    lynx_answers_t *answers;     /* in the data object */
-    char mailbox_path[128];
-    uint64_t mailbox_ino;  /* the mailbox object's inode */
-    /* The block's geometry as laid out at creation: the only source of
-     * sizes and offsets the agent uses (never read back from the block). */
-    lynx_agent_block_t blk;
-    char *bulk;            /* slot i's area: bulk + i * bulk_bytes */
-    uint64_t bulk_bytes;   /* per slot */
-    char name[LYNX_NAME_MAX];
-    char family[LYNX_NAME_MAX]; /* the name asked for: this block is
-                                   "<family>" or "<family>.<pid>" */
-    char path[128];
-    int debug;
-    uint8_t bulk_dirty[LYNX_MAILBOX_SLOTS]; /* agent thread only */
-    /* Each slot's state and seq as tidy_slots() last saw them, and since
-     * when (CLOCK_MONOTONIC ns); agent thread only. */
-    struct {
-        uint32_t state;
-        uint64_t seq;
-        int64_t since_ns;
-    } slot_seen[LYNX_MAILBOX_SLOTS];
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* All agent state, one instance for the process (agent/context.h). */
+lynx_agent_t lynx_agent = {
+    .core = {.lock = PTHREAD_MUTEX_INITIALIZER},
+    .cpu = {.running = -1},
+    .locks = {.recording = LYNX_LOCKS_UNRESOLVED},
+    .threads = {.lock = PTHREAD_MUTEX_INITIALIZER},
+};
+
+/* This file's part of it: the block, the mailbox and the agent thread. */
+#define g (lynx_agent.core)
 
 static void debug_log(const char *fmt, ...)
 {

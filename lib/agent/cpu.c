@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/internal.h"
 #include "agent/sampler.h"
 #include "agent/threads.h"
@@ -33,24 +34,8 @@
 #define RESCAN_NS (500LL * 1000 * 1000)
 #define IDLE_NS ((int64_t)LYNX_HEARTBEAT_PERIOD_MS * 1000 * 1000)
 
-static struct {
-    lynx_sessions_t *sessions;  /* the block's records, written only */
-    lynx_session_t recs[LYNX_MAX_SESSIONS]; /* the truth; gen unused */
-    uint32_t rec_gen[LYNX_MAX_SESSIONS];    /* each record's seqlock */
-    lynx_cpu_table_t *table;    /* the block's table, written only */
-    uint32_t table_cap;         /* entries in table->stacks[] */
-    uint32_t nstacks;           /* entries in use, <= table_cap */
-    uint32_t table_gen;
-    uint64_t samples;
-    uint64_t lost_samples;
-    uint32_t *index;          /* open addressing: stack slot + 1, 0 = empty */
-    uint32_t index_cap;       /* power of two, >= 2 * table capacity */
-    int running;              /* session record index, or -1 */
-    int64_t deadline_mono_ns;
-    int64_t started_mono_ns;
-    int64_t next_rescan_ns;
-    unsigned long long adds;  /* loader's object count at the last update */
-} g = {.running = -1};
+/* This file's part of the agent's state (agent/context.h). */
+#define g (lynx_agent.cpu)
 
 /* ---- session records ---------------------------------------------------- */
 

@@ -37,20 +37,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/fork.h"
 
 #define WAIT_NS (500LL * 1000 * 1000)
 #define STUCK_WAIT_NS (5LL * 1000 * 1000)
 #define SPINS 64 /* sched_yield rounds before sleeping */
 
-static struct {
-    _Atomic int32_t inflight;  /* entries not yet left, all threads */
-    _Atomic int32_t closing;   /* forks being prepared */
-    _Atomic pid_t owner;       /* may unwind; 0: forked child, no agent */
-    _Atomic uint64_t leaves;   /* entries left, ever */
-    _Atomic uint64_t stuck_at; /* `leaves` at the last timeout, +1; 0 none */
-    _Atomic uint64_t timeouts;
-} g;
+/* This file's part of the agent's state (agent/context.h). */
+#define g (lynx_agent.fork)
 
 /* This thread's entries not yet left (nesting, and a fork from inside). */
 static __thread int32_t depth __attribute__((tls_model("initial-exec")));

@@ -51,6 +51,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "agent/context.h"
 #include "agent/internal.h"
 #include "agent/locks.h"
 #include "agent/threaddump.h"
@@ -64,7 +65,6 @@
 
 #define LOCK_STACKS LYNX_LOCKS_MAX_RECORDS /* per kind, power of two */
 #define LOCK_PROBES 32u
-#define WAIT_SLOTS 1024u    /* locks tracked at once for the mutex profile */
 #define HOOK_SKIP 1u        /* slow-path frame between record() and the
                                interposed function */
 
@@ -106,7 +106,10 @@ static int first_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                 const struct timespec *t);
 
 /* Never NULL: until resolve() runs, the functions without a usable alias
- * point at first_*(), which resolve and call on. */
+ * point at first_*(), which resolve and call on.  Kept here rather than in
+ * the agent's context (agent/context.h): its values before resolve() are
+ * this file's first_*() and glibc's compat aliases, which only this file
+ * can name, and the hooks call through it with no check. */
 static struct {
     mutex_fn lock, trylock, unlock;
     mutex_timed_fn timedlock;
@@ -129,7 +132,7 @@ static struct {
 
 enum { ST_EMPTY = 0, ST_WRITING = 1, ST_READY = 2 };
 
-typedef struct lock_stack {
+typedef struct lynx_lock_stack {
     _Atomic uint32_t state;
     uint32_t depth;
     uint32_t flags;
@@ -140,59 +143,19 @@ typedef struct lock_stack {
     uint64_t pcs[LYNX_STACK_MAX_DEPTH];
 } lock_stack_t;
 
-typedef struct lock_table {
-    _Atomic(lock_stack_t *) stacks; /* LOCK_STACKS entries */
-    _Atomic uint64_t lost;
-    _Atomic uint64_t count_milli;
-    _Atomic uint64_t delay_ns;
-} lock_table_t;
-
-/* One lock with waiters, for the mutex profile.  `spin` guards the fields
- * after it; it is held for a few instructions, never across a call. */
-typedef struct wait_slot {
-    _Atomic uintptr_t addr;     /* the lock; may change when nwaiters == 0 */
-    _Atomic uint32_t spin;
-    uint32_t nwaiters;
-    uint64_t gen;               /* bumped by every charging unlock */
-    int64_t sum_start_ns;       /* sum of the waiters' (re)start times */
-    int64_t reset_ns;           /* time of the last charging unlock */
-} __attribute__((aligned(64))) wait_slot_t;
-
 typedef struct wait_token {
-    wait_slot_t *slot;
+    lynx_wait_slot_t *slot;
     uintptr_t addr;
     uint64_t gen;
     int64_t t0;
 } wait_token_t;
 
-/* A recording window; agent thread only. */
-typedef struct lock_window {
-    uint64_t id;                    /* 0: free */
-    int64_t deadline_ns;            /* CLOCK_MONOTONIC */
-} lock_window_t;
-
-/* Set in the recording word until resolve() has run: the hooks then take
- * their slow path, which resolves (the compat aliases above are not usable
- * in every link, e.g. the agent linked into a sanitized executable). */
-#define UNRESOLVED 0x80000000u
-
-static struct {
-    /* Open windows, plus 1 with LYNXPROF_LOCKS=always, plus UNRESOLVED
-     * until the real functions are known: the hooks go past their first
-     * branch only while it is not 0.  Alone on its cache line,
-     * read-mostly. */
-    _Atomic uint32_t recording __attribute__((aligned(64)));
-    uint32_t always;
-    lock_window_t windows[LYNX_LOCKS_WINDOWS];
-    uint64_t next_window_id;
-    _Atomic int64_t block_rate __attribute__((aligned(64))); /* ns; 0 = off */
-    _Atomic int64_t mutex_fraction; /* N; 0 = off */
-    _Atomic int on;                 /* either is on */
-    lock_table_t tables[2];         /* [0] block, [1] mutex */
-    wait_slot_t waits[WAIT_SLOTS];
-    _Atomic uint32_t waiting;       /* registered waiters, all locks */
-    _Atomic uint64_t untracked;
-} g = {.recording = UNRESOLVED};
+/* This file's part of the agent's state (agent/context.h): the tables,
+ * the windows and the recording word, which holds LYNX_LOCKS_UNRESOLVED
+ * until resolve() has run (the hooks then take their slow path, which
+ * resolves: the compat aliases above are not usable in every link, e.g.
+ * the agent linked into a sanitized executable). */
+#define g (lynx_agent.locks)
 
 /* libunwind's own locks, which recording would take again (unw_backtrace
  * under its own cache lock): their contention is never recorded. */
@@ -292,7 +255,7 @@ static void resolve(void)
     real.trywrlock = twr != NULL ? twr : real.trywrlock;
     real.rwunlock = rul != NULL ? rul : real.rwunlock;
     atomic_store_explicit(&real.resolved, 1, memory_order_release);
-    atomic_fetch_and(&g.recording, ~UNRESOLVED);
+    atomic_fetch_and(&g.recording, ~LYNX_LOCKS_UNRESOLVED);
     in_hook = saved;
 }
 
@@ -376,7 +339,7 @@ static uint64_t random64(void)
     return x * 2685821657736338717ULL;
 }
 
-static lock_stack_t *table_stacks(lock_table_t *t)
+static lock_stack_t *table_stacks(lynx_lock_table_t *t)
 {
     lock_stack_t *s = atomic_load_explicit(&t->stacks, memory_order_acquire);
     lock_stack_t *expected = NULL;
@@ -409,7 +372,7 @@ static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth)
     return h;
 }
 
-static void table_add(lock_table_t *t, const uint64_t *pcs, uint32_t depth,
+static void table_add(lynx_lock_table_t *t, const uint64_t *pcs, uint32_t depth,
                       uint32_t flags, uint64_t count_milli, uint64_t delay)
 {
     lock_stack_t *stacks = table_stacks(t);
@@ -488,13 +451,13 @@ static inline __attribute__((always_inline)) void block_event(int64_t d)
 
 /* ---- waiters, for the mutex profile ------------------------------------------- */
 
-static wait_slot_t *wait_slot(uintptr_t addr)
+static lynx_wait_slot_t *wait_slot(uintptr_t addr)
 {
     uint64_t h = (uint64_t)(addr >> 3) * 0x9e3779b97f4a7c15ULL;
     return &g.waits[h >> (64 - 10)];
 }
 
-static void spin_lock(wait_slot_t *w)
+static void spin_lock(lynx_wait_slot_t *w)
 {
     unsigned spins = 0;
 
@@ -506,7 +469,7 @@ static void spin_lock(wait_slot_t *w)
     }
 }
 
-static void spin_unlock(wait_slot_t *w)
+static void spin_unlock(lynx_wait_slot_t *w)
 {
     atomic_store_explicit(&w->spin, 0, memory_order_release);
 }
@@ -514,7 +477,7 @@ static void spin_unlock(wait_slot_t *w)
 static int waiter_begin(const void *lock, int64_t t0, wait_token_t *tok)
 {
     uintptr_t addr = (uintptr_t)lock;
-    wait_slot_t *w;
+    lynx_wait_slot_t *w;
 
     if (atomic_load_explicit(&g.mutex_fraction, memory_order_relaxed) <= 0) {
         return 0;
@@ -542,7 +505,7 @@ static int waiter_begin(const void *lock, int64_t t0, wait_token_t *tok)
 
 static void waiter_end(const wait_token_t *tok)
 {
-    wait_slot_t *w = tok->slot;
+    lynx_wait_slot_t *w = tok->slot;
 
     spin_lock(w);
     if (w->nwaiters > 0 &&
@@ -563,7 +526,7 @@ static void waiter_end(const wait_token_t *tok)
 static SLOW void unlock_slow(const void *lock)
 {
     uintptr_t addr = (uintptr_t)lock;
-    wait_slot_t *w = wait_slot(addr);
+    lynx_wait_slot_t *w = wait_slot(addr);
     int64_t n;
     int64_t now;
     int64_t d;
@@ -852,8 +815,8 @@ static void locks_atfork_child(void)
         memset(g.windows, 0, sizeof(g.windows));
         atomic_store(&g.recording, g.always);
     }
-    for (uint32_t i = 0; i < WAIT_SLOTS; i++) {
-        wait_slot_t *w = &g.waits[i];
+    for (uint32_t i = 0; i < LYNX_LOCK_WAIT_SLOTS; i++) {
+        lynx_wait_slot_t *w = &g.waits[i];
         if (atomic_load_explicit(&w->spin, memory_order_relaxed) != 0 ||
             w->nwaiters != 0) {
             w->nwaiters = 0;
@@ -891,7 +854,7 @@ int lynx_agent_locks(const void *argp, size_t arg_len, lynx_reply_t *r)
     const lynx_locks_arg_t *arg = argp;
     lynx_locks_reply_t *rep = r->inline_buf;
     lynx_lock_rec_t *out = r->bulk;
-    lock_table_t *t;
+    lynx_lock_table_t *t;
     lock_stack_t *stacks;
     uint32_t k = 0;
 

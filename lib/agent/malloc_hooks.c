@@ -62,6 +62,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/heap.h"
 #include "agent/sampler.h"
 #include "agent/internal.h"
@@ -155,7 +156,7 @@ static __thread int tls_state IE_TLS;
 
 /* ---- sampling ------------------------------------------------------------------ */
 
-typedef struct live_entry {
+typedef struct lynx_live_entry {
     uintptr_t ptr;                   /* 0 = empty slot */
     uint64_t size_bytes;             /* requested */
     double weight;
@@ -163,7 +164,7 @@ typedef struct live_entry {
     uint32_t reserved;
 } live_entry_t;
 
-typedef struct stack_entry {
+typedef struct lynx_stack_entry {
     double alloc_objects;
     double alloc_bytes;
     double inuse_objects;
@@ -178,25 +179,10 @@ typedef struct stack_entry {
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
 } stack_entry_t;
 
-/* Everything below `lock` is guarded by heap_lock, except the fields set
- * once by the constructor before `configured` is published. */
-static struct {
-    _Atomic int configured;          /* the constructor has run */
-    uint64_t rate;                   /* 0 = off */
-    double inv_rate;
-    pthread_key_t exit_key;
-    int key_ready;
-    live_entry_t *live;              /* 1 << live_bits, open addressing;
-                                        doubled when half full */
-    uint32_t live_bits;
-    stack_entry_t *stacks;           /* STACK_SLOTS; NULL when off */
-    uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
-    uint32_t nlive;
-    uint32_t nstacks;                /* >= 1: entry 0 is the empty stack */
-    uint64_t samples;
-    uint64_t untracked;
-    uint64_t overflow;
-} heap;
+/* The heap profile's tables and settings: this file's part of the agent's
+ * state (agent/context.h), guarded by heap_lock except the fields set once
+ * by the constructor before `configured` is published. */
+#define heap (lynx_agent.heap)
 
 static _Atomic int heap_lock;
 /* Counting filter over live sampled addresses: free() looks the table up

@@ -20,17 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/fork.h"
 #include "agent/internal.h"
 
-/* Agent thread only. */
-static struct {
-    lynx_modules_t *shared;  /* the block's region, written only */
-    lynx_module_t *recs;     /* private copy: capacity entries */
-    uint32_t capacity;
-    uint32_t n;              /* records in use, <= capacity */
-    uint32_t generation;     /* the seqlock's value, odd while writing */
-} g;
+/* This file's part of the agent's state (agent/context.h); agent thread
+ * only. */
+#define g (lynx_agent.modules)
 
 typedef struct walk {
     unsigned long long adds;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "agent/context.h"
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
 #include "protocol/block_threads.h"
@@ -27,7 +28,7 @@
 
 enum { REC_FREE = 0, REC_WRITING = 1, REC_READY = 2, REC_FAILED = 3 };
 
-typedef struct tc_rec {
+typedef struct lynx_tc_rec {
     _Atomic uint32_t state;
     _Atomic int32_t tid;
     uint32_t depth;
@@ -35,13 +36,8 @@ typedef struct tc_rec {
     uint64_t pcs[LYNX_STACK_MAX_DEPTH];
 } tc_rec_t;
 
-static struct {
-    _Atomic(tc_rec_t *) recs;   /* TC_CAPACITY records, mmap'd once */
-    _Atomic uint32_t next;      /* records handed out (may exceed cap) */
-    _Atomic uint64_t created;
-    _Atomic uint64_t overflow;
-    _Atomic uint64_t failed;
-} g;
+/* This file's part of the agent's state (agent/context.h). */
+#define g (lynx_agent.threadcreate)
 
 /* libunwind's default cache is global and guarded by a lock that
  * unw_set_caching_policy() must never see held: switch to per-thread

@@ -41,6 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
 #include "protocol/block_threads.h"
@@ -57,7 +58,7 @@ enum {
     SLOT_EXPIRED = 4,  /* timed out: a late answer is refused */
 };
 
-typedef struct dump_slot {
+typedef struct lynx_dump_slot {
     _Atomic int32_t tid;
     _Atomic uint32_t state;
     uint32_t depth;
@@ -65,16 +66,8 @@ typedef struct dump_slot {
     uint64_t pcs[LYNX_STACK_MAX_DEPTH];
 } dump_slot_t;
 
-static struct {
-    dump_slot_t *slots;           /* DUMP_MAX_THREADS, mmap'd at first use */
-    _Atomic uint32_t nslots;      /* slots of the current request */
-    _Atomic int pending;          /* 1 while a request waits for answers */
-    _Atomic uint32_t answered;    /* answers to the current request */
-    pid_t pid;
-    pid_t agent_tid;
-    int have_modules;
-    unsigned long long adds;
-} g;
+/* This file's part of the agent's state (agent/context.h). */
+#define g (lynx_agent.threaddump)
 
 /* ---- inside the signal handler -------------------------------------------- */
 

@@ -20,33 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/threaddump.h"
 #include "agent/threads.h"
 #include "protocol/clock.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define MAX_TIMERS 4096
 
 /* Linux names the CPU clock of any thread of the process by its tid. */
 #define THREAD_CPUCLOCK(tid)                                                   \
     ((clockid_t)((~(unsigned int)(tid) << 3) | 6u))
 
-typedef struct thread_timer {
-    pid_t tid;
-    timer_t timer;
-} thread_timer_t;
-
-static struct {
-    pthread_mutex_t lock;    /* guards everything below */
-    thread_timer_t timers[MAX_TIMERS];
-    size_t ntimers;
-    int armed;
-    int64_t period_ns;
-    uint64_t rng;
-    pid_t agent_tid;
-    pthread_key_t exit_key;  /* its destructor deletes a thread's timer */
-    int key_ready;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* This file's part of the agent's state (agent/context.h). */
+#define g (lynx_agent.threads)
 
 static pid_t my_tid(void)
 {
@@ -70,7 +56,7 @@ static int arm_locked(pid_t tid)
     timer_t timer;
     int64_t first;
 
-    if (tid == g.agent_tid || g.ntimers == MAX_TIMERS) {
+    if (tid == g.agent_tid || g.ntimers == LYNX_THREAD_TIMERS_MAX) {
         return 0;
     }
     for (size_t i = 0; i < g.ntimers; i++) {

@@ -62,6 +62,29 @@ printf '#include "protocol/block.h"\n#include "client/attach.h"\n' \
 caught() { ! bad_includes "$T_TMP/fake" "${rules[1]#*|}" >/dev/null; }
 t_check "a file of the agent that includes client/attach.h is caught" caught
 
+# The agent's state is one lynx_agent_t (agent/context.h): each file of the
+# agent reaches one part of it at most, its own.
+# state_parts FILES...: prints "file: parts" for each file that names more
+# than one member of lynx_agent; true when there is none.
+state_parts() {
+    local f parts bad=0
+    for f in "$@"; do
+        parts=$(grep -o 'lynx_agent\.[a-z_]*' "$f" | sort -u | tr '\n' ' ')
+        if [ "$(wc -w <<<"$parts")" -gt 1 ]; then
+            echo "#   ${f#"$src"/}: $parts"
+            bad=1
+        fi
+    done
+    return "$bad"
+}
+out=$(state_parts "$src"/lib/agent/*.c)
+t_check "each agent file reaches one part of the agent's state" \
+    test -z "$out" || printf '%s\n' "$out"
+printf '%s\n' '#define g (lynx_agent.cpu)' \
+    'int x(void) { return lynx_agent.heap.n; }' >"$T_TMP/fake/y.c"
+two_parts_caught() { ! state_parts "$T_TMP/fake/y.c" >/dev/null; }
+t_check "a file of the agent that reaches two parts is caught" two_parts_caught
+
 # Compile the agent and protocol sources seeing only protocol/, agent/ and
 # the public headers.
 inc="$T_TMP/inc"
