@@ -61,7 +61,8 @@ unsigned long soak_fn(unsigned long x)
 }
 C
 gcc -O2 -shared -fPIC -o "$tmp/run/libsoak.so" "$tmp/soaklib.c" &&
-    gcc -O2 -g -pthread -o "$tmp/run/soak_target" "$here/soak_target.c" -ldl ||
+    gcc -O2 -g -pthread -I "$src/tests/integration" -o "$tmp/run/soak_target" \
+        "$here/soak_target.c" "$src/tests/integration/child_watch.c" -ldl ||
     { echo "soak: building the target failed" >&2; exit 1; }
 chmod 0755 "$tmp/run/libsoak.so" "$tmp/run/soak_target"
 LYNXPROF_HEAP_RATE=16384 stack_start_target "$NAME" "$tmp/run/soak_target" \
