@@ -42,6 +42,9 @@ cleanup() {
     for p in $LOAD_PIDS; do wait "$p" 2>/dev/null; done
     [ -n "$TARGET" ] && stack_kill_pids "$TARGET"
     stack_stop
+    # The stack's logs (multiwatch says why an endpoint process ended).
+    mkdir -p "$out/logs"
+    cp "$tmp/run/"*.log "$out/logs/" 2>/dev/null
     rm -rf "$tmp"
     return 0
 }
@@ -145,6 +148,10 @@ eps=($STACK_ENDPOINTS)
 # The endpoints' worker pids at the start: a pid that changes is a restart.
 worker_set() { local p; for p in "${ep_pids[@]}"; do children "$p"; done | sort -n | tr '\n' ' '; }
 workers0=$(worker_set)
+ep_workers=()
+for i in "${!ep_pids[@]}"; do
+    ep_workers[$i]=$(children "${ep_pids[$i]}" | sort -n | tr '\n' ' ')
+done
 restarts=0
 stalls=0
 last_progress=""
@@ -186,7 +193,12 @@ sample() {
     last_progress=$progress
     if [ "$(worker_set)" != "$workers0" ]; then
         restarts=$((restarts + 1))
-        echo "$el endpoint workers changed: was $workers0 now $(worker_set)" >>"$tmp/bad.log"
+        for i in "${!ep_pids[@]}"; do
+            w=$(children "${ep_pids[$i]}" | sort -n | tr '\n' ' ')
+            [ "$w" = "${ep_workers[$i]}" ] ||
+                echo "$el endpoint ${eps[$i]}: workers were ${ep_workers[$i]}now $w" >>"$tmp/bad.log"
+            ep_workers[$i]=$w
+        done
         workers0=$(worker_set)
     fi
     printf 'soak: %4ds target %6d kB alive=%d endpoints %6d kB nginx %5d kB shm %d forks %s hung %s\n' \
