@@ -24,6 +24,7 @@ stack_private_shm "$@"
 out="${SOAK_OUT:-$src/build/soak}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+rm -rf "$out/soak-problems.log" "$out/soak-stall-gdb.txt" "$out/logs"
 tmp=$(mktemp -d /tmp/lynxprof-soak.XXXXXX)
 chmod 0755 "$tmp"
 STACK_SRC="$src" STACK_RUNDIR="$tmp/run"
