@@ -331,6 +331,7 @@ session_start() { # command-line log: the session in the background
     # SIGINT, as Ctrl-C delivers it (bash starts background jobs with SIGINT
     # ignored otherwise, and an ignored signal cannot be trapped after).
     set -m
+    : >"$2" # there before the background job opens it: readers poll it
     unshare --pid --fork --kill-child=KILL --mount --propagation private -- \
         /bin/bash -c "$session_enter" session-enter "$root" "$1" \
         "$session_init" "${TERM:-dumb}" </dev/null >"$2" 2>&1 &

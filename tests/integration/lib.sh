@@ -65,3 +65,40 @@ expect() {
 text_pipe() { bash -c "$2" <<<"$1"; }
 
 header_has() { grep -qi "$1" <<<"$H_HEADERS"; }
+
+# ---- the stack most tests run (scripts/stack.sh) ---------------------------------
+
+# it_stack DEMO_NAME PORT: scripts/stack.sh's settings for this source tree
+# ($src): HTTP on PORT, TLS on PORT+363, the application upstream on
+# PORT+1, a test user, the spool inside the run directory, and none of the
+# caller's profiling settings.  Set STACK_RATE, STACK_DEMO_ARGS, ... after.
+it_stack() {
+    STACK_SRC="${src:?}"
+    STACK_RUNDIR="$T_TMP/run"
+    STACK_PORT=$2 STACK_TLS_PORT=$(($2 + 363)) STACK_APP_PORT=$(($2 + 1))
+    STACK_USER=tester STACK_PASSWORD='s3cret-pw'
+    STACK_DEMO_NAME=$1
+    export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
+    unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
+        LYNXPROF_TARGET LYNXPROF_RETENTION
+}
+
+# it_stack_start [CHECK-NAME]: start the stack, or report why it did not
+# start and exit; then set the URLs the tests use: B, API, CPU, MEM and
+# AUTH (curl's -u arguments).
+it_stack_start() {
+    if ! stack_start; then
+        t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
+        t_summary
+        exit 1
+    fi
+    t_ok "${1:-stack starts}"
+    B="http://127.0.0.1:$STACK_PORT"
+    AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
+    API="$B/api/v1/profiling"
+    CPU="$API/cpu"
+    MEM="$API/memory"
+}
+
+# jqr FILTER: jq -r FILTER over the last body http() read.
+jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }

@@ -10,21 +10,13 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28180 STACK_TLS_PORT=28543 STACK_APP_PORT=28181
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
 # Other stacks may run on this host at the same time: unique target names,
 # and every request names its target.
-STACK_DEMO_NAME=cpu-demo-$$
+it_stack cpu-demo-$$ 28180
 VICTIM=cpu-victim-$$
 SPLIT=cpu-split-$$
 STACK_RATE=500r/s
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
-    LYNXPROF_TARGET LYNXPROF_RETENTION
 
 cleanup() {
     stack_stop
@@ -36,20 +28,10 @@ trap cleanup EXIT
 if ! command -v go >/dev/null; then
     t_fail "go is installed (go tool pprof)" "install golang-go"
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts with the CPU endpoints"
+it_stack_start "stack starts with the CPU endpoints"
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
-CPU="$B/api/v1/profiling/cpu"
 TG="target=$STACK_DEMO_NAME"
 SPOOL="$STACK_RUNDIR/spool"
-
-jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
 
 # pprof FILE ARGS...: go tool pprof output (no browser, no network symbolizer).
 pprof() {

@@ -10,28 +10,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18280 STACK_TLS_PORT=18643 STACK_APP_PORT=18281
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=xo-demo
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
+it_stack xo-demo 18280
 
 cleanup() { stack_stop; rm -rf "$T_TMP"; }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
 S="https://127.0.0.1:$STACK_TLS_PORT"
 CPU="$B/api/v1/profiling/cpu"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 TG="target=$STACK_DEMO_NAME"
 OTHER=(-H "Origin: http://127.0.0.1:19999")
 SAME=(-H "Origin: $B" -H 'Sec-Fetch-Site: same-origin')

@@ -11,15 +11,8 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28480 STACK_TLS_PORT=28843 STACK_APP_PORT=28481
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=eintr-demo-$$
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION LYNXPROF_TARGET
+it_stack eintr-demo-$$ 28480
 export HOME="$T_TMP" PPROF_TMPDIR="$T_TMP/pprof"
 
 cleanup() {
@@ -35,15 +28,8 @@ INTERRUPTED="nanosleep poll epoll_wait select sem_timedwait"
 NOT_INTERRUPTED="read mutex_lock accept recv"
 ALL="read nanosleep poll epoll_wait select sem_timedwait cond_wait mutex_lock accept recv"
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 NAME="eintr-$$"
 COUNTS="$T_TMP/counts"
 

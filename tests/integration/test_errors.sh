@@ -10,17 +10,9 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=38480 STACK_TLS_PORT=38843 STACK_APP_PORT=38481
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=err-demo
+it_stack err-demo 38480
 STACK_RATE=500r/s
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
-    LYNXPROF_TARGET LYNXPROF_RETENTION
 EXTRA_PIDS=""
 
 cleanup() {
@@ -33,21 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
-API="$B/api/v1/profiling"
-CPU="$API/cpu"
-MEM="$API/memory"
 GROUP=$STACK_FCGI_USER    # the endpoints' group, as stack.sh runs them
 
-jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
 
 # A second target with the agent, and one started like a first-time user
 # would: with the agent but without LYNXPROF_GROUP (its block is 0600).

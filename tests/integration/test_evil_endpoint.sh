@@ -14,18 +14,10 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=38580 STACK_TLS_PORT=38943 STACK_APP_PORT=38581
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=evil-demo
+it_stack evil-demo 38580
 STACK_RATE=1000r/s
 SCRIBBLE_SECONDS=${LYNX_SCRIBBLE_SECONDS:-25}
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
-    LYNXPROF_TARGET LYNXPROF_RETENTION
 LOOP_PID=""
 
 cleanup() {
@@ -39,16 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
-API="$B/api/v1/profiling"
 TG="target=$STACK_DEMO_NAME"
 DEMO_PID=$STACK_DEMO_PID
 

@@ -16,18 +16,10 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28280 STACK_TLS_PORT=28643 STACK_APP_PORT=28281
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=faults-demo-$$
+it_stack faults-demo-$$ 28280
 STACK_RATE=1000r/s
 STACK_WORKERS=1   # one process per endpoint: the one serving is known
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
-    LYNXPROF_TARGET LYNXPROF_RETENTION
 FIXTURE_PIDS=""
 
 cleanup() {
@@ -55,20 +47,10 @@ want() { [ -z "${FAULTS_ONLY:-}" ] || [[ " $FAULTS_ONLY " == *" $1 "* ]]; }
 if ! command -v go >/dev/null; then
     t_fail "go is installed (go tool pprof)" "install golang-go"
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
-API="$B/api/v1/profiling"
-CPU="$API/cpu"
 TG="target=$STACK_DEMO_NAME"
 
-jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f s", a - b }'; }
 

@@ -12,21 +12,13 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28480 STACK_TLS_PORT=28843 STACK_APP_PORT=28481
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=fork-demo-$$
+it_stack fork-demo-$$ 28480
 STACK_DEMO_ARGS="--threads 1"
 STACK_RATE=500r/s
 NAME=fork-storm-$$
 IDLE_SECONDS=${FORK_IDLE_SECONDS:-8}
 STORM_SECONDS=${FORK_STORM_SECONDS:-25}
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL \
-    LYNXPROF_TARGET LYNXPROF_RETENTION
 
 STORM_PID=""
 DUMP_PID=""
@@ -45,18 +37,11 @@ if [ ! -x "$storm_bin" ]; then
     t_summary
     exit 1
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 # The endpoints (another user) read the target's executable to symbolize.
 cp "$storm_bin" "$STACK_RUNDIR/forkstorm"
 chmod 0755 "$STACK_RUNDIR/forkstorm"
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 TG="target=$NAME"
 
 # storm LOG SECONDS [LINGER]: the target with the agent preloaded, in the

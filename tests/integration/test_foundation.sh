@@ -6,28 +6,14 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18080 STACK_TLS_PORT=18443 STACK_APP_PORT=18081
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=lynx-demo
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
+it_stack lynx-demo 18080
 
 cleanup() { stack_stop; rm -rf "$T_TMP"; }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts (nginx, endpoints, demo with agent)"
+it_stack_start "stack starts (nginx, endpoints, demo with agent)"
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 MEM="$B/api/v1/profiling/memory"
 
 # ---- authentication ------------------------------------------------------------

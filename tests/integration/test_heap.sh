@@ -9,16 +9,10 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18280 STACK_TLS_PORT=18643 STACK_APP_PORT=18281
+it_stack lynx-demo 18280
 STACK_USER=heaptester STACK_PASSWORD='h3ap-pw'
-STACK_DEMO_NAME=lynx-demo
 STACK_DEMO_ARGS="--threads 2 --intensity 50 --workload heap-sites"
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
 unset LYNXPROF_HEAP_RATE
 # go tool pprof keeps fetched profiles under $HOME/pprof.
 export HOME="$T_TMP/home" PPROF_TMPDIR="$T_TMP/home/pprof"
@@ -27,15 +21,8 @@ mkdir -p "$PPROF_TMPDIR"
 cleanup() { stack_stop; rm -rf "$T_TMP"; }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts with the demo's heap-sites workload"
+it_stack_start "stack starts with the demo's heap-sites workload"
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 log="$STACK_RUNDIR/demo-$STACK_DEMO_NAME.log"
 for ((i = 0; i < 100; i++)); do
     grep -q '^heap_sites ' "$log" 2>/dev/null && break

@@ -6,17 +6,10 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18380 STACK_TLS_PORT=18743 STACK_APP_PORT=18381
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=lynx-demo
+it_stack lynx-demo 18380
 PROM_PORT=18390
 PROM_PID=""
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
 
 cleanup() {
     [ -n "$PROM_PID" ] && stack_kill_pids "$PROM_PID"
@@ -30,15 +23,8 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     t_summary
     exit 1
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 
 # ---- the exposition ------------------------------------------------------------
 expect "metrics: 401 without credentials" 401 '.error' GET "$B/metrics"

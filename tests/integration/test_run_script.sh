@@ -6,7 +6,6 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
 export LYNXPROF_RUNDIR="$T_TMP/run" LYNXPROF_PORT=19180 LYNXPROF_TLS_PORT=19543
 export LYNXPROF_APP_PORT=19181 LYNXPROF_USER=runner LYNXPROF_PASSWORD=run-pw-1

@@ -7,30 +7,16 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18280 STACK_TLS_PORT=18643 STACK_APP_PORT=18281
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=lynx-demo
+it_stack lynx-demo 18280
 # Four workers on two CPUs: the shared lock is contended.
 STACK_DEMO_ARGS="--threads 4"
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
 
 cleanup() { stack_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T_TMP"; }
 trap cleanup EXIT
 
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 D="$B/debug/pprof"
 export HOME="$T_TMP" PPROF_TMPDIR="$T_TMP/pprof"
 mkdir -p "$PPROF_TMPDIR"
@@ -55,7 +41,7 @@ pprof_has() {
     [ ${#opts[@]} -eq 0 ] && opts=(-top)
     local out
     out=$(timeout 60 go tool pprof "${opts[@]}" "$what" 2>&1)
-    if printf '%s\n' "$out" | grep -Eq "$pat"; then
+    if grep -Eq -- "$pat" <<<"$out"; then
         t_ok "$name"
     else
         t_fail "$name" "no /$pat/ in go tool pprof ${opts[*]}:" "$(printf '%s\n' "$out" | head -25)"

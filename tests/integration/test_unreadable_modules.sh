@@ -10,15 +10,8 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=18380 STACK_TLS_PORT=18743 STACK_APP_PORT=18381
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=lynx-demo
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION MAX_PROFILE_DURATION PROFILE_CLEANUP_INTERVAL LYNXPROF_TARGET
+it_stack lynx-demo 18380
 
 cleanup() { stack_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T_TMP"; }
 trap cleanup EXIT
@@ -28,12 +21,7 @@ if ! command -v go >/dev/null; then
     t_summary
     exit 1
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
 # The second target: copies of the demo and of the agent, mode 0711.
 SECRET=secret-demo
@@ -42,13 +30,10 @@ t_check "the 0711 target starts" stack_start_unreadable_demo "$SECRET" "$SBIN" -
 t_check "the endpoints' user cannot read its program" \
     bash -c "! setpriv --reuid=$STACK_FCGI_USER --regid=$STACK_FCGI_USER --clear-groups cat '$SBIN/lynx-demo' >/dev/null 2>&1"
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 D="$B/debug/pprof"
 CPU="$B/api/v1/profiling/cpu"
 export HOME="$T_TMP" PPROF_TMPDIR="$T_TMP/pprof"
 mkdir -p "$PPROF_TMPDIR"
-jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
 
 PROG_NOTE="no symbols for $SBIN/lynx-demo: not readable by user $STACK_FCGI_USER"
 AGENT_NOTE="no symbols for $SBIN/libprofile-agent.so: not readable by user $STACK_FCGI_USER"
@@ -68,7 +53,7 @@ fetch() {
 comments_have() {
     local out
     out=$(timeout 60 go tool pprof -comments "$2" 2>&1)
-    if printf '%s\n' "$out" | grep -qF -- "$3"; then
+    if grep -qF -- "$3" <<<"$out"; then
         t_ok "$1"
     else
         t_fail "$1" "missing: $3" "pprof -comments: ${out:0:400}"
@@ -76,7 +61,7 @@ comments_have() {
 }
 
 text_has() { # NAME TEXT NEEDLE
-    if printf '%s\n' "$2" | grep -qF -- "$3"; then
+    if grep -qF -- "$3" <<<"$2"; then
         t_ok "$1"
     else
         t_fail "$1" "missing: $3" "text: ${2:0:400}"
