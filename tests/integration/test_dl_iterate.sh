@@ -14,15 +14,8 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
-. "$src/scripts/stack.sh"
 
-STACK_SRC="$src"
-STACK_RUNDIR="$T_TMP/run"
-STACK_PORT=28780 STACK_TLS_PORT=28743 STACK_APP_PORT=28781
-STACK_USER=tester STACK_PASSWORD='s3cret-pw'
-STACK_DEMO_NAME=dliter-demo-$$
-export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
-unset SERVER_PRODUCTION LYNXPROF_TARGET
+it_stack dliter-demo-$$ 28780
 export HOME="$T_TMP" PPROF_TMPDIR="$T_TMP/pprof"
 
 cleanup() {
@@ -37,15 +30,8 @@ if ! command -v go >/dev/null; then
     t_summary
     exit 1
 fi
-if ! stack_start; then
-    t_fail "stack starts" "$(tail -20 "$STACK_RUNDIR"/*.log 2>/dev/null)"
-    t_summary
-    exit 1
-fi
-t_ok "stack starts"
+it_stack_start
 
-B="http://127.0.0.1:$STACK_PORT"
-AUTH=(-u "$STACK_USER:$STACK_PASSWORD")
 NAME="dliter-$$"
 TG="target=$NAME"
 STATUS="$T_TMP/status"
@@ -88,8 +74,8 @@ for ((i = 0; i < 50; i++)); do [ -s "$STATUS" ] && break; sleep 0.1; done
 t_check "the fixture runs: walks, dlopens and spins all move" moved
 
 expect "cpu/start at 1000 Hz for 6 s" 200 '.session_id != null' \
-    GET "$B/api/v1/profiling/cpu/start?duration=6s&hz=1000&$TG" "${AUTH[@]}"
-ID=$(jq -r '.session_id' <<<"$H_BODY")
+    GET "$CPU/start?duration=6s&hz=1000&$TG" "${AUTH[@]}"
+ID=$(jqr '.session_id')
 
 # During the session: the program must keep moving.
 sleep 2
@@ -100,8 +86,8 @@ t_check "during the session the program makes progress (no deadlock)" test "$dur
 
 st=""
 for ((i = 0; i < 40; i++)); do
-    http GET "$B/api/v1/profiling/cpu/status/$ID?$TG" "${AUTH[@]}"
-    st=$(jq -r '.status // empty' <<<"$H_BODY" 2>/dev/null)
+    http GET "$CPU/status/$ID?$TG" "${AUTH[@]}"
+    st=$(jqr '.status // empty' 2>/dev/null)
     [ "$st" = completed ] && break
     [ "$st" = running ] || [ "$st" = started ] || break
     sleep 1
@@ -110,7 +96,7 @@ t_check "the session completes (status: ${st:-none})" test "$st" = completed
 t_check "after the session the program still makes progress" moved
 
 code=$(curl -s "${AUTH[@]}" -o "$T_TMP/cpu.pb.gz" -w '%{http_code}' \
-    --max-time 30 "$B/api/v1/profiling/cpu/download/$ID?$TG")
+    --max-time 30 "$CPU/download/$ID?$TG")
 t_check "download: 200" test "$code" = 200
 comments=$(go tool pprof -comments "$T_TMP/cpu.pb.gz" 2>&1)
 skipped=$(sed -n 's/^samples not unwound (thread inside the loader): \([0-9]*\)$/\1/p' <<<"$comments")
