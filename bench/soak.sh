@@ -24,6 +24,7 @@ stack_private_shm "$@"
 out="${SOAK_OUT:-$src/build/soak}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+rm -rf "$out/soak-problems.log" "$out/soak-stall-gdb.txt" "$out/logs"
 tmp=$(mktemp -d /tmp/lynxprof-soak.XXXXXX)
 chmod 0755 "$tmp"
 STACK_SRC="$src" STACK_RUNDIR="$tmp/run"
@@ -42,6 +43,9 @@ cleanup() {
     for p in $LOAD_PIDS; do wait "$p" 2>/dev/null; done
     [ -n "$TARGET" ] && stack_kill_pids "$TARGET"
     stack_stop
+    # The stack's logs (multiwatch says why an endpoint process ended).
+    mkdir -p "$out/logs"
+    cp "$tmp/run/"*.log "$out/logs/" 2>/dev/null
     rm -rf "$tmp"
     return 0
 }
@@ -61,7 +65,8 @@ unsigned long soak_fn(unsigned long x)
 }
 C
 gcc -O2 -shared -fPIC -o "$tmp/run/libsoak.so" "$tmp/soaklib.c" &&
-    gcc -O2 -g -pthread -o "$tmp/run/soak_target" "$here/soak_target.c" -ldl ||
+    gcc -O2 -g -pthread -I "$src/tests/integration" -o "$tmp/run/soak_target" \
+        "$here/soak_target.c" "$src/tests/integration/child_watch.c" -ldl ||
     { echo "soak: building the target failed" >&2; exit 1; }
 chmod 0755 "$tmp/run/libsoak.so" "$tmp/run/soak_target"
 LYNXPROF_HEAP_RATE=16384 stack_start_target "$NAME" "$tmp/run/soak_target" \
@@ -144,6 +149,10 @@ eps=($STACK_ENDPOINTS)
 # The endpoints' worker pids at the start: a pid that changes is a restart.
 worker_set() { local p; for p in "${ep_pids[@]}"; do children "$p"; done | sort -n | tr '\n' ' '; }
 workers0=$(worker_set)
+ep_workers=()
+for i in "${!ep_pids[@]}"; do
+    ep_workers[$i]=$(children "${ep_pids[$i]}" | sort -n | tr '\n' ' ')
+done
 restarts=0
 stalls=0
 last_progress=""
@@ -185,7 +194,12 @@ sample() {
     last_progress=$progress
     if [ "$(worker_set)" != "$workers0" ]; then
         restarts=$((restarts + 1))
-        echo "$el endpoint workers changed: was $workers0 now $(worker_set)" >>"$tmp/bad.log"
+        for i in "${!ep_pids[@]}"; do
+            w=$(children "${ep_pids[$i]}" | sort -n | tr '\n' ' ')
+            [ "$w" = "${ep_workers[$i]}" ] ||
+                echo "$el endpoint ${eps[$i]}: workers were ${ep_workers[$i]}now $w" >>"$tmp/bad.log"
+            ep_workers[$i]=$w
+        done
         workers0=$(worker_set)
     fi
     printf 'soak: %4ds target %6d kB alive=%d endpoints %6d kB nginx %5d kB shm %d forks %s hung %s\n' \

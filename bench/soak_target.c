@@ -34,24 +34,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_watch.h"
+
 static double seconds;          /* 0: until SIGTERM */
-static double hang_timeout = 10.0;
 static const char *lib_path;
 static const char *status_path;
 static const char *only;        /* --only fork|dl|threads|locks: one kind */
 static volatile sig_atomic_t stop;
 static _Atomic unsigned long forks, execs, dlopens, threads, locks;
-static _Atomic unsigned long hung, crashed, failed;
+/* Children hung, crashed, failed (and failed dlopens, threads). */
+static child_watch_t watch = {
+    .hang_timeout_s = 10.0, .poll_us = 1000, .report_fd = 2};
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long sink;
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void nap_us(long us)
 {
@@ -81,39 +76,6 @@ static void churn_heap(int n)
     }
 }
 
-/* Wait for child pid with the hang timeout; count what became of it. */
-static void reap(pid_t pid)
-{
-    double deadline = now() + hang_timeout;
-    int st;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            failed++;
-            return;
-        }
-        if (now() > deadline) {
-            fprintf(stderr, "child %d hung (> %.0f s)\n", (int)pid, hang_timeout);
-            hung++;
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-            return;
-        }
-        nap_us(1000);
-    }
-    if (WIFSIGNALED(st)) {
-        fprintf(stderr, "child %d killed by signal %d\n", (int)pid, WTERMSIG(st));
-        crashed++;
-    } else if (WEXITSTATUS(st) != 0) {
-        failed++;
-    }
-}
-
 static void *forker(void *arg)
 {
     (void)arg;
@@ -121,7 +83,7 @@ static void *forker(void *arg)
         pid_t pid = fork();
 
         if (pid < 0) {
-            failed++;
+            watch.failed++;
             nap_us(100000);
             continue;
         }
@@ -136,7 +98,7 @@ static void *forker(void *arg)
         forks++;
         if (n % 2)
             execs++;
-        reap(pid);
+        child_watch_reap(&watch, pid, n % 2 ? "fork+exec" : "fork");
         nap_us(20000);
     }
     return NULL;
@@ -150,7 +112,7 @@ static void *dl_loop(void *arg)
 
         if (!h) {
             fprintf(stderr, "dlopen: %s\n", dlerror());
-            failed++;
+            watch.failed++;
             nap_us(100000);
             continue;
         }
@@ -159,7 +121,7 @@ static void *dl_loop(void *arg)
         if (fn)
             sink += fn(dlopens);
         else
-            failed++;
+            watch.failed++;
         dlclose(h);
         dlopens++;
         nap_us(10000);
@@ -180,7 +142,7 @@ static void *churner(void *arg)
         pthread_t t;
 
         if (pthread_create(&t, NULL, short_thread, NULL) != 0) {
-            failed++;
+            watch.failed++;
             nap_us(100000);
             continue;
         }
@@ -214,8 +176,9 @@ static void status_line(char *buf, size_t len)
              "forks=%lu execs=%lu dlopens=%lu threads=%lu locks=%lu "
              "hung=%lu crashed=%lu failed=%lu\n",
              (unsigned long)forks, (unsigned long)execs, (unsigned long)dlopens,
-             (unsigned long)threads, (unsigned long)locks, (unsigned long)hung,
-             (unsigned long)crashed, (unsigned long)failed);
+             (unsigned long)threads, (unsigned long)locks,
+             (unsigned long)watch.hung, (unsigned long)watch.crashed,
+             (unsigned long)watch.failed);
 }
 
 static void write_status(void)
@@ -241,7 +204,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--hang-timeout"))
-            hang_timeout = atof(argv[i + 1]);
+            watch.hang_timeout_s = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--lib"))
             lib_path = argv[i + 1];
         else if (!strcmp(argv[i], "--status"))
@@ -280,11 +243,11 @@ int main(int argc, char **argv)
         }
     }
 
-    double end = seconds > 0 ? now() + seconds : 0;
+    double end = seconds > 0 ? child_watch_now() + seconds : 0;
     while (!stop) {
         nap_us(1000000);
         write_status();
-        if (end > 0 && now() >= end)
+        if (end > 0 && child_watch_now() >= end)
             stop = 1;
     }
     for (int i = 0; i < N; i++)
@@ -295,5 +258,5 @@ int main(int argc, char **argv)
     char line[256];
     status_line(line, sizeof(line));
     fputs(line, stdout);
-    return (hung || crashed || failed) ? 1 : 0;
+    return (watch.hung || watch.crashed || watch.failed) ? 1 : 0;
 }

@@ -26,14 +26,18 @@ typedef struct lynx_raw_sample {
  * addresses), at most max frames; LYNX_STACK_TRUNCATED in *flags when
  * deeper.  Returns the frames stored; 0 (nothing, not even pcs[0]) when
  * the fork gate refuses: a fork is under way, or this is a child without
- * an agent (agent/fork.h).  Async-signal-safe. */
+ * an agent (agent/fork.h).  1 (pcs[0] only, LYNX_STACK_UNWIND_SKIPPED in
+ * *flags) while the thread may hold the loader's lock: a dlopen or
+ * dlclose is under way, or it is inside dl_iterate_phdr.
+ * Async-signal-safe. */
 uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
                              uint32_t *flags);
 
 /* Unwind the calling thread from ordinary code (not a signal handler)
  * into buf, at most max return addresses, innermost first: buf[0] is in
  * this function, buf[1] in its caller.  Returns the count (<= 0: none;
- * 0 also when the fork gate refuses, see agent/fork.h).
+ * 0 also when the fork gate refuses, see agent/fork.h, and on a thread
+ * inside dl_iterate_phdr, see agent/dl_hooks.h).
  * Needs no signal mask: a SIGPROF that lands meanwhile is held back by the
  * handler and delivered here, with this stack, once libunwind is done.
  * May take the loader's lock (the lock hooks let it through while

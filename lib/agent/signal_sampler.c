@@ -40,6 +40,7 @@
 #include <sys/time.h>
 #include <ucontext.h>
 
+#include "agent/dl_hooks.h"
 #include "agent/fork.h"
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
@@ -124,11 +125,14 @@ uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
      * way on some thread: its debugger interface says so).  Such a thread
      * holds the loader's locks, which libunwind takes after one of its own
      * mutexes: unwinding here could deadlock with another thread's unwind
-     * (seen in the soak).  Only the interrupted address is kept. */
-    if (loader_debug != NULL &&
-        __atomic_load_n(&loader_debug->r_state, __ATOMIC_RELAXED) !=
-            RT_CONSISTENT) {
-        *flags |= LYNX_STACK_TRUNCATED;
+     * (seen in the soak).  The same holds for a thread interrupted inside
+     * dl_iterate_phdr (agent/dl_hooks.h).  Only the interrupted address is
+     * kept. */
+    if (lynx_dl_iterate_busy() ||
+        (loader_debug != NULL &&
+         __atomic_load_n(&loader_debug->r_state, __ATOMIC_RELAXED) !=
+             RT_CONSISTENT)) {
+        *flags |= LYNX_STACK_TRUNCATED | LYNX_STACK_UNWIND_SKIPPED;
         lynx_fork_gate_leave();
         return n;
     }
@@ -286,7 +290,7 @@ int lynx_unwind_here(void **buf, int max)
 {
     int n;
 
-    if (!lynx_fork_gate_enter()) {
+    if (lynx_dl_iterate_busy() || !lynx_fork_gate_enter()) {
         return 0;
     }
     lynx_agent_unwinding++;

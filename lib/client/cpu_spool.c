@@ -301,6 +301,20 @@ lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
                  (unsigned long long)lost_samples);
         *rc = lynx_pprof_add_comment(p, note);
     }
+    if (*rc == 0) {
+        uint64_t skipped = 0;
+        for (size_t i = 0; i < r->nstacks; i++) {
+            if (r->stacks[i].flags & LYNX_STACK_UNWIND_SKIPPED) {
+                skipped += r->stacks[i].count;
+            }
+        }
+        if (skipped > 0) {
+            snprintf(note, sizeof(note),
+                     "samples not unwound (thread inside the loader): %llu",
+                     (unsigned long long)skipped);
+            *rc = lynx_pprof_add_comment(p, note);
+        }
+    }
     for (size_t i = 0; *rc == 0 && i < r->nstacks; i++) {
         const lynx_cpu_stack_t *s = &r->stacks[i];
         int64_t values[2];

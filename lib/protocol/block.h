@@ -276,6 +276,9 @@ typedef struct lynx_session_arg {
 /* ---- CPU samples, aggregated by stack ------------------------------------ */
 
 #define LYNX_STACK_TRUNCATED 0x1u /* deeper than LYNX_CPU_MAX_DEPTH */
+#define LYNX_STACK_UNWIND_SKIPPED 0x2u /* not unwound: the thread was in
+                                          the loader (dlopen, dlclose or
+                                          dl_iterate_phdr); pcs[0] only */
 
 typedef struct lynx_cpu_stack {
     uint64_t count;             /* samples with exactly this stack */

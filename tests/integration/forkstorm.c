@@ -41,34 +41,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_watch.h"
+
 extern char **environ;
 
 static double seconds = 20.0;
 static int nforkers = 4;
 static int nlockers = 2;
 static int nchurners = 2;
-static double hang_timeout = 5.0;
 static double linger = 0.0;
 static int keep_preload;
 static _Atomic int stop;
-static _Atomic unsigned long forks, hung, crashed, failed;
+static _Atomic unsigned long forks;
+/* hang_timeout_s is --hang-timeout; gdb stacks of hung children with
+ * FORKSTORM_GDB set. */
+static child_watch_t watch = {
+    .hang_timeout_s = 5.0, .poll_us = 200, .report_fd = 1,
+    .gdb_env = "FORKSTORM_GDB"};
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long sink;
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void nap_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-
-    nanosleep(&ts, NULL);
-}
 
 static int visit(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -111,55 +102,6 @@ static void child_work(int with_thread)
     exit(modules > 0 ? 0 : 4);
 }
 
-/* Wait for a child at most hang_timeout; a child still running then is
- * reported and killed. */
-static void reap(pid_t pid, const char *kind)
-{
-    double deadline = now() + hang_timeout;
-    int status = 0;
-    pid_t r;
-
-    for (;;) {
-        r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR)) {
-            break;
-        }
-        if (now() > deadline) {
-            dprintf(1, "hung child pid=%d kind=%s\n", (int)pid, kind);
-            if (getenv("FORKSTORM_GDB") != NULL) {
-                /* Where it hangs, for the log (gdb, when installed). */
-                char cmd[160];
-                snprintf(cmd, sizeof(cmd),
-                         "gdb -p %d -batch -ex 'thread apply all bt' "
-                         "2>/dev/null | grep '^#' 1>&2",
-                         (int)pid);
-                if (system(cmd) != 0) {
-                    dprintf(1, "(no stack: gdb failed)\n");
-                }
-            }
-            atomic_fetch_add(&hung, 1);
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            return;
-        }
-        nap_us(200);
-    }
-    if (r < 0) {
-        atomic_fetch_add(&failed, 1);
-        return;
-    }
-    if (WIFSIGNALED(status)) {
-        dprintf(1, "crashed child pid=%d kind=%s signal=%d\n", (int)pid, kind,
-               WTERMSIG(status));
-        atomic_fetch_add(&crashed, 1);
-    } else if (WEXITSTATUS(status) != 0) {
-        dprintf(1, "failed child pid=%d kind=%s status=%d\n", (int)pid, kind,
-               WEXITSTATUS(status));
-        atomic_fetch_add(&failed, 1);
-    }
-}
-
 static void *forker(void *arg)
 {
     char *const argv[] = {"true", NULL};
@@ -173,15 +115,15 @@ static void *forker(void *arg)
             int st = system("exit 0");
             if (st != 0) {
                 dprintf(1, "system() returned %d\n", st);
-                atomic_fetch_add(&failed, 1);
+                atomic_fetch_add(&watch.failed, 1);
             }
         } else if (kind == 14 || kind == 13) {
             if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) !=
                 0) {
-                atomic_fetch_add(&failed, 1);
+                atomic_fetch_add(&watch.failed, 1);
                 continue;
             }
-            reap(pid, "posix_spawn");
+            child_watch_reap(&watch, pid, "posix_spawn");
         } else if (kind == 12 || kind == 11) {
             pid = vfork();
             if (pid == 0) {
@@ -189,10 +131,10 @@ static void *forker(void *arg)
                 _exit(127);
             }
             if (pid < 0) {
-                atomic_fetch_add(&failed, 1);
+                atomic_fetch_add(&watch.failed, 1);
                 continue;
             }
-            reap(pid, "vfork");
+            child_watch_reap(&watch, pid, "vfork");
         } else if (kind == 10 || kind == 9) {
             pid = fork();
             if (pid == 0) {
@@ -201,20 +143,20 @@ static void *forker(void *arg)
                 _exit(127);
             }
             if (pid < 0) {
-                atomic_fetch_add(&failed, 1);
+                atomic_fetch_add(&watch.failed, 1);
                 continue;
             }
-            reap(pid, "fork+exec");
+            child_watch_reap(&watch, pid, "fork+exec");
         } else {
             pid = fork();
             if (pid == 0) {
                 child_work(kind % 3 == 0);
             }
             if (pid < 0) {
-                atomic_fetch_add(&failed, 1);
+                atomic_fetch_add(&watch.failed, 1);
                 continue;
             }
-            reap(pid, kind % 3 == 0 ? "fork+thread" : "fork");
+            child_watch_reap(&watch, pid, kind % 3 == 0 ? "fork+thread" : "fork");
         }
         atomic_fetch_add(&forks, 1);
     }
@@ -308,7 +250,7 @@ static void kill_leftover_children(void)
             continue;
         }
         dprintf(1, "hung child pid=%s kind=system\n", e->d_name);
-        atomic_fetch_add(&hung, 1);
+        atomic_fetch_add(&watch.hung, 1);
         kill(atoi(e->d_name), SIGKILL);
     }
     closedir(d);
@@ -335,7 +277,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--linger") == 0) {
             linger = atof(argv[i + 1]);
         } else if (strcmp(argv[i], "--hang-timeout") == 0) {
-            hang_timeout = atof(argv[i + 1]);
+            watch.hang_timeout_s = atof(argv[i + 1]);
         } else {
             fprintf(stderr, "forkstorm: unknown option %s\n", argv[i]);
             return 2;
@@ -353,7 +295,7 @@ int main(int argc, char **argv)
          * does -- would leave its control block behind. */
         unsetenv("LD_PRELOAD");
     }
-    t0 = now();
+    t0 = child_watch_now();
     for (int i = 0; i < nlockers; i++) {
         pthread_create(&threads[nthreads++], NULL, locker, NULL);
     }
@@ -364,17 +306,17 @@ int main(int argc, char **argv)
         pthread_create(&threads[nthreads++], NULL, forker,
                        (void *)(uintptr_t)(i * 5));
     }
-    while (now() - t0 < seconds) {
-        nap_us(100000);
+    while (child_watch_now() - t0 < seconds) {
+        child_watch_nap_us(100000);
     }
     atomic_store(&stop, 1);
-    elapsed = now() - t0;
+    elapsed = child_watch_now() - t0;
     {
         /* Give the forkers a hang timeout to finish what they started. */
-        double limit = now() + hang_timeout + 2.0;
+        double limit = child_watch_now() + watch.hang_timeout_s + 2.0;
         for (int i = 0; i < nthreads; i++) {
             struct timespec ts;
-            double left = limit - now();
+            double left = limit - child_watch_now();
             int rc;
             if (left < 0.1) {
                 left = 0.1;
@@ -391,13 +333,15 @@ int main(int argc, char **argv)
     dprintf(1, "forks=%lu seconds=%.2f rate=%.1f hung=%lu crashed=%lu "
            "failed=%lu\n",
            atomic_load(&forks), elapsed, (double)atomic_load(&forks) / elapsed,
-           atomic_load(&hung), atomic_load(&crashed), atomic_load(&failed));
+           atomic_load(&watch.hung), atomic_load(&watch.crashed),
+           atomic_load(&watch.failed));
     /* Stay up (idle) so the profiler can be asked about the aftermath. */
-    for (double end = now() + linger; now() < end;) {
-        nap_us(100000);
+    for (double end = child_watch_now() + linger; child_watch_now() < end;) {
+        child_watch_nap_us(100000);
     }
-    return atomic_load(&hung) == 0 && atomic_load(&crashed) == 0 &&
-                   atomic_load(&failed) == 0
+    return atomic_load(&watch.hung) == 0 &&
+                   atomic_load(&watch.crashed) == 0 &&
+                   atomic_load(&watch.failed) == 0
                ? 0
                : 1;
 }
