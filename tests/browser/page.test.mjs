@@ -246,7 +246,8 @@ await t.check('folded text and .pprof download', async () => {
 });
 
 await t.check('409 while a profile runs: message shown, page follows it', async () => {
-  const started = await apiJSON('POST', 'cpu/start?duration=3s&target=' + DEMO);
+  // long enough that the page's own start still meets it on a loaded machine
+  const started = await apiJSON('POST', 'cpu/start?duration=8s&target=' + DEMO);
   assert(started.status === 200, `API start: ${started.status} ${JSON.stringify(started.body)}`);
   if (await page.isEnabled('#cpu-start')) {
     await page.fill('#cpu-duration', '2s');
@@ -255,11 +256,11 @@ await t.check('409 while a profile runs: message shown, page follows it', async 
     // the page noticed the session first (sessions poll): ask through its own code path
     await page.evaluate(() => window.lynxprof.startCpu('2s', 100));
   }
-  await until(async () => /already running/.test(await page.textContent('#cpu-msg')), { timeout: 4000, what: 'the 409 message' });
+  await until(async () => /already running/.test(await page.textContent('#cpu-msg')), { timeout: 10000, what: 'the 409 message' });
   assert(/HTTP 409/.test(await page.textContent('#cpu-msg')), 'status not shown');
   await t.shot(page, '10-conflict');
-  await until(async () => (await attr('#cpu-progress', 'data-session')) === started.body.session_id, { timeout: 4000, what: 'following the running session' });
-  const st = await waitSessionEnd(15000);
+  await until(async () => (await attr('#cpu-progress', 'data-session')) === started.body.session_id, { timeout: 10000, what: 'following the running session' });
+  const st = await waitSessionEnd(30000);
   assert(st === 'completed', `followed session ended ${st}`);
   completed.push(started.body.session_id);
 });
