@@ -159,8 +159,8 @@ const char *lynx_symbolize_strerror(int code)
     case LYNX_SYM_ENOSYMS:
         return "no symbol table and no debug info";
     case LYNX_SYM_NODEBUG:
-        return "no debug info: function names from its symbol table only, "
-               "no source files or lines";
+        return "no debug info: no source files or lines, and function "
+               "names only where its symbol table has them";
     case LYNX_SYM_EINVAL:
         return "invalid module record (or vDSO)";
     case -ENOMEM:
@@ -197,8 +197,9 @@ char *lynx_symbolize_note(const char *path, int code, char *buf, size_t size)
 
     if (code == LYNX_SYM_NODEBUG) {
         snprintf(buf, size,
-                 "no debug info for %s: function names from its symbol "
-                 "table only, no source files or lines", path);
+                 "no debug info for %s: no source files or lines, and "
+                 "function names only where its symbol table has them",
+                 path);
         return buf;
     }
     snprintf(buf, size, "no symbols for %s: %s", path,
