@@ -459,6 +459,83 @@ static void test_foreign_file_refused(void **state)
     unlink(mine);
 }
 
+/* Files found for a module (debug files): the same checks, by path.  A
+ * symlink the target planted to a file only the endpoint can read is
+ * refused; a FIFO is refused without blocking; a world-readable file is
+ * taken. */
+static void test_extra_file(void **state)
+{
+    char mine[128];
+    char link[128];
+    char fifo[128];
+    char shared[128];
+    pid_t target;
+    pid_t child;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+    }
+    path_in_dir(mine, sizeof(mine), "endpoint-only.debug");
+    path_in_dir(link, sizeof(link), "planted.debug");
+    path_in_dir(fifo, sizeof(fifo), "fifo.debug");
+    path_in_dir(shared, sizeof(shared), "shared.debug");
+    write_file(mine, "endpoint only\n", 0600);
+    assert_int_equal(chown(mine, NOBODY, NOBODY), 0);
+    assert_int_equal(symlink(mine, link), 0);
+    assert_int_equal(mkfifo(fifo, 0666), 0);
+    write_file(shared, "everyone\n", 0644);
+    target = fork();
+    assert_true(target >= 0);
+    if (target == 0) {
+        become(NOBODY - 1);
+        pause();
+        _exit(0);
+    }
+    usleep(100000); /* let it drop its rights */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        lynx_modfile_id_t id;
+        lynx_modfiles_t *v;
+        int fd;
+
+        become(NOBODY);
+        v = lynx_modfiles_create(target);
+        if (v == NULL) {
+            _exit(11);
+        }
+        if (lynx_modfile_open_extra(v, link, &id) != LYNX_MODFILE_EFOREIGN ||
+            id.status != LYNX_MODFILE_EFOREIGN) {
+            _exit(12);
+        }
+        if (lynx_modfile_open_extra(v, fifo, &id) != LYNX_MODFILE_ENOTREG) {
+            _exit(13);
+        }
+        if (lynx_modfile_open_extra(v, "relative.debug", &id) !=
+            LYNX_MODFILE_EINVAL) {
+            _exit(14);
+        }
+        fd = lynx_modfile_open_extra(v, shared, &id);
+        if (fd < 0 || id.how != LYNX_MODFILE_BY_PERMISSION) {
+            _exit(15);
+        }
+        close(fd);
+        /* Without a view, any regular file: the endpoint's own too. */
+        fd = lynx_modfile_open_extra(NULL, mine, &id);
+        if (fd < 0 || id.how != LYNX_MODFILE_UNVERIFIED) {
+            _exit(16);
+        }
+        close(fd);
+        _exit(0);
+    }
+    expect_child_ok(child, target);
+    unlink(link);
+    unlink(mine);
+    unlink(fifo);
+    unlink(shared);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -488,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_same_user_maps),
         cmocka_unit_test(test_gone_target),
         cmocka_unit_test(test_foreign_file_refused),
+        cmocka_unit_test(test_extra_file),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
