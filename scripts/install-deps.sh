@@ -8,7 +8,8 @@ set -euo pipefail
 run_pkgs="gcc make autoconf automake libtool pkg-config libfcgi-dev
   libjson-c-dev libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
   protobuf-c-compiler zlib1g-dev nginx spawn-fcgi multiwatch apache2-utils
-  openssl curl procps iproute2 util-linux passwd"
+  openssl curl procps iproute2 util-linux passwd libdebuginfod1"
+# libdebuginfod1: loaded by the endpoints when DEBUGINFOD_URLS is set.
 # "package:command" is skipped when the command is already on the PATH
 # (e.g. a Node.js that did not come from Debian brings its own npm).
 # clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by

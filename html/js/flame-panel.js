@@ -13,12 +13,15 @@
 // older entries then mean "the root".
 //
 // Modules the endpoints could not symbolize (the data's "unsymbolized":
-// [{path, reason, message}]) are listed in a notice above the graph, with
-// the usual fix, so bare frames such as "prog+0x1194" are explained.
+// [{path, reason, message, symbols}]) are listed in a notice above the
+// graph, with the usual fix, so bare frames such as "prog+0x1194" are
+// explained.  Those with "symbols": true had names from their symbol table
+// but no debug info (no files or lines): a quieter list of their own.
 //
 // Test hooks: section[data-mode="none|profile|diff"], [data-back] (zoom
 // depth), the canvas' data-frames / data-zoom / data-search-share,
-// #flame-unsymbolized li (one per module), and panel.view.drawnFrames().
+// #flame-unsymbolized li (one per module), #flame-nodebug li (likewise),
+// and panel.view.drawnFrames().
 
 import { createFlameView } from './flame-view.js';
 import { topTable, sandwich, formatValue, formatShare } from './flame-model.js';
@@ -72,6 +75,12 @@ export function createFlamePanel(section) {
     symList,
     h('p', { class: 'sub', text: 'Make each file readable by the endpoints\' user (e.g. chgrp lynxprof FILE; chmod g+r FILE), '
       + 'or install its debug info where that user can read it. See "Troubleshooting" in the README.' }));
+  const nodebugList = h('ul');
+  const nodebugNotice = h('details', { class: 'sym-notice', id: 'flame-nodebug', role: 'note', hidden: true },
+    h('summary', { text: 'Some modules have no debug info: function names only, no files or lines.' }),
+    nodebugList,
+    h('p', { class: 'sub', text: 'Install their debug files (e.g. the -dbgsym packages) under the debug directory, '
+      + 'or next to each binary as its .gnu_debuglink names it. See "Stripped binaries" in the README.' }));
   const details = h('div', { class: 'flame-details', id: 'flame-details', 'aria-live': 'off' }, '\u00a0');
   const graph = h('div', { class: 'flame-graph', id: 'flame-graph' });
   const main = h('div', { class: 'flame-main' }, graph, details);
@@ -103,6 +112,7 @@ export function createFlamePanel(section) {
       backBtn, resetBtn, searchIn, shareOut, foldedBtn, legend),
     msg,
     symNotice,
+    nodebugNotice,
     h('div', { class: 'flame-body' }, main, top),
     sw,
     h('p', { class: 'hint', text: 'Click a frame to zoom · hover for details · keys: ↑ parent, ↓ heaviest child, ←/→ siblings, Enter zoom, Esc/0 reset, / search · click a table row for its callers and callees.' }));
@@ -325,16 +335,20 @@ export function createFlamePanel(section) {
   // text comes from the target's module list: textContent only.
   function showUnsymbolized(...datas) {
     const seen = new Map();
+    const nodebug = new Map();
     for (const d of datas) {
       const list = d && Array.isArray(d.unsymbolized) ? d.unsymbolized : [];
       for (const u of list) {
-        if (u && typeof u.path === 'string' && !seen.has(u.path)) {
-          seen.set(u.path, typeof u.message === 'string' ? u.message : `no symbols for ${u.path}`);
+        const into = u && u.symbols === true ? nodebug : seen;
+        if (u && typeof u.path === 'string' && !into.has(u.path)) {
+          into.set(u.path, typeof u.message === 'string' ? u.message : `no symbols for ${u.path}`);
         }
       }
     }
     symList.replaceChildren(...[...seen.values()].map((m) => h('li', { text: m })));
     symNotice.hidden = seen.size === 0;
+    nodebugList.replaceChildren(...[...nodebug.values()].map((m) => h('li', { text: m })));
+    nodebugNotice.hidden = nodebug.size === 0;
   }
 
   function install(newMode, fill) {

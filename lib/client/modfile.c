@@ -503,3 +503,30 @@ int lynx_modfile_open(lynx_modfiles_t *v, const lynx_module_t *mod,
     }
     return fd;
 }
+
+int lynx_modfile_open_extra(lynx_modfiles_t *v, const char *path,
+                            lynx_modfile_id_t *id)
+{
+    struct stat st;
+    int fd;
+
+    memset(id, 0, sizeof(*id));
+    if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(id->path)) {
+        id->status = LYNX_MODFILE_EINVAL;
+        return id->status;
+    }
+    fd = mf_open_checked(path, 0, 0, 0, &st);
+    if (fd >= 0 && v != NULL && !mf_target_may_read(v, &st)) {
+        close(fd); /* e.g. a symlink to a file of the endpoints' own */
+        fd = v->have_creds ? LYNX_MODFILE_EFOREIGN : LYNX_MODFILE_ENOPROC;
+    }
+    if (fd < 0) {
+        id->status = fd;
+        return fd;
+    }
+    id->how = v != NULL ? LYNX_MODFILE_BY_PERMISSION : LYNX_MODFILE_UNVERIFIED;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    memcpy(id->path, path, strlen(path) + 1);
+    return fd;
+}

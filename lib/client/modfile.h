@@ -124,6 +124,22 @@ int lynx_modfiles_identify(lynx_modfiles_t *v, const lynx_module_t *mod,
 int lynx_modfile_open(lynx_modfiles_t *v, const lynx_module_t *mod,
                       lynx_modfile_id_t *id);
 
+/*
+ * Open `path`, a file found on behalf of a module of the target rather
+ * than mapped by it (its separate debug info: client/debuginfo.h), with
+ * the same care: regular files only, checked before and after opening,
+ * opened without blocking; and, with view `v`, only a file that the
+ * target's own user could read by its mode bits (rule 3 above, whatever
+ * evidence the view has), so that a name the target controls (a debug
+ * link, a symlink in a directory it can write) cannot make the endpoints
+ * read a file the target could not.  v NULL takes any regular file.
+ * Returns the descriptor (the caller closes it) with *id describing the
+ * file (how: LYNX_MODFILE_BY_PERMISSION, or LYNX_MODFILE_UNVERIFIED
+ * without a view), or a negative LYNX_MODFILE_E* code (in id->status too).
+ */
+int lynx_modfile_open_extra(lynx_modfiles_t *v, const char *path,
+                            lynx_modfile_id_t *id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -398,7 +398,7 @@ int lynx_pprof_module_status(const lynx_pprof_t *p, size_t i)
 
 int pprof_module_note(const lynx_pprof_t *p, size_t i, char *buf, size_t size)
 {
-    if (p->mod_status[i] >= 0 || p->mods[i].path[0] != '/') {
+    if (p->mod_status[i] == 0 || p->mods[i].path[0] != '/') {
         return 0;
     }
     lynx_symbolize_note(p->mods[i].path, p->mod_status[i], buf, size);
@@ -514,6 +514,9 @@ static int pp_resolve_loc(lynx_pprof_t *p, lynx_symbolizer_t *sym,
             p->mod_status[mi] = rc;
         }
         return 0;
+    }
+    if (rc > 0) {
+        p->mod_status[mi] = rc; /* LYNX_SYM_NODEBUG: said, not an error */
     }
     return pp_resolve_frames(p, r, loc, (size_t)mi, frames, n);
 }

@@ -145,7 +145,8 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
 /*
  * Why module i (as given to lynx_pprof_set_modules) gave no symbols during
  * the last encode, flame or folded call: 0 if it did (or was not needed),
- * else a LYNX_SYM_E* or LYNX_MODFILE_E* code (see
+ * LYNX_SYM_NODEBUG if they came from its symbol table for lack of debug
+ * info, else a LYNX_SYM_E* or LYNX_MODFILE_E* code (see
  * lynx_symbolize_strerror()).  -EINVAL if i is
  * out of range.
  */

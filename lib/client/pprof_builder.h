@@ -93,8 +93,9 @@ int pprof_resolve(lynx_pprof_t *p, lynx_symbolizer_t *sym, pprof_resolved_t *r);
 void pprof_resolved_fini(pprof_resolved_t *r);
 
 /*
- * The note for module i if it gave no symbols in the last resolve ("no
- * symbols for <path>: <reason>", see lynx_symbolize_note()) into buf;
+ * The note for module i if it gave no symbols, or no debug info, in the
+ * last resolve ("no symbols for <path>: <reason>", "no debug info for
+ * <path>: ...", see lynx_symbolize_note()) into buf;
  * 1 if there is one, 0 if not.  The vDSO and records without an absolute
  * path are not files anyone could fix, so they get none.
  */

@@ -286,7 +286,10 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
             pp_json_set(item, "reason",
                         json_object_new_string(lynx_symbolize_reason(
                             p->mod_status[i], reason, sizeof(reason)))) != 0 ||
-            pp_json_set(item, "message", json_object_new_string(note)) != 0) {
+            pp_json_set(item, "message", json_object_new_string(note)) != 0 ||
+            pp_json_set(item, "symbols",
+                        json_object_new_boolean(p->mod_status[i] ==
+                                                LYNX_SYM_NODEBUG)) != 0) {
             goto done;
         }
     }

@@ -17,6 +17,8 @@
  */
 #include "client/symbolize.h"
 
+#include "client/debuginfo.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -39,6 +41,8 @@ typedef struct sym_module {
     Dwfl *dwfl;           /* NULL iff status < 0 */
     Dwfl_Module *module;  /* the one module of dwfl */
     int status;           /* 0, or the LYNX_SYM_E* code of the failure */
+    int nodebug;          /* 1: symbols from the ELF symbol table only */
+    lynx_debuginfo_ctx_t debuginfo; /* the module's libdwfl userdata */
     int64_t failed_at_ns; /* CLOCK_MONOTONIC time of the failure */
     uint64_t last_used;   /* value of lynx_symbolizer.clock, for LRU */
 } sym_module_t;
@@ -53,7 +57,7 @@ struct lynx_symbolizer {
 
 static const Dwfl_Callbacks sym_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = lynx_debuginfo_find, /* not libdwfl's: see there */
     .section_address = dwfl_offline_section_address,
 };
 
@@ -154,6 +158,9 @@ const char *lynx_symbolize_strerror(int code)
         return "not a usable ELF file";
     case LYNX_SYM_ENOSYMS:
         return "no symbol table and no debug info";
+    case LYNX_SYM_NODEBUG:
+        return "no debug info: no source files or lines, and function "
+               "names only where its symbol table has them";
     case LYNX_SYM_EINVAL:
         return "invalid module record (or vDSO)";
     case -ENOMEM:
@@ -188,6 +195,13 @@ char *lynx_symbolize_note(const char *path, int code, char *buf, size_t size)
 {
     char reason[160];
 
+    if (code == LYNX_SYM_NODEBUG) {
+        snprintf(buf, size,
+                 "no debug info for %s: no source files or lines, and "
+                 "function names only where its symbol table has them",
+                 path);
+        return buf;
+    }
     snprintf(buf, size, "no symbols for %s: %s", path,
              lynx_symbolize_reason(code, reason, sizeof(reason)));
     return buf;
@@ -227,11 +241,15 @@ static void sym_open(lynx_symbolizer_t *sym, sym_module_t *m,
     Dwarf_Addr bias;
     Dwfl *dwfl;
     Dwfl_Module *module;
+    void **userdata;
+    Dwarf *dw;
+    int nsyms;
     int fd;
     int n;
 
     m->dwfl = NULL;
     m->module = NULL;
+    m->nodebug = 0;
     fd = lynx_modfile_open(sym->files, rec, &id);
     if (fd < 0) {
         m->status = fd;
@@ -255,6 +273,14 @@ static void sym_open(lynx_symbolizer_t *sym, sym_module_t *m,
         return;
     }
     dwfl_report_end(dwfl, NULL, NULL);
+    /* Debug files are looked up now, with this request's view, and never
+     * later (see client/debuginfo.h). */
+    m->debuginfo.files = sym->files;
+    m->debuginfo.dev = id.dev;
+    m->debuginfo.ino = id.ino;
+    m->debuginfo.active = 0;
+    dwfl_module_info(module, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+    *userdata = &m->debuginfo;
 
     if (m->build_id_len > 0) {
         n = dwfl_module_build_id(module, &bits, &vaddr);
@@ -265,12 +291,17 @@ static void sym_open(lynx_symbolizer_t *sym, sym_module_t *m,
             return;
         }
     }
-    if (dwfl_module_getsymtab(module) <= 0 &&
-        dwfl_module_getdwarf(module, &bias) == NULL) {
+    m->debuginfo.active = 1;
+    nsyms = dwfl_module_getsymtab(module);
+    dw = dwfl_module_getdwarf(module, &bias);
+    m->debuginfo.active = 0;
+    m->debuginfo.files = NULL;
+    if (nsyms <= 0 && dw == NULL) {
         dwfl_end(dwfl);
         m->status = LYNX_SYM_ENOSYMS;
         return;
     }
+    m->nodebug = dw == NULL;
     m->dwfl = dwfl;
     m->module = module;
     m->status = 0;
@@ -540,7 +571,7 @@ int lynx_symbolize(lynx_symbolizer_t *sym, const lynx_module_t *mod,
     }
     a = addr - mod->load_bias;
     sym_dwarf_frames(m->module, a, frames, max_frames, nframes);
-    return 0;
+    return m->nodebug ? LYNX_SYM_NODEBUG : 0;
 }
 
 const char *lynx_symbolize_name(lynx_symbolizer_t *sym,

@@ -4,7 +4,8 @@
  *
  * Runs in the endpoint processes, never in a target.  Modules are read
  * from disk (the endpoint shares the target's mount namespace) with
- * elfutils libdwfl, DWARF first, the ELF symbol table when there is no
+ * elfutils libdwfl, DWARF first (in the file, or in a separate debug file
+ * found as client/debuginfo.h says), the ELF symbol table when there is no
  * DWARF.  Module files are opened only through lynx_modfile_open(), checked
  * against the view of the target bound with lynx_symbolizer_set_files().
  * Opened modules are cached per (path, build ID, device, inode) for the
@@ -47,6 +48,15 @@ extern "C" {
 #define LYNX_SYM_ENOTELF (-ENOEXEC) /* not an ELF file libdw can use */
 #define LYNX_SYM_EINVAL (-EINVAL)   /* bad record, or the vDSO */
 #define LYNX_SYM_ENOSYMS (-ENODATA) /* no symbol table and no debug info */
+
+/*
+ * Not a failure: the module has no debug info anywhere (not in the file,
+ * not in a separate debug file: client/debuginfo.h), so its frames are
+ * named from its ELF symbol table (.symtab, else the dynamic symbols of
+ * .dynsym) without files or lines, and addresses outside every symbol
+ * have none.  Reported like the codes above, so users know why.
+ */
+#define LYNX_SYM_NODEBUG 1
 
 /* One frame at an address.  Strings belong to the symbolizer (see below). */
 typedef struct lynx_frame {
@@ -105,6 +115,8 @@ lynx_modfiles_t *lynx_symbolizer_files(lynx_symbolizer_t *sym);
  * LYNX_SYM_EINVAL (record without a NUL-terminated absolute path, or the
  * vDSO), -ENOMEM.  Such a module is
  * remembered as failed and tried again at most every 30 seconds.
+ * Returns LYNX_SYM_NODEBUG (> 0) when the frames come from the module's
+ * symbol table because it has no debug info.
  *
  * `mod` is read only and may be untrusted data; it is not kept.  The frame
  * strings are owned by the symbolizer and stay valid until the next call on

@@ -179,7 +179,7 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
             if (m != NULL && sym != NULL) {
                 int rc = lynx_symbolize(sym, m, pc, frames,
                                         LYNX_SYM_MAX_FRAMES, &nf);
-                if (rc < 0) {
+                if (rc != 0) {
                     why[m - d->mods] = rc;
                 }
             }
@@ -211,7 +211,7 @@ int lynx_thread_dump_text(const lynx_thread_dump_t *d, lynx_symbolizer_t *sym,
     }
     /* Say why frames are bare (the vDSO has no file to fix). */
     for (size_t i = 0; i < d->nmods; i++) {
-        if (why[i] < 0 && d->mods[i].path[0] == '/') {
+        if (why[i] != 0 && d->mods[i].path[0] == '/') {
             lynx_buf_printf(&b, "# %s\n",
                             lynx_symbolize_note(d->mods[i].path, why[i], note,
                                                 sizeof(note)));

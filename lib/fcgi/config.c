@@ -15,6 +15,25 @@
 #define LYNX_DEFAULT_SPOOL_DIR "/var/lib/lynxprof"
 #endif
 
+/* An absolute directory of variable `var` into out (size bytes). */
+static int get_dir(const char *(*lookup)(const char *), const char *var,
+                   char *out, size_t size, char *err, size_t err_size)
+{
+    const char *v = lookup(var);
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (v[0] != '/' || strlen(v) >= size) {
+        snprintf(err, err_size,
+                 "%s: '%s' must be an absolute path shorter than %zu bytes",
+                 var, v, size);
+        return -EINVAL;
+    }
+    snprintf(out, size, "%s", v);
+    return 0;
+}
+
 static const char *env_lookup(const char *name)
 {
     return getenv(name);
@@ -76,6 +95,8 @@ int lynx_config_load(lynx_config_t *cfg, const char *(*lookup)(const char *),
     cfg->agent_timeout_ns = 5LL * 1000000000LL;
     snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s",
              LYNX_DEFAULT_SPOOL_DIR);
+    snprintf(cfg->debug_dir, sizeof(cfg->debug_dir), "%s",
+             LYNX_DEFAULT_DEBUG_DIR);
     err[0] = '\0';
 
     rc = get_bool(lookup, "PROFILING_ENABLED", &cfg->profiling_enabled, err,
@@ -113,15 +134,11 @@ int lynx_config_load(lynx_config_t *cfg, const char *(*lookup)(const char *),
         }
         snprintf(cfg->default_target, sizeof(cfg->default_target), "%s", v);
     }
-    v = lookup("LYNXPROF_SPOOL_DIR");
-    if (v != NULL) {
-        if (v[0] != '/' || strlen(v) >= sizeof(cfg->spool_dir)) {
-            snprintf(err, err_size,
-                     "LYNXPROF_SPOOL_DIR: '%s' must be an absolute path "
-                     "shorter than %zu bytes", v, sizeof(cfg->spool_dir));
-            return -EINVAL;
-        }
-        snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s", v);
+    rc = get_dir(lookup, "LYNXPROF_SPOOL_DIR", cfg->spool_dir,
+                 sizeof(cfg->spool_dir), err, err_size);
+    if (rc == 0) {
+        rc = get_dir(lookup, "LYNXPROF_DEBUG_DIR", cfg->debug_dir,
+                     sizeof(cfg->debug_dir), err, err_size);
     }
-    return 0;
+    return rc;
 }

@@ -14,6 +14,10 @@
  *                            waits for the agent to answer a command
  *   LYNXPROF_TARGET          target name used when a request names none
  *   LYNXPROF_SPOOL_DIR       absolute directory for finished profiles
+ *   LYNXPROF_DEBUG_DIR       absolute directory, default /usr/lib/debug:
+ *                            where separate debug files are looked up
+ *                            (its .build-id/ tree, and the mirror of the
+ *                            binaries' directories; client/debuginfo.h)
  *
  * Booleans and durations use Go's syntax (strconv.ParseBool,
  * time.ParseDuration).  A value that does not parse is an error naming the
@@ -25,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/debuginfo.h"
 #include "protocol/block.h"
 
 #define LYNX_SPOOL_DIR_MAX 256
@@ -38,6 +43,7 @@ typedef struct lynx_config {
     int64_t agent_timeout_ns;         /* > 0 */
     char default_target[LYNX_NAME_MAX];     /* "" = none */
     char spool_dir[LYNX_SPOOL_DIR_MAX];     /* absolute path */
+    char debug_dir[LYNX_DEBUG_DIR_MAX];     /* absolute path */
 } lynx_config_t;
 
 /* Fill cfg from a getenv-like lookup (NULL: the process environment).

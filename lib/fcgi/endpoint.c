@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "client/attach.h"
+#include "client/debuginfo.h"
 #include "fcgi/duration.h"
 #include "fcgi/endpoint.h"
 #include "fcgi/query.h"
@@ -456,6 +457,7 @@ int lynx_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--check-config") == 0) {
         return 0;
     }
+    lynx_debuginfo_set_dir(cfg.debug_dir); /* checked by the load */
     /* A client that goes away must not kill us with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     if (FCGX_Init() != 0 || FCGX_InitRequest(&req.fcgx, 0, 0) != 0) {

@@ -402,6 +402,12 @@ await t.check('a program the endpoints cannot read: the notice names it, the rea
   assert(await page.inputValue('#target') === DEMO, 'the demo is not selected again');
   await threadsFlame(DEMO);
   assert(await page.isHidden('#flame-unsymbolized'), 'a notice for the readable demo');
+  // Modules without debug info (libc without libc6-dbg, ...) have a list of
+  // their own, which never names the demo built with -g.
+  const nodebug = await page.$$eval('#flame-nodebug li', (ls) => ls.map((l) => l.textContent));
+  assert(nodebug.every((m) => m.startsWith('no debug info for ') && !m.includes('/lynx-demo:')),
+    `no-debug-info items: ${JSON.stringify(nodebug)}`);
+  assert((await page.isHidden('#flame-nodebug')) === (nodebug.length === 0), 'the no-debug-info list is shown iff it has items');
 });
 
 await t.check('dark theme switch, remembered across a reload', async () => {

@@ -102,3 +102,15 @@ it_stack_start() {
 
 # jqr FILTER: jq -r FILTER over the last body http() read.
 jqr() { printf '%s' "$H_BODY" | jq -r "$1"; }
+
+# it_fetch_gz NAME URL FILE: GET URL (with AUTH) into FILE; a check that it
+# answered 200 with a gzipped body (a pprof profile).
+it_fetch_gz() {
+    H_CODE=$(curl -s -o "$3" -w '%{http_code}' --max-time 30 "${AUTH[@]}" \
+        "$2" 2>/dev/null) || H_CODE=000
+    if [ "$H_CODE" = 200 ] && gzip -t "$3" 2>/dev/null; then
+        t_ok "$1"
+    else
+        t_fail "$1" "status $H_CODE" "body: $(head -c 300 "$3" 2>/dev/null)"
+    fi
+}

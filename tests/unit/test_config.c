@@ -51,6 +51,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.agent_timeout_ns, 5 * SEC);
     assert_string_equal(c.default_target, "");
     assert_true(c.spool_dir[0] == '/');
+    assert_string_equal(c.debug_dir, "/usr/lib/debug");
 }
 
 static void test_valid_values(void **state)
@@ -64,6 +65,7 @@ static void test_valid_values(void **state)
         {"MAX_PROFILE_DURATION", "2m30s"}, {"PROFILE_CLEANUP_INTERVAL", "1.5s"},
         {"LYNXPROF_RETENTION", "90m"},    {"LYNXPROF_TIMEOUT", "300ms"},
         {"LYNXPROF_TARGET", "lynx-demo"}, {"LYNXPROF_SPOOL_DIR", "/tmp/x"},
+        {"LYNXPROF_DEBUG_DIR", "/srv/debug"},
     };
     memcpy(fake_env, env, sizeof(env));
     assert_int_equal(lynx_config_load(&c, lookup, err, sizeof(err)), 0);
@@ -75,6 +77,7 @@ static void test_valid_values(void **state)
     assert_int_equal(c.agent_timeout_ns, 300000000LL);
     assert_string_equal(c.default_target, "lynx-demo");
     assert_string_equal(c.spool_dir, "/tmp/x");
+    assert_string_equal(c.debug_dir, "/srv/debug");
 }
 
 static void test_invalid_values(void **state)
@@ -93,6 +96,7 @@ static void test_invalid_values(void **state)
         {"LYNXPROF_TIMEOUT", "0ms"},
         {"LYNXPROF_TARGET", "../etc"},
         {"LYNXPROF_SPOOL_DIR", "relative/dir"},
+        {"LYNXPROF_DEBUG_DIR", "usr/lib/debug"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -418,21 +418,17 @@ static void test_gone_target(void **state)
     unlink(private_file);
 }
 
-/* A target whose own user could not read the named file: refused even
- * though the endpoint could read it. */
-static void test_foreign_file_refused(void **state)
+/*
+ * Run check() in a child that is user `nobody` (as the endpoints), with a
+ * view of a target that runs as another user; the check returns 0 or the
+ * number of the test that failed.
+ */
+static void check_as_endpoint(int (*check)(lynx_modfiles_t *v, void *arg),
+                              void *arg)
 {
-    char mine[128];
     pid_t target;
     pid_t child;
 
-    (void)state;
-    if (geteuid() != 0) {
-        skip();
-    }
-    path_in_dir(mine, sizeof(mine), "endpoint-only.so");
-    write_file(mine, "endpoint only\n", 0600);
-    assert_int_equal(chown(mine, NOBODY, NOBODY), 0);
     target = fork();
     assert_true(target >= 0);
     if (target == 0) {
@@ -444,7 +440,6 @@ static void test_foreign_file_refused(void **state)
     child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        lynx_modfile_id_t id;
         lynx_modfiles_t *v;
 
         become(NOBODY);
@@ -452,11 +447,100 @@ static void test_foreign_file_refused(void **state)
         if (v == NULL) {
             _exit(11);
         }
-        _exit(open_as(v, mine, 0x400000, &id) == LYNX_MODFILE_EFOREIGN ? 0
-                                                                       : 12);
+        _exit(check(v, arg));
     }
     expect_child_ok(child, target);
+}
+
+static int foreign_refused(lynx_modfiles_t *v, void *arg)
+{
+    lynx_modfile_id_t id;
+
+    return open_as(v, arg, 0x400000, &id) == LYNX_MODFILE_EFOREIGN ? 0 : 12;
+}
+
+/* A target whose own user could not read the named file: refused even
+ * though the endpoint could read it. */
+static void test_foreign_file_refused(void **state)
+{
+    char mine[128];
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+    }
+    path_in_dir(mine, sizeof(mine), "endpoint-only.so");
+    write_file(mine, "endpoint only\n", 0600);
+    assert_int_equal(chown(mine, NOBODY, NOBODY), 0);
+    check_as_endpoint(foreign_refused, mine);
     unlink(mine);
+}
+
+/* The names of test_extra_file's files. */
+typedef struct extra_files {
+    char mine[128];   /* readable by the endpoint only */
+    char link[128];   /* a symlink to it */
+    char fifo[128];
+    char shared[128]; /* readable by everyone */
+} extra_files_t;
+
+static int extra_checks(lynx_modfiles_t *v, void *arg)
+{
+    const extra_files_t *f = arg;
+    lynx_modfile_id_t id;
+    int fd;
+
+    if (lynx_modfile_open_extra(v, f->link, &id) != LYNX_MODFILE_EFOREIGN ||
+        id.status != LYNX_MODFILE_EFOREIGN) {
+        return 12;
+    }
+    if (lynx_modfile_open_extra(v, f->fifo, &id) != LYNX_MODFILE_ENOTREG) {
+        return 13;
+    }
+    if (lynx_modfile_open_extra(v, "relative.debug", &id) !=
+        LYNX_MODFILE_EINVAL) {
+        return 14;
+    }
+    fd = lynx_modfile_open_extra(v, f->shared, &id);
+    if (fd < 0 || id.how != LYNX_MODFILE_BY_PERMISSION) {
+        return 15;
+    }
+    close(fd);
+    /* Without a view, any regular file: the endpoint's own too. */
+    fd = lynx_modfile_open_extra(NULL, f->mine, &id);
+    if (fd < 0 || id.how != LYNX_MODFILE_UNVERIFIED) {
+        return 16;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Files found for a module (debug files): the same checks, by path.  A
+ * symlink the target planted to a file only the endpoint can read is
+ * refused; a FIFO is refused without blocking; a world-readable file is
+ * taken. */
+static void test_extra_file(void **state)
+{
+    extra_files_t f;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+    }
+    path_in_dir(f.mine, sizeof(f.mine), "endpoint-only.debug");
+    path_in_dir(f.link, sizeof(f.link), "planted.debug");
+    path_in_dir(f.fifo, sizeof(f.fifo), "fifo.debug");
+    path_in_dir(f.shared, sizeof(f.shared), "shared.debug");
+    write_file(f.mine, "endpoint only\n", 0600);
+    assert_int_equal(chown(f.mine, NOBODY, NOBODY), 0);
+    assert_int_equal(symlink(f.mine, f.link), 0);
+    assert_int_equal(mkfifo(f.fifo, 0666), 0);
+    write_file(f.shared, "everyone\n", 0644);
+    check_as_endpoint(extra_checks, &f);
+    unlink(f.link);
+    unlink(f.mine);
+    unlink(f.fifo);
+    unlink(f.shared);
 }
 
 static int setup(void **state)
@@ -488,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_same_user_maps),
         cmocka_unit_test(test_gone_target),
         cmocka_unit_test(test_foreign_file_refused),
+        cmocka_unit_test(test_extra_file),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "client/debuginfo.h"
 #include "client/symbolize.h"
 #include "fixtures/lynx_test_modules.h"
 
@@ -359,6 +360,7 @@ static void test_shared_library(void **state)
     const lynx_module_t *m;
     const char *name;
     size_t n;
+    int rc;
 
     (void)state;
     /* A libc function (or, under ASan, its interceptor in libasan). */
@@ -368,9 +370,10 @@ static void test_shared_library(void **state)
     assert_non_null(strstr(m->path, ".so"));
     sym = lynx_symbolizer_create();
     assert_non_null(sym);
-    assert_int_equal(lynx_symbolize(sym, m, (uint64_t)(uintptr_t)fn, frames,
-                                    LYNX_SYM_MAX_FRAMES, &n),
-                     0);
+    rc = lynx_symbolize(sym, m, (uint64_t)(uintptr_t)fn, frames,
+                        LYNX_SYM_MAX_FRAMES, &n);
+    /* Without libc6-dbg, from its symbol table (and said so). */
+    assert_true(rc == 0 || rc == LYNX_SYM_NODEBUG);
     assert_true(n >= 1);
     /* With or without libc6-dbg, the name is some spelling of it. */
     assert_non_null(strstr(frames[n - 1].function, "strcasecmp"));
@@ -408,7 +411,8 @@ static void test_symtab_fallback(void **state)
     sym = lynx_symbolizer_create();
     assert_non_null(sym);
     assert_int_equal(
-        lynx_symbolize(sym, &m, addr + 1, frames, LYNX_SYM_MAX_FRAMES, &n), 0);
+        lynx_symbolize(sym, &m, addr + 1, frames, LYNX_SYM_MAX_FRAMES, &n),
+        LYNX_SYM_NODEBUG);
     assert_int_equal(n, 1);
     assert_string_equal(frames[0].function, "lynx_t_leaf");
     assert_null(frames[0].file);
@@ -454,6 +458,188 @@ static void test_cache_eviction(void **state)
     lynx_symbolizer_destroy(sym);
 }
 
+/* ---- separate debug info (client/debuginfo.h) ---- */
+
+static char g_dir[64]; /* a scratch directory, made by the test */
+
+static void run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    if (system(cmd) != 0) {
+        fail_msg("command failed: %s", cmd);
+    }
+}
+
+/* A stripped copy of this program at <g_dir>/<name> (made in a
+ * subdirectory first, so the debug link names <name>.debug), its debug
+ * file at <g_dir>/<name>.debug, and no .build-id tree; returns its module
+ * record. */
+static lynx_module_t make_stripped(const char *name)
+{
+    lynx_module_t m = *mod_of(&lynx_t_outer);
+
+    /* Every copy has this program's build ID: only one may be in the
+     * tree at a time. */
+    run("rm -rf %s/.build-id", g_dir);
+    run("mkdir -p %s/.work && cd %s/.work && "
+        "objcopy --only-keep-debug '%s' %s.debug && "
+        "strip -o %s '%s' && objcopy --add-gnu-debuglink=%s.debug %s && "
+        "mv %s %s.debug ..",
+        g_dir, g_dir, m.path, name, name, m.path, name, name, name, name);
+    snprintf(m.path, sizeof(m.path), "%s/%s", g_dir, name);
+    return m;
+}
+
+/* The frames of the call in lynx_t_outer, from `m`. */
+static size_t frames_of(const lynx_module_t *m, lynx_frame_t *frames, int *rc)
+{
+    lynx_symbolizer_t *sym = lynx_symbolizer_create();
+    size_t n = 0;
+
+    assert_non_null(sym);
+    lynx_t_outer(5);
+    *rc = lynx_symbolize(sym, m, (uint64_t)(uintptr_t)g_ra - 1, frames,
+                         LYNX_SYM_MAX_FRAMES, &n);
+    /* Keep copies of the strings: they die with the symbolizer. */
+    for (size_t i = 0; i < n; i++) {
+        frames[i].function =
+            frames[i].function != NULL ? strdup(frames[i].function) : NULL;
+        frames[i].file = frames[i].file != NULL ? strdup(frames[i].file)
+                                                : NULL;
+        frames[i].system_name = NULL;
+    }
+    lynx_symbolizer_destroy(sym);
+    return n;
+}
+
+/* `m` gives the same frames as this unstripped program. */
+static void assert_as_unstripped(const lynx_module_t *m)
+{
+    lynx_frame_t want[LYNX_SYM_MAX_FRAMES];
+    lynx_frame_t got[LYNX_SYM_MAX_FRAMES];
+    size_t nwant;
+    size_t ngot;
+    int rc;
+
+    nwant = frames_of(mod_of(&lynx_t_outer), want, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(nwant, 2); /* lynx_t_inlined in lynx_t_outer */
+    ngot = frames_of(m, got, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ngot, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        assert_string_equal(got[i].function, want[i].function);
+        assert_string_equal(got[i].file, want[i].file);
+        assert_int_equal(got[i].line, want[i].line);
+        free((char *)got[i].function);
+        free((char *)got[i].file);
+        free((char *)want[i].function);
+        free((char *)want[i].file);
+    }
+}
+
+static void hex(const lynx_module_t *m, size_t from, char *out)
+{
+    for (size_t i = from; i < m->build_id_len; i++) {
+        sprintf(out + 2 * (i - from), "%02x", m->build_id[i]);
+    }
+}
+
+static int debug_setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof(g_dir), "/tmp/lynx_test_debug.XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        return -1;
+    }
+    if (system("command -v objcopy >/dev/null && command -v strip "
+               ">/dev/null") != 0) {
+        return -1;
+    }
+    return lynx_debuginfo_set_dir(g_dir);
+}
+
+static int debug_teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    lynx_debuginfo_set_dir(LYNX_DEFAULT_DEBUG_DIR);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Found by build ID under <debug dir>/.build-id, the debug link gone. */
+static void test_debug_build_id_tree(void **state)
+{
+    lynx_module_t m = make_stripped("by-id");
+    char id[2 * LYNX_BUILD_ID_MAX + 1];
+    char first[3];
+
+    (void)state;
+    assert_true(m.build_id_len > 1);
+    hex(&m, 1, id);
+    snprintf(first, sizeof(first), "%02x", m.build_id[0]);
+    run("mkdir -p %s/.build-id/%s && mv %s/by-id.debug "
+        "%s/.build-id/%s/%s.debug",
+        g_dir, first, g_dir, g_dir, first, id);
+    assert_as_unstripped(&m);
+}
+
+/* Found by .gnu_debuglink, next to the program and in .debug/. */
+static void test_debug_link(void **state)
+{
+    lynx_module_t beside = make_stripped("beside");
+    lynx_module_t sub = make_stripped("sub");
+
+    (void)state;
+    assert_as_unstripped(&beside);
+    run("mkdir -p %s/.debug && mv %s/sub.debug %s/.debug/", g_dir, g_dir,
+        g_dir);
+    assert_as_unstripped(&sub);
+}
+
+/* A debug file of another build is not used; neither is a FIFO, which
+ * must not block; the module then says it has no debug info. */
+static void test_debug_refused(void **state)
+{
+    lynx_module_t other = make_stripped("other");
+    lynx_module_t fifo = make_stripped("fifo");
+    lynx_frame_t frames[LYNX_SYM_MAX_FRAMES];
+    char note[LYNX_MODULE_PATH_MAX + 200];
+    size_t n;
+    int rc;
+
+    (void)state;
+    /* Same name, other contents: this program rebuilt with another ID. */
+    run("objcopy --only-keep-debug --remove-section=.note.gnu.build-id "
+        "--add-section .note.gnu.build-id=/dev/null '%s' %s/other.debug",
+        mod_of(&lynx_t_outer)->path, g_dir);
+    n = frames_of(&other, frames, &rc);
+    assert_int_equal(rc, LYNX_SYM_NODEBUG);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(frames[i].file);
+        free((char *)frames[i].function);
+    }
+    run("rm %s/fifo.debug && mkfifo %s/fifo.debug", g_dir, g_dir);
+    alarm(20); /* a blocking open would hang here */
+    n = frames_of(&fifo, frames, &rc);
+    alarm(0);
+    assert_int_equal(rc, LYNX_SYM_NODEBUG);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(frames[i].file);
+        free((char *)frames[i].function);
+    }
+    lynx_symbolize_note(fifo.path, rc, note, sizeof(note));
+    assert_true(strstr(note, "no debug info for ") == note);
+    assert_non_null(strstr(note, fifo.path));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +653,17 @@ int main(void)
         cmocka_unit_test(test_symtab_fallback),
         cmocka_unit_test(test_cache_eviction),
     };
+    const struct CMUnitTest debug_tests[] = {
+        cmocka_unit_test(test_debug_build_id_tree),
+        cmocka_unit_test(test_debug_link),
+        cmocka_unit_test(test_debug_refused),
+    };
+    int failed;
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    failed = cmocka_run_group_tests(tests, setup, NULL);
+    if (setup(NULL) != 0) {
+        return 1;
+    }
+    failed += cmocka_run_group_tests(debug_tests, debug_setup, debug_teardown);
+    return failed;
 }
