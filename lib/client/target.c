@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "client/attach.h"
+#include "client/memsnap.h"
 #include "lynxprof.h"
 #include <stdio.h>
 
@@ -312,5 +313,19 @@ EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 EXPORT int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                                 int64_t timeout_ns)
 {
-    return call_fixed(t, LYNX_CMD_MEMSTATS, ms, sizeof(*ms), timeout_ns);
+    int rc = call_fixed(t, LYNX_CMD_MEMSTATS, ms, sizeof(*ms), timeout_ns);
+
+    /* Only this library says where statistics came from. */
+    ms->flags &= ~LYNX_MEMSTATS_FROM_SNAPSHOT;
+    return rc;
+}
+
+EXPORT int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,
+                                      int64_t max_age_ns, int64_t timeout_ns)
+{
+    if (max_age_ns > 0 && lynx_block_check_alive(t->block) == 0 &&
+        lynx_block_memsnap(t->block, max_age_ns, ms) == 0) {
+        return 0;
+    }
+    return lynx_target_memstats(t, ms, timeout_ns);
 }

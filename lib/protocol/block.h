@@ -65,6 +65,10 @@ enum lynx_region_kind {
     LYNX_REGION_BULK = 5,     /* LYNX_MAILBOX_SLOTS bulk reply areas of
                                  size_bytes / LYNX_MAILBOX_SLOTS each
                                  (a multiple of 4096) */
+    LYNX_REGION_MEMSNAP = 6,  /* lynx_memsnap_t: the last memory statistics
+                                 the agent published; optional (readers
+                                 that do not know it ignore it, readers of
+                                 a block without it ask the agent) */
 };
 
 typedef struct lynx_region {
@@ -316,6 +320,27 @@ typedef struct lynx_modules {
     lynx_module_t modules[];     /* capacity entries */
 } lynx_modules_t;
 
+/* ---- memory statistics snapshot ------------------------------------------ */
+
+/* While an endpoint has asked for memory statistics in the last
+ * LYNX_MEMSNAP_INTEREST_NS, the agent thread publishes them here every
+ * LYNX_MEMSNAP_PERIOD_NS, so that a request that accepts statistics that
+ * old needs no round trip through the mailbox.  Nobody asking: nothing is
+ * published (the idle agent does no work for it). */
+#define LYNX_MEMSNAP_PERIOD_NS (750LL * 1000 * 1000)
+#define LYNX_MEMSNAP_INTEREST_NS (10LL * 1000 * 1000 * 1000)
+
+/* Written by the agent thread only, under the seqlock: seq is made odd,
+ * the rest written, seq made even again.  Readers copy the whole struct
+ * twice (pread) and use it only when both copies are equal and seq is
+ * even; then every field is checked like any other agent reply. */
+typedef struct lynx_memsnap {
+    _Atomic uint32_t seq;      /* odd while the agent writes; 0: never */
+    uint32_t stats_bytes;      /* sizeof(lynx_memstats_t) */
+    int64_t sampled_mono_ns;   /* CLOCK_MONOTONIC when stats were taken */
+    lynx_memstats_t stats;     /* stats.sampled_unix_ns: the same moment */
+} lynx_memsnap_t;
+
 /* ---- the wire format of version 2 -------------------------------------------
  * Sizes and offsets are part of the layout version: a change to any of them
  * must come with a new LYNX_BLOCK_VERSION. */
@@ -350,6 +375,10 @@ _Static_assert(sizeof(lynx_cpu_stack_t) == 16 + 8 * LYNX_CPU_MAX_DEPTH,
 _Static_assert(sizeof(lynx_cpu_table_t) == 40, "lynx_cpu_table_t");
 _Static_assert(sizeof(lynx_modules_t) == 16, "lynx_modules_t");
 _Static_assert(sizeof(lynx_module_t) == 328, "lynx_module_t");
+/* Added to version 2 as an optional region (see LYNX_REGION_MEMSNAP). */
+_Static_assert(sizeof(lynx_memstats_t) == 240, "lynx_memstats_t");
+_Static_assert(sizeof(lynx_memsnap_t) == 16 + 240, "lynx_memsnap_t");
+_Static_assert(offsetof(lynx_memsnap_t, stats) == 16, "memsnap stats");
 
 /* Find a region of the given kind in a validated header; NULL if absent. */
 static inline const lynx_region_t *
