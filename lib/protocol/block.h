@@ -6,7 +6,7 @@
  * objects:
  *   - the data object "/lynxprof.<name>" (/dev/shm/lynxprof.<name>), written
  *     only by the agent: header, answers to commands, CPU sessions, module
- *     snapshot, CPU table, bulk replies.  Endpoints map it PROT_READ; the
+ *     snapshot, CPU table, memory statistics snapshot, bulk replies.  Endpoints map it PROT_READ; the
  *     endpoints' group may only read it (mode 0640, or 0600 without a group).
  *   - the mailbox object "/lynxprof-mbox.<name>": slot states, commands and
  *     their arguments, which the group may write (0660, or 0600).  Its inode
@@ -66,9 +66,12 @@ enum lynx_region_kind {
                                  size_bytes / LYNX_MAILBOX_SLOTS each
                                  (a multiple of 4096) */
     LYNX_REGION_MEMSNAP = 6,  /* lynx_memsnap_t: the last memory statistics
-                                 the agent published; optional (readers
-                                 that do not know it ignore it, readers of
-                                 a block without it ask the agent) */
+                                 the agent published.  Optional, so added
+                                 within version 2: lynx_block_validate()
+                                 checks every region's bounds but skips
+                                 kinds it does not know, so older readers
+                                 ignore it, and readers of a block without
+                                 it ask the agent */
 };
 
 typedef struct lynx_region {
