@@ -112,14 +112,19 @@ static int cmd_ping(const void *arg, size_t arg_len, lynx_reply_t *r)
 
 static int cmd_memstats(const void *arg, size_t arg_len, lynx_reply_t *r)
 {
+    const lynx_memstats_arg_t *a = arg;
     int64_t taken = lynx_mono_ns();
     int rc;
 
-    (void)arg;
-    (void)arg_len;
+    /* No argument (older endpoints, /metrics): answer only. */
+    if (arg_len != 0 && (arg_len != sizeof(*a) || a->reserved != 0 ||
+                         (a->flags & ~LYNX_MEMSTATS_PUBLISH) != 0)) {
+        snprintf(r->message, LYNX_MSG_MAX, "invalid memstats arguments");
+        return LYNX_EBADARG;
+    }
     r->inline_len = sizeof(lynx_memstats_t);
     rc = lynx_agent_memstats(r->inline_buf, g.blk.started_unix_ns);
-    if (rc == 0) {
+    if (rc == 0 && arg_len != 0 && (a->flags & LYNX_MEMSTATS_PUBLISH)) {
         lynx_agent_memsnap_publish(r->inline_buf, taken);
     }
     return rc;

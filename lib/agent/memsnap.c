@@ -4,7 +4,8 @@
  * through the mailbox (protocol/block.h, lynx_memsnap_t).
  *
  * Workload: a web page polls the endpoint about once a second.  Each
- * LYNX_CMD_MEMSTATS the agent answers opens (or extends) a window of
+ * LYNX_CMD_MEMSTATS with LYNX_MEMSTATS_PUBLISH the agent answers opens (or
+ * extends) a window of
  * LYNX_MEMSNAP_INTEREST_NS in which the agent thread, on its regular wake
  * ups, takes the statistics again every LYNX_MEMSNAP_PERIOD_NS and writes
  * them under the region's seqlock.  Outside such a window nothing is

@@ -283,12 +283,13 @@ EXPORT int64_t lynx_target_started_unix_ns(const lynx_target_t *t)
 }
 
 /* Call a command whose whole answer is a fixed-size inline reply. */
-static int call_fixed(lynx_target_t *t, uint32_t command, void *reply,
-                      size_t reply_len, int64_t timeout_ns)
+static int call_fixed(lynx_target_t *t, uint32_t command, const void *arg,
+                      size_t arg_len, void *reply, size_t reply_len,
+                      int64_t timeout_ns)
 {
     lynx_call_t call;
-    int rc = lynx_mailbox_call(t->block, command, NULL, 0, reply, reply_len,
-                               NULL, &call, timeout_ns);
+    int rc = lynx_mailbox_call(t->block, command, arg, arg_len, reply,
+                               reply_len, NULL, &call, timeout_ns);
 
     if (rc != 0) {
         return rc;
@@ -302,7 +303,8 @@ static int call_fixed(lynx_target_t *t, uint32_t command, void *reply,
 EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 {
     lynx_ping_reply_t p;
-    int rc = call_fixed(t, LYNX_CMD_PING, &p, sizeof(p), timeout_ns);
+    int rc = call_fixed(t, LYNX_CMD_PING, NULL, 0, &p, sizeof(p),
+                        timeout_ns);
 
     if (rc == 0 && p.pid != t->block->header->pid) {
         return LYNX_EPROTO;
@@ -313,7 +315,8 @@ EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 EXPORT int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                                 int64_t timeout_ns)
 {
-    int rc = call_fixed(t, LYNX_CMD_MEMSTATS, ms, sizeof(*ms), timeout_ns);
+    int rc = call_fixed(t, LYNX_CMD_MEMSTATS, NULL, 0, ms, sizeof(*ms),
+                        timeout_ns);
 
     /* Only this library says where statistics came from. */
     ms->flags &= ~LYNX_MEMSTATS_FROM_SNAPSHOT;
@@ -323,9 +326,19 @@ EXPORT int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
 EXPORT int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,
                                       int64_t max_age_ns, int64_t timeout_ns)
 {
-    if (max_age_ns > 0 && lynx_block_check_alive(t->block) == 0 &&
+    lynx_memstats_arg_t arg = {LYNX_MEMSTATS_PUBLISH, 0};
+    int rc;
+
+    if (max_age_ns <= 0) {
+        return lynx_target_memstats(t, ms, timeout_ns);
+    }
+    if (lynx_block_check_alive(t->block) == 0 &&
         lynx_block_memsnap(t->block, max_age_ns, ms) == 0) {
         return 0;
     }
-    return lynx_target_memstats(t, ms, timeout_ns);
+    /* Ask, and have the agent publish for the requests that follow. */
+    rc = call_fixed(t, LYNX_CMD_MEMSTATS, &arg, sizeof(arg), ms, sizeof(*ms),
+                    timeout_ns);
+    ms->flags &= ~LYNX_MEMSTATS_FROM_SNAPSHOT;
+    return rc;
 }

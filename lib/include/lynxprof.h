@@ -158,8 +158,9 @@ int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
 /* The same, but statistics up to max_age_ns old will do: when the agent's
  * published snapshot is that fresh (and whole and plausible), it is copied
  * without a round trip and ms->flags has LYNX_MEMSTATS_FROM_SNAPSHOT;
- * otherwise the agent is asked as by lynx_target_memstats(), which also
- * has the agent publish snapshots for the next 10 s.  A target that is
+ * otherwise the agent is asked as by lynx_target_memstats(), and told to
+ * publish snapshots for the next 10 s (lynx_target_memstats() does not:
+ * an agent nobody reads snapshots from publishes none).  A target that is
  * dead or whose agent does not beat is never served from its snapshot.  ms->sampled_unix_ns is always when the statistics were taken.
  * max_age_ns 0 always asks.  Returns as lynx_target_memstats(). */
 int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,

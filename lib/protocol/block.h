@@ -134,7 +134,8 @@ enum lynx_slot_state {
 
 enum lynx_command {
     LYNX_CMD_PING = 1,     /* reply: lynx_ping_reply_t */
-    LYNX_CMD_MEMSTATS = 2, /* reply: lynx_memstats_t */
+    LYNX_CMD_MEMSTATS = 2, /* arg: none, or lynx_memstats_arg_t;
+                              reply: lynx_memstats_t */
     /* An agent answers an unknown command with LYNX_EBADCMD. */
     LYNX_CMD_CPU_START = 3,  /* arg: lynx_cpu_start_arg_t;
                                 reply: lynx_cpu_start_reply_t; fails with
@@ -325,13 +326,24 @@ typedef struct lynx_modules {
 
 /* ---- memory statistics snapshot ------------------------------------------ */
 
-/* While an endpoint has asked for memory statistics in the last
- * LYNX_MEMSNAP_INTEREST_NS, the agent thread publishes them here every
+/* While an endpoint has asked for memory statistics with
+ * LYNX_MEMSTATS_PUBLISH in the last LYNX_MEMSNAP_INTEREST_NS, the agent
+ * thread publishes them here every
  * LYNX_MEMSNAP_PERIOD_NS, so that a request that accepts statistics that
  * old needs no round trip through the mailbox.  Nobody asking: nothing is
  * published (the idle agent does no work for it). */
 #define LYNX_MEMSNAP_PERIOD_NS (750LL * 1000 * 1000)
 #define LYNX_MEMSNAP_INTEREST_NS (10LL * 1000 * 1000 * 1000)
+
+/* LYNX_CMD_MEMSTATS's optional argument.  Only requests that will read
+ * the snapshot ask for it (the memory endpoint; not /metrics, whose
+ * scrapes are far apart): an agent nobody reads snapshots from publishes
+ * none. */
+#define LYNX_MEMSTATS_PUBLISH 0x1u /* publish for LYNX_MEMSNAP_INTEREST_NS */
+typedef struct lynx_memstats_arg {
+    uint32_t flags;            /* LYNX_MEMSTATS_PUBLISH */
+    uint32_t reserved;         /* 0 */
+} lynx_memstats_arg_t;
 
 /* Written by the agent thread only, under the seqlock: seq is made odd,
  * the rest written, seq made even again.  Readers copy the whole struct
@@ -382,6 +394,7 @@ _Static_assert(sizeof(lynx_module_t) == 328, "lynx_module_t");
 _Static_assert(sizeof(lynx_memstats_t) == 240, "lynx_memstats_t");
 _Static_assert(sizeof(lynx_memsnap_t) == 16 + 240, "lynx_memsnap_t");
 _Static_assert(offsetof(lynx_memsnap_t, stats) == 16, "memsnap stats");
+_Static_assert(sizeof(lynx_memstats_arg_t) == 8, "lynx_memstats_arg_t");
 
 /* Find a region of the given kind in a validated header; NULL if absent. */
 static inline const lynx_region_t *

@@ -42,6 +42,8 @@ expect "memory: HEAD answers 200" 200 '' HEAD "$MEM" "${AUTH[@]}"
 # ---- the memory snapshot: served without a round trip when fresh enough ----------
 expect "memory: max_age=0 asks the agent" 200 '.source == "agent"' \
   GET "$MEM?max_age=0" "${AUTH[@]}"
+expect "memory: a snapshot older than max_age=1ns is not served" 200 '.source == "agent"' \
+  GET "$MEM?max_age=1ns" "${AUTH[@]}"
 asked_at=$(jqr .sampled_at)
 expect "memory: after a round trip the agent's snapshot serves" 200 \
   ".source == \"snapshot\" and .sampled_at >= \"$asked_at\" and .target.pid == $STACK_DEMO_PID" \

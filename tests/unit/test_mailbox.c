@@ -101,9 +101,14 @@ static void test_memstats_snapshot(void **state)
 
     assert_int_equal(lynx_target_open(*state, NULL, &t), 0);
     b = lynx_target_block(t);
-    assert_int_equal(lynx_target_memstats_fresh(t, &asked, 0, 2 * SECOND),
+    /* A plain request (as /metrics makes) does not have it publish. */
+    assert_int_equal(lynx_target_memstats(t, &asked, 2 * SECOND), 0);
+    served = atomic_load(&b->mailbox->served);
+    assert_int_equal(lynx_target_memstats_fresh(t, &asked, 5 * SECOND,
+                                                2 * SECOND),
                      0);
     assert_false(asked.flags & LYNX_MEMSTATS_FROM_SNAPSHOT);
+    assert_int_equal(atomic_load(&b->mailbox->served), served + 1);
     served = atomic_load(&b->mailbox->served);
     assert_int_equal(lynx_target_memstats_fresh(t, &ms, 5 * SECOND,
                                                 2 * SECOND),
