@@ -161,8 +161,10 @@ int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
  * otherwise the agent is asked as by lynx_target_memstats(), and told to
  * publish snapshots for the next 10 s (lynx_target_memstats() does not:
  * an agent nobody reads snapshots from publishes none).  A target that is
- * dead or whose agent does not beat is never served from its snapshot.  ms->sampled_unix_ns is always when the statistics were taken.
- * max_age_ns 0 always asks.  Returns as lynx_target_memstats(). */
+ * dead or whose agent does not beat is never served from its snapshot.
+ * ms->sampled_unix_ns is always when the statistics were taken.
+ * max_age_ns 0 always asks.  Returns as lynx_target_memstats().
+ * Thread-safe as lynx_target_memstats(). */
 int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,
                                int64_t max_age_ns, int64_t timeout_ns);
 

@@ -6,8 +6,9 @@
  * objects:
  *   - the data object "/lynxprof.<name>" (/dev/shm/lynxprof.<name>), written
  *     only by the agent: header, answers to commands, CPU sessions, module
- *     snapshot, CPU table, memory statistics snapshot, bulk replies.  Endpoints map it PROT_READ; the
- *     endpoints' group may only read it (mode 0640, or 0600 without a group).
+ *     snapshot, CPU table, memory statistics snapshot, bulk replies.
+ *     Endpoints map it PROT_READ; the endpoints' group may only read it
+ *     (mode 0640, or 0600 without a group).
  *   - the mailbox object "/lynxprof-mbox.<name>": slot states, commands and
  *     their arguments, which the group may write (0660, or 0600).  Its inode
  *     is recorded in the data object's header, so the pair cannot be mixed.
