@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark: requests per second and latency percentiles of
 # GET /api/v1/profiling/memory through nginx (auth, FastCGI, libprofile,
-# mailbox round trip into the demo's agent), beside nginx serving a static
-# file of the same size with the same authentication, in the same run.
+# then the agent's snapshot, or with ?max_age=0 the mailbox round trip into
+# the demo's agent), beside nginx serving a static file of the same size
+# with the same authentication, in the same run.
 #   bench/memory_endpoint.sh [seconds] [connections]
+# BENCH_DEMO_ARGS: the demo's arguments (default a light target,
+# "--threads 1 --intensity 20"; "--threads 2" is the demo as
+# scripts/run.sh runs it, busy on both cores).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
@@ -17,7 +21,7 @@ chmod 0755 "$tmp"
 STACK_SRC="$src" STACK_RUNDIR="$tmp/run"
 STACK_PORT=28080 STACK_TLS_PORT=28443 STACK_APP_PORT=28081
 STACK_USER=bench STACK_PASSWORD=bench-pw STACK_RATE=1000000r/s
-STACK_DEMO_ARGS="--threads 1 --intensity 20"
+STACK_DEMO_ARGS="${BENCH_DEMO_ARGS:---threads 1 --intensity 20}"
 export PROFILING_ENABLED=true LYNXPROF_SPOOL_DIR="$tmp/run/spool"
 trap 'stack_stop; rm -rf "$tmp"' EXIT
 stack_start
@@ -74,7 +78,9 @@ run_wrk "static file, auth_basic (bcrypt)" "http://127.0.0.1:28090/same-size.jso
 run_wrk "memory endpoint, auth_basic (bcrypt)" "$url" memory
 run_wrk "static file, no auth" "http://127.0.0.1:28091/same-size.json" static-noauth
 run_wrk "memory endpoint, no auth" "http://127.0.0.1:28091/api/v1/profiling/memory" memory-noauth
+run_wrk "memory, no auth, max_age=0 (asks)" "http://127.0.0.1:28091/api/v1/profiling/memory?max_age=0" memory-asks
 echo
 ratio() { awk -v s="$(cat "$tmp/rps-$1")" -v m="$(cat "$tmp/rps-$2")" 'BEGIN { printf "%.3f", m / s }'; }
 echo "ratio memory/static with auth: $(ratio static memory)"
 echo "ratio memory/static without auth: $(ratio static-noauth memory-noauth)"
+echo "ratio memory max_age=0/static without auth: $(ratio static-noauth memory-asks)"

@@ -1,12 +1,14 @@
 /*
  * memory.c - GET /api/v1/profiling/memory: the target's memory statistics
- * as JSON (fields in docs/API.md).
+ * as JSON (fields in docs/API.md).  Served from the snapshot the agent
+ * publishes when it is at most max_age old, else asked of the agent.
  */
 #include "fcgi/endpoint.h"
 #include "fcgi/report.h"
 
 static const lynx_param_spec_t params[] = {
     {"target", LYNX_PARAM_NAME, NULL, 0, 0},
+    {"max_age", LYNX_PARAM_DURATION, "1s", 0, 60LL * 1000000000},
     {NULL, 0, NULL, 0, 0},
 };
 
@@ -19,7 +21,9 @@ static void handle_memory(lynx_req_t *req)
     if (t == NULL) {
         return;
     }
-    rc = lynx_target_memstats(t, &ms, lynx_req_config(req)->agent_timeout_ns);
+    rc = lynx_target_memstats_fresh(t, &ms,
+                                    lynx_req_param(req, "max_age")->i,
+                                    lynx_req_config(req)->agent_timeout_ns);
     if (rc != 0) {
         lynx_reply_code(req, rc, lynx_target_name(t));
     } else {

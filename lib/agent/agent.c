@@ -8,8 +8,9 @@
  * (a few per second at most).  It must not change the target's behaviour:
  * it blocks every signal (so process-directed signals go to the program's own
  * threads), prints nothing unless LYNXPROF_DEBUG=1, opens descriptors only
- * with O_CLOEXEC and closes them at once, and a forked child leaves the
- * parent's block alone.
+ * with O_CLOEXEC and closes them at once (but for the three /proc files
+ * agent/memstats.c keeps open once memory statistics were asked for), and
+ * a forked child leaves the parent's block alone.
  */
 
 #include <dirent.h>
@@ -88,10 +89,22 @@ static int cmd_ping(const void *arg, size_t arg_len, lynx_reply_t *r)
 
 static int cmd_memstats(const void *arg, size_t arg_len, lynx_reply_t *r)
 {
-    (void)arg;
-    (void)arg_len;
+    const lynx_memstats_arg_t *a = arg;
+    int64_t taken = lynx_mono_ns();
+    int rc;
+
+    /* No argument (older endpoints, /metrics): answer only. */
+    if (arg_len != 0 && (arg_len != sizeof(*a) || a->reserved != 0 ||
+                         (a->flags & ~LYNX_MEMSTATS_PUBLISH) != 0)) {
+        snprintf(r->message, LYNX_MSG_MAX, "invalid memstats arguments");
+        return LYNX_EBADARG;
+    }
     r->inline_len = sizeof(lynx_memstats_t);
-    return lynx_agent_memstats(r->inline_buf, g.blk.started_unix_ns);
+    rc = lynx_agent_memstats(r->inline_buf, g.blk.started_unix_ns);
+    if (rc == 0 && arg_len != 0 && (a->flags & LYNX_MEMSTATS_PUBLISH)) {
+        lynx_agent_memsnap_publish(r->inline_buf, taken);
+    }
+    return rc;
 }
 
 static const struct {
@@ -291,6 +304,7 @@ static void *agent_main(void *unused)
     lynx_agent_modules_init(g.blk.modules, g.blk.modules_capacity);
     lynx_agent_cpu_init(&g.blk);
     lynx_agent_threaddump_init(g.blk.modules != NULL);
+    lynx_agent_memsnap_init(g.blk.memsnap);
     atomic_store(&g.header->agent_state, LYNX_AGENT_RUNNING);
     swept = sweep_family(g.family);
     if (swept > 0) {
@@ -311,9 +325,11 @@ static void *agent_main(void *unused)
             next_tidy = now + 1000LL * 1000 * 1000;
         }
         lynx_locks_tick(now);
+        lynx_agent_memsnap_tick(now, g.blk.started_unix_ns);
         sleep_ns = lynx_agent_cpu_tick();
         lynx_futex_wait(&mb->doorbell, bell, sleep_ns);
     }
+    lynx_agent_memstats_close();
     return NULL;
 }
 
@@ -360,6 +376,7 @@ typedef struct layout {
     uint64_t sessions_off, sessions_bytes;
     uint64_t cpu_off, cpu_bytes;
     uint32_t cpu_stacks;
+    uint64_t memsnap_off, memsnap_bytes;
     uint64_t bulk_off, bulk_bytes; /* bulk_bytes per mailbox slot */
     uint64_t total;
 } layout_t;
@@ -376,7 +393,9 @@ static void plan(layout_t *l, uint64_t bulk_bytes, uint32_t cpu_stacks)
     l->cpu_stacks = cpu_stacks;
     l->cpu_bytes = PAGE_ROUND(sizeof(lynx_cpu_table_t) +
                               (uint64_t)cpu_stacks * sizeof(lynx_cpu_stack_t));
-    l->bulk_off = l->cpu_off + l->cpu_bytes;
+    l->memsnap_off = l->cpu_off + l->cpu_bytes;
+    l->memsnap_bytes = PAGE_ROUND(sizeof(lynx_memsnap_t));
+    l->bulk_off = l->memsnap_off + l->memsnap_bytes;
     l->bulk_bytes = bulk_bytes;
     l->total = l->bulk_off + bulk_bytes * LYNX_MAILBOX_SLOTS;
 }
@@ -424,7 +443,9 @@ static void lay_out(lynx_block_header_t *h, const layout_t *l,
                                     l->cpu_bytes};
     h->regions[4] = (lynx_region_t){LYNX_REGION_BULK, 0, l->bulk_off,
                                     l->bulk_bytes * LYNX_MAILBOX_SLOTS};
-    h->nregions = 5;
+    h->regions[5] = (lynx_region_t){LYNX_REGION_MEMSNAP, 0, l->memsnap_off,
+                                    l->memsnap_bytes};
+    h->nregions = 6;
     mods->capacity = LYNX_MAX_MODULES;
     ss->capacity = LYNX_MAX_SESSIONS;
     cpu->capacity = l->cpu_stacks;
@@ -595,6 +616,7 @@ static int create_block(const char *name, gid_t gid, int use_group)
     g.blk.modules_capacity = LYNX_MAX_MODULES;
     g.blk.cpu = (lynx_cpu_table_t *)((char *)base + l.cpu_off);
     g.blk.cpu_capacity = l.cpu_stacks;
+    g.blk.memsnap = (lynx_memsnap_t *)((char *)base + l.memsnap_off);
     return 0;
 
 fail:

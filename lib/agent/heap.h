@@ -22,6 +22,10 @@
  * behind. */
 int lynx_heap_totals(lynx_heap_totals_t *t);
 
+/* 1 when the exact counters are kept (the malloc functions interposed and
+ * LYNXPROF_HEAP_COUNTERS not 0); else lynx_heap_totals() gives zeros. */
+int lynx_heap_counting(void);
+
 /* Copy the aggregated stack table into buf (cap bytes) as packed
  * lynx_heap_record_t records (see protocol/block_heap.h) and fill *rep (all but
  * totals and taken_unix_ns).  Holds the table lock while copying: sampled

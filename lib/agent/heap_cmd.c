@@ -49,7 +49,7 @@ void lynx_agent_heap_memstats(lynx_memstats_t *ms)
 {
     lynx_heap_totals_t t;
 
-    if (!lynx_heap_totals(&t)) {
+    if (!lynx_heap_totals(&t) || !lynx_heap_counting()) {
         return;
     }
     ms->flags |= LYNX_MEMSTATS_HAVE_ALLOC_COUNTERS;

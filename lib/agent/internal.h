@@ -34,6 +34,7 @@ typedef struct lynx_agent_block {
     uint32_t modules_capacity;   /* entries in modules->modules[] */
     lynx_cpu_table_t *cpu;
     uint32_t cpu_capacity;       /* entries in cpu->stacks[] */
+    lynx_memsnap_t *memsnap;     /* the memory statistics snapshot */
     int64_t started_unix_ns;     /* process start, as written in the header */
 } lynx_agent_block_t;
 
@@ -71,6 +72,19 @@ void lynx_agent_cpu_atfork_child(void);
 
 /* Fill the memory statistics of this process (agent/memstats.c). */
 int lynx_agent_memstats(lynx_memstats_t *ms, int64_t process_start_unix_ns);
+/* Close the /proc files lynx_agent_memstats() keeps open (agent thread,
+ * when it ends). */
+void lynx_agent_memstats_close(void);
+
+/* The memory statistics snapshot (agent/memsnap.c), agent thread only.
+ * init: the region, or NULL for none.  publish: write ms, taken at
+ * sampled_mono_ns, for an endpoint that asked (LYNX_CMD_MEMSTATS); that
+ * keeps the snapshot refreshed for LYNX_MEMSNAP_INTEREST_NS.  tick: called
+ * every loop; takes and publishes new statistics when they are due. */
+void lynx_agent_memsnap_init(lynx_memsnap_t *shared);
+void lynx_agent_memsnap_publish(const lynx_memstats_t *ms,
+                                int64_t sampled_mono_ns);
+void lynx_agent_memsnap_tick(int64_t now, int64_t process_start_unix_ns);
 
 /* Non-zero while this thread unwinds for a profiler hook (heap samples set
  * it; agent/malloc_hooks.c).  libunwind takes pthread mutexes inside: the lock

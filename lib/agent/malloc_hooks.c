@@ -26,9 +26,12 @@
  * Workload: millions of calls per second on many threads.  With glibc
  * underneath, the fast path of malloc and calloc is the countdown
  * (compare, subtract), the real call, the chunk size from its header and
- * two plain adds to the thread's own counter slot (20 instructions); of
- * free the chunk header word (which also tells a sampled or mmapped block:
- * see "tag" below), two adds and a tail call (13).  Sampling is a
+ * two plain adds to the thread's own counter slot (about 25
+ * instructions); of free the chunk header word (which also tells a
+ * sampled or mmapped block: see "tag" below), two adds and a tail call
+ * (16).  With the counters off
+ * (LYNXPROF_HEAP_COUNTERS=0) malloc is the countdown and a tail call (16),
+ * free the header word and a tail call (13).  Sampling is a
  * Poisson process over requested bytes with mean `rate`
  * (LYNXPROF_HEAP_RATE, default 512 KiB): a thread-local countdown drawn
  * from the exponential distribution; the allocation that crosses zero is
@@ -150,6 +153,11 @@ enum { TS_NONE = 0, TS_OWN = 1, TS_SHARED = 2 };
 
 static thread_counts_t counts[THREAD_SLOTS];
 static thread_counts_t shared_counts; /* atomic adds: threads without slot */
+/* 0 with LYNXPROF_HEAP_COUNTERS=0: no exact counters (set once by the
+ * constructor).  The fast paths then use `uncounted` as their slot, which
+ * nothing ever adds to, and call the real functions as tail calls. */
+static int counting = 1;
+static MAYBE_UNUSED thread_counts_t uncounted;
 static _Atomic uint32_t slot_hint;
 static __thread thread_counts_t *tls_counts IE_TLS; /* NULL unless TS_OWN */
 static __thread int tls_state IE_TLS;
@@ -390,6 +398,9 @@ static __attribute__((noinline)) void count_slow(int is_alloc, size_t bytes)
 {
     thread_counts_t *c;
 
+    if (!counting) {
+        return;
+    }
     if (tls_state == TS_NONE) {
         claim_slot();
     }
@@ -647,7 +658,16 @@ static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
 
 /* The two functions of libm the sampler needs, here so that the agent
  * needs no libm and never touches errno: ln(u) for u in (0, 1], and
- * 1 - exp(-x) for x in [0, 40], both to about 1e-12 relative. */
+ * 1 - exp(-x) for x in [0, 40], both to about 1e-12 relative.  Their
+ * series take 1/k from this table: a division in the loop costs more
+ * than the rest of the series (each sample evaluates both). */
+static const double inverse[22] = {
+    0.0,       1.0,       1.0 / 2,  1.0 / 3,  1.0 / 4,  1.0 / 5,
+    1.0 / 6,   1.0 / 7,   1.0 / 8,  1.0 / 9,  1.0 / 10, 1.0 / 11,
+    1.0 / 12,  1.0 / 13,  1.0 / 14, 1.0 / 15, 1.0 / 16, 1.0 / 17,
+    1.0 / 18,  1.0 / 19,  1.0 / 20, 1.0 / 21,
+};
+
 static double log_unit(double u)
 {
     uint64_t bits;
@@ -668,9 +688,9 @@ static double log_unit(double u)
     /* ln(m) = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172 */
     t = (m - 1.0) / (m + 1.0);
     t2 = t * t;
-    sum = 1.0 / 21;
+    sum = inverse[21];
     for (int k = 19; k >= 1; k -= 2) {
-        sum = 1.0 / k + t2 * sum;
+        sum = inverse[k] + t2 * sum;
     }
     return 2.0 * t * sum + e * 0.6931471805599453;
 }
@@ -694,7 +714,7 @@ static double one_minus_exp_neg(double x)
     sum = 1.0;
     term = 1.0;
     for (int k = 1; k <= 8; k++) {
-        term *= -y / k;
+        term *= -y * inverse[k];
         sum += term;
     }
     while (squarings-- > 0) {
@@ -1055,10 +1075,12 @@ INLINE void *alloc(int how, size_t size, const void *ra)
 }
 
 /* The thread may take the fast paths from now on (glibc underneath, its
- * counter slot owned). */
+ * counter slot owned, or no counting). */
 INLINE void arm_fast(void)
 {
-    if (glibc_chunks && tls_state == TS_OWN) {
+    if (glibc_chunks && !counting) {
+        tls_hot.fast = &uncounted;
+    } else if (glibc_chunks && tls_state == TS_OWN) {
         tls_hot.fast = tls_counts;
     }
 }
@@ -1113,6 +1135,9 @@ EXPORT void *malloc(size_t size)
     thread_counts_t *c = tls_hot.fast;
 
     if (LIKELY(fast_take(c, size))) {
+        if (c == &uncounted) {
+            return real.malloc(size);
+        }
         return counted(c, real.malloc(size));
     }
     return alloc_slow(ALLOC_PLAIN, size, RETURN_ADDRESS());
@@ -1128,6 +1153,9 @@ EXPORT void *calloc(size_t n, size_t size)
         return NULL;
     }
     if (LIKELY(fast_take(c, total))) {
+        if (c == &uncounted) {
+            return real.calloc(1, total);
+        }
         return counted(c, real.calloc(1, total));
     }
     return alloc_slow(ALLOC_ZEROED, total, RETURN_ADDRESS());
@@ -1152,10 +1180,13 @@ EXPORT void free(void *p)
     if (LIKELY(p != NULL && c != NULL)) {
         size_t h = ((const size_t *)p)[-1];
         if (LIKELY((h & (TAG_BIT | 2)) == 0)) { /* not sampled, not mmapped */
-            bump(&c->frees, 1);
-            /* chunk_counted(h) of a chunk that is not mmapped (gcc does
-             * not see that the test above already excluded the bit) */
-            bump(&c->free_bytes, h & ~(size_t)7);
+            if (c != &uncounted) {
+                bump(&c->frees, 1);
+                /* chunk_counted(h) of a chunk that is not mmapped (gcc
+                 * does not see that the test above already excluded the
+                 * bit) */
+                bump(&c->free_bytes, h & ~(size_t)7);
+            }
             real.free(p);
             return;
         }
@@ -1351,6 +1382,15 @@ static void fork_child(void)
     unlock();
 }
 
+/* LYNXPROF_HEAP_COUNTERS: 0 turns the exact counters off, anything else
+ * (or nothing) leaves them on. */
+static int env_counting(void)
+{
+    const char *s = getenv("LYNXPROF_HEAP_COUNTERS");
+
+    return s == NULL || strcmp(s, "0") != 0;
+}
+
 static uint64_t env_rate(void)
 {
     const char *s = getenv("LYNXPROF_HEAP_RATE");
@@ -1412,6 +1452,11 @@ __attribute__((constructor(101))) static void heap_configure(void)
             glibc_chunks = agree;
         }
     }
+    counting = env_counting();
+    if (!counting) {
+        /* This thread may have armed the counting fast path already. */
+        tls_hot.fast = NULL;
+    }
     rate = env_rate();
     if (rate > 0) {
         heap.live_bits = LIVE_BITS_MIN;
@@ -1449,6 +1494,9 @@ int lynx_heap_totals(lynx_heap_totals_t *t)
         REAL_READY) {
         return 0;
     }
+    if (!lynx_heap_counting()) {
+        return 1; /* interposed, but nothing counted: zeros */
+    }
     for (uint32_t i = 0; i <= THREAD_SLOTS; i++) {
         thread_counts_t *c = i < THREAD_SLOTS ? &counts[i] : &shared_counts;
         t->allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
@@ -1467,6 +1515,12 @@ int lynx_heap_totals(lynx_heap_totals_t *t)
                         ? t->free_bytes - t->frees * BLOCK_EXTRA
                         : 0;
     return 1;
+}
+
+int lynx_heap_counting(void)
+{
+    return atomic_load_explicit(&heap.configured, memory_order_acquire) &&
+           counting;
 }
 
 uint64_t lynx_heap_rate(void)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "client/memsnap.h"
 #include "client/target.h"
 #include "protocol/clock.h"
 
@@ -420,8 +421,32 @@ EXPORT int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns)
 EXPORT int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                                 int64_t timeout_ns)
 {
-    return lynx_target_call(t, LYNX_CMD_MEMSTATS, NULL, 0, ms, sizeof(*ms),
-                            NULL, 0, NULL, timeout_ns, NULL, 0);
+    int rc = lynx_target_call(t, LYNX_CMD_MEMSTATS, NULL, 0, ms, sizeof(*ms),
+                              NULL, 0, NULL, timeout_ns, NULL, 0);
+
+    /* Only this library says where statistics came from. */
+    ms->flags &= ~LYNX_MEMSTATS_FROM_SNAPSHOT;
+    return rc;
+}
+
+EXPORT int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,
+                                      int64_t max_age_ns, int64_t timeout_ns)
+{
+    lynx_memstats_arg_t arg = {LYNX_MEMSTATS_PUBLISH, 0};
+    int rc;
+
+    if (max_age_ns <= 0) {
+        return lynx_target_memstats(t, ms, timeout_ns);
+    }
+    if (lynx_block_check_alive(t->block) == 0 &&
+        lynx_block_memsnap(t->block, max_age_ns, ms) == 0) {
+        return 0;
+    }
+    /* Ask, and have the agent publish for the requests that follow. */
+    rc = lynx_target_call(t, LYNX_CMD_MEMSTATS, &arg, sizeof(arg), ms,
+                          sizeof(*ms), NULL, 0, NULL, timeout_ns, NULL, 0);
+    ms->flags &= ~LYNX_MEMSTATS_FROM_SNAPSHOT;
+    return rc;
 }
 
 /* ---- modules ------------------------------------------------------------- */

@@ -72,6 +72,10 @@ json_object *lynx_memstats_json(const lynx_memstats_t *ms, const char *name,
 
     add(root, "target", target);
     add(root, "sampled_at", lynx_json_time(ms->sampled_unix_ns));
+    add(root, "source",
+        json_object_new_string(ms->flags & LYNX_MEMSTATS_FROM_SNAPSHOT
+                                   ? "snapshot"
+                                   : "agent"));
     add(root, "heap", heap);
     add(root, "process", proc);
     /* null until the heap profiler's exact counters are available */

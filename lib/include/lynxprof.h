@@ -63,6 +63,8 @@ const char *lynx_err_name(int code);
 
 
 #define LYNX_MEMSTATS_HAVE_ALLOC_COUNTERS 0x1u /* alloc_* fields are valid */
+#define LYNX_MEMSTATS_FROM_SNAPSHOT 0x2u /* read from the snapshot the agent
+                                            published, not asked for */
 
 /* Memory statistics of the target, all in bytes unless the name says
  * otherwise; -1 means "not available". */
@@ -155,6 +157,19 @@ int lynx_target_ping(lynx_target_t *t, int64_t timeout_ns);
  * most timeout_ns.  Returns 0 or an error as lynx_target_ping(). */
 int lynx_target_memstats(lynx_target_t *t, lynx_memstats_t *ms,
                          int64_t timeout_ns);
+
+/* The same, but statistics up to max_age_ns old will do: when the agent's
+ * published snapshot is that fresh (and whole and plausible), it is copied
+ * without a round trip and ms->flags has LYNX_MEMSTATS_FROM_SNAPSHOT;
+ * otherwise the agent is asked as by lynx_target_memstats(), and told to
+ * publish snapshots for the next 10 s (lynx_target_memstats() does not:
+ * an agent nobody reads snapshots from publishes none).  A target that is
+ * dead or whose agent does not beat is never served from its snapshot.
+ * ms->sampled_unix_ns is always when the statistics were taken.
+ * max_age_ns 0 always asks.  Returns as lynx_target_memstats().
+ * Thread-safe as lynx_target_memstats(). */
+int lynx_target_memstats_fresh(lynx_target_t *t, lynx_memstats_t *ms,
+                               int64_t max_age_ns, int64_t timeout_ns);
 
 /* ---- CPU profiling sessions -------------------------------------------
  *

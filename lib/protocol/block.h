@@ -6,8 +6,9 @@
  * objects:
  *   - the data object "/lynxprof.<name>" (/dev/shm/lynxprof.<name>), written
  *     only by the agent: header, answers to commands, CPU sessions, module
- *     snapshot, CPU table, bulk replies.  Endpoints map it PROT_READ; the
- *     endpoints' group may only read it (mode 0640, or 0600 without a group).
+ *     snapshot, CPU table, memory statistics snapshot, bulk replies.
+ *     Endpoints map it PROT_READ; the endpoints' group may only read it
+ *     (mode 0640, or 0600 without a group).
  *   - the mailbox object "/lynxprof-mbox.<name>": slot states, commands and
  *     their arguments, which the group may write (0660, or 0600).  Its inode
  *     is recorded in the data object's header, so the pair cannot be mixed.
@@ -65,6 +66,13 @@ enum lynx_region_kind {
     LYNX_REGION_BULK = 5,     /* LYNX_MAILBOX_SLOTS bulk reply areas of
                                  size_bytes / LYNX_MAILBOX_SLOTS each
                                  (a multiple of 4096) */
+    LYNX_REGION_MEMSNAP = 6,  /* lynx_memsnap_t: the last memory statistics
+                                 the agent published.  Optional, so added
+                                 within version 2: lynx_block_validate()
+                                 checks every region's bounds but skips
+                                 kinds it does not know, so older readers
+                                 ignore it, and readers of a block without
+                                 it ask the agent */
 };
 
 typedef struct lynx_region {
@@ -127,7 +135,8 @@ enum lynx_slot_state {
 
 enum lynx_command {
     LYNX_CMD_PING = 1,     /* reply: lynx_ping_reply_t */
-    LYNX_CMD_MEMSTATS = 2, /* reply: lynx_memstats_t */
+    LYNX_CMD_MEMSTATS = 2, /* arg: none, or lynx_memstats_arg_t;
+                              reply: lynx_memstats_t */
     /* An agent answers an unknown command with LYNX_EBADCMD. */
     LYNX_CMD_CPU_START = 3,  /* arg: lynx_cpu_start_arg_t;
                                 reply: lynx_cpu_start_reply_t; fails with
@@ -319,6 +328,38 @@ typedef struct lynx_modules {
     lynx_module_t modules[];     /* capacity entries */
 } lynx_modules_t;
 
+/* ---- memory statistics snapshot ------------------------------------------ */
+
+/* While an endpoint has asked for memory statistics with
+ * LYNX_MEMSTATS_PUBLISH in the last LYNX_MEMSNAP_INTEREST_NS, the agent
+ * thread publishes them here every
+ * LYNX_MEMSNAP_PERIOD_NS, so that a request that accepts statistics that
+ * old needs no round trip through the mailbox.  Nobody asking: nothing is
+ * published (the idle agent does no work for it). */
+#define LYNX_MEMSNAP_PERIOD_NS (750LL * 1000 * 1000)
+#define LYNX_MEMSNAP_INTEREST_NS (10LL * 1000 * 1000 * 1000)
+
+/* LYNX_CMD_MEMSTATS's optional argument.  Only requests that will read
+ * the snapshot ask for it (the memory endpoint; not /metrics, whose
+ * scrapes are far apart): an agent nobody reads snapshots from publishes
+ * none. */
+#define LYNX_MEMSTATS_PUBLISH 0x1u /* publish for LYNX_MEMSNAP_INTEREST_NS */
+typedef struct lynx_memstats_arg {
+    uint32_t flags;            /* LYNX_MEMSTATS_PUBLISH */
+    uint32_t reserved;         /* 0 */
+} lynx_memstats_arg_t;
+
+/* Written by the agent thread only, under the seqlock: seq is made odd,
+ * the rest written, seq made even again.  Readers copy the whole struct
+ * twice (pread) and use it only when both copies are equal and seq is
+ * even; then every field is checked like any other agent reply. */
+typedef struct lynx_memsnap {
+    _Atomic uint32_t seq;      /* odd while the agent writes; 0: never */
+    uint32_t stats_bytes;      /* sizeof(lynx_memstats_t) */
+    int64_t sampled_mono_ns;   /* CLOCK_MONOTONIC when stats were taken */
+    lynx_memstats_t stats;     /* stats.sampled_unix_ns: the same moment */
+} lynx_memsnap_t;
+
 /* ---- the wire format of version 2 -------------------------------------------
  * Sizes and offsets are part of the layout version: a change to any of them
  * must come with a new LYNX_BLOCK_VERSION. */
@@ -353,6 +394,11 @@ _Static_assert(sizeof(lynx_cpu_stack_t) == 16 + 8 * LYNX_CPU_MAX_DEPTH,
 _Static_assert(sizeof(lynx_cpu_table_t) == 40, "lynx_cpu_table_t");
 _Static_assert(sizeof(lynx_modules_t) == 16, "lynx_modules_t");
 _Static_assert(sizeof(lynx_module_t) == 328, "lynx_module_t");
+/* Added to version 2 as an optional region (see LYNX_REGION_MEMSNAP). */
+_Static_assert(sizeof(lynx_memstats_t) == 240, "lynx_memstats_t");
+_Static_assert(sizeof(lynx_memsnap_t) == 16 + 240, "lynx_memsnap_t");
+_Static_assert(offsetof(lynx_memsnap_t, stats) == 16, "memsnap stats");
+_Static_assert(sizeof(lynx_memstats_arg_t) == 8, "lynx_memstats_arg_t");
 
 /* Find a region of the given kind in a validated header; NULL if absent. */
 static inline const lynx_region_t *

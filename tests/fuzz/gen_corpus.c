@@ -326,6 +326,32 @@ static void gen_cpu_table(void)
     put("cpu_table", "seed-three", buf, sizeof(buf), NULL, 0);
 }
 
+/* Two equal copies of a snapshot taken 0.3 s before the reader's clocks,
+ * which accepts 1 s; then one being written. */
+static void gen_memsnap(void)
+{
+    static uint8_t buf[2 * sizeof(lynx_memsnap_t) + 3 * sizeof(int64_t)];
+    lynx_memsnap_t s;
+    int64_t clocks[3] = {5000000000LL, 1700000000300000000LL, 1000000000LL};
+
+    memset(&s, 0, sizeof(s));
+    atomic_store(&s.seq, 2);
+    s.stats_bytes = sizeof(lynx_memstats_t);
+    s.sampled_mono_ns = clocks[0] - 300000000LL;
+    s.stats.sampled_unix_ns = clocks[1] - 300000000LL;
+    s.stats.pid = 4242;
+    s.stats.uptime_ns = 60000000000LL;
+    s.stats.resident_bytes = 10 << 20;
+    s.stats.flags = LYNX_MEMSTATS_HAVE_ALLOC_COUNTERS;
+    memcpy(buf, &s, sizeof(s));
+    memcpy(buf + sizeof(s), &s, sizeof(s));
+    memcpy(buf + 2 * sizeof(s), clocks, sizeof(clocks));
+    put("memsnap", "seed-fresh", buf, sizeof(buf), NULL, 0);
+    atomic_store(&s.seq, 3);
+    memcpy(buf + sizeof(s), &s, sizeof(s));
+    put("memsnap", "seed-torn", buf, sizeof(buf), NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -344,5 +370,6 @@ int main(int argc, char **argv)
     gen_spool_json();
     gen_spool_raw();
     gen_cpu_table();
+    gen_memsnap();
     return 0;
 }

@@ -38,6 +38,22 @@ expect "memory: 200 with the documented shape" 200 "
 t_check "memory: Content-Type application/json" header_has '^Content-Type: application/json'
 t_check "memory: not cached" header_has '^Cache-Control: no-store'
 expect "memory: HEAD answers 200" 200 '' HEAD "$MEM" "${AUTH[@]}"
+
+# ---- the memory snapshot: served without a round trip when fresh enough ----------
+expect "memory: max_age=0 asks the agent" 200 '.source == "agent"' \
+  GET "$MEM?max_age=0" "${AUTH[@]}"
+expect "memory: a snapshot older than max_age=1ns is not served" 200 '.source == "agent"' \
+  GET "$MEM?max_age=1ns" "${AUTH[@]}"
+asked_at=$(jqr .sampled_at)
+expect "memory: after a round trip the agent's snapshot serves" 200 \
+  ".source == \"snapshot\" and .sampled_at >= \"$asked_at\" and .target.pid == $STACK_DEMO_PID" \
+  GET "$MEM?max_age=5s" "${AUTH[@]}"
+sleep 2
+expect "memory: the agent refreshed its snapshot unasked, sampled_at is its own" 200 \
+  ".source == \"snapshot\" and .sampled_at > \"$asked_at\"" \
+  GET "$MEM?max_age=5s" "${AUTH[@]}"
+expect "memory: max_age above 1m refused" 400 '.error | test("max_age")' \
+  GET "$MEM?max_age=2m" "${AUTH[@]}"
 expect "targets: lists the demo as alive" 200 \
   "[.targets[] | select(.name == \"lynx-demo\" and .alive and .pid == $STACK_DEMO_PID)] | length == 1" \
   GET "$B/api/v1/profiling/targets" "${AUTH[@]}"

@@ -45,7 +45,8 @@ static int create(fake_block_t *fb, const char *name, int pid,
     size_t cpu_bytes = cpu ? PAGE_UP(sizeof(lynx_cpu_table_t) +
                                      nstacks_cap * sizeof(lynx_cpu_stack_t))
                            : 0;
-    size_t bulk_off = cpu_off + cpu_bytes;
+    size_t memsnap_off = cpu_off + cpu_bytes;
+    size_t bulk_off = memsnap_off + PAGE_UP(sizeof(lynx_memsnap_t));
     size_t total = bulk_off + (size_t)FAKE_BULK * LYNX_MAILBOX_SLOTS;
     lynx_block_header_t *h;
     struct stat mst;
@@ -120,6 +121,10 @@ static int create(fake_block_t *fb, const char *name, int pid,
         fb->cpu = (lynx_cpu_table_t *)((char *)h + cpu_off);
         fb->cpu->capacity = nstacks_cap;
     }
+    /* Last in the table: the indices above stay what tests expect. */
+    h->regions[h->nregions++] = (lynx_region_t){
+        LYNX_REGION_MEMSNAP, 0, memsnap_off, sizeof(lynx_memsnap_t)};
+    fb->memsnap = (lynx_memsnap_t *)((char *)h + memsnap_off);
     fb->answers = (lynx_answers_t *)((char *)h + answers_off);
     atomic_store(&h->magic, LYNX_BLOCK_MAGIC);
     fb->header = h;
@@ -147,6 +152,16 @@ void fake_session_write(fake_block_t *fb, uint32_t index,
     memcpy((char *)r + sizeof(r->gen), (const char *)s + sizeof(s->gen),
            sizeof(*r) - sizeof(r->gen));
     atomic_fetch_add(&r->gen, 1);
+}
+
+void fake_memsnap_write(fake_block_t *fb, const lynx_memsnap_t *snap)
+{
+    lynx_memsnap_t *r = fb->memsnap;
+
+    atomic_fetch_add(&r->seq, 1);
+    memcpy((char *)r + sizeof(r->seq), (const char *)snap + sizeof(r->seq),
+           sizeof(*r) - sizeof(r->seq));
+    atomic_fetch_add(&r->seq, 1);
 }
 
 typedef struct fake_agent {

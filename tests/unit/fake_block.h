@@ -17,6 +17,7 @@ typedef struct fake_block {
     lynx_sessions_t *sessions;   /* NULL unless made by fake_block_create_cpu */
     lynx_modules_t *modules;
     lynx_cpu_table_t *cpu;
+    lynx_memsnap_t *memsnap;     /* the memory snapshot region (seq 0) */
     size_t size_bytes;
     void *agent;                 /* fake agent thread state, or NULL */
     /* What the fake agent claims in every answer, for tests of a lying
@@ -30,7 +31,7 @@ typedef struct fake_block {
 } fake_block_t;
 
 /* Create /dev/shm/lynxprof.<name> and its mailbox object laid out like the
- * agent does, owned by
+ * agent does (answers, bulk, memory snapshot), owned by
  * process `pid` (its real start time is filled in), heartbeat now.  The
  * fake answers nothing: no thread serves its mailbox.  0 or -errno. */
 int fake_block_create(fake_block_t *fb, const char *name, int pid);
@@ -44,6 +45,10 @@ int fake_block_create_cpu(fake_block_t *fb, const char *name, int pid,
 /* Write record `index` as the agent does (under its seqlock). */
 void fake_session_write(fake_block_t *fb, uint32_t index,
                         const lynx_session_t *s);
+
+/* Publish a memory snapshot as the agent does (under its seqlock): every
+ * field of snap but seq. */
+void fake_memsnap_write(fake_block_t *fb, const lynx_memsnap_t *snap);
 
 /* A stand-in for the agent thread: serves the mailbox (calling `cb` for
  * each command, on its own thread) and beats the heartbeat, until

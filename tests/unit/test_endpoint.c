@@ -205,8 +205,18 @@ static void test_memstats_json(void **state)
     assert_string_equal(
         json_object_get_string(json_object_object_get(o, "sampled_at")),
         "2024-01-01T12:00:00Z");
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(o, "source")),
+        "agent");
     /* JSON text has no escaped slashes. */
     assert_null(strstr(lynx_json_text(o), "\\/"));
+    json_object_put(o);
+    ms.flags = LYNX_MEMSTATS_FROM_SNAPSHOT;
+    o = lynx_memstats_json(&ms, "demo", 1704110000LL * SEC);
+    assert_non_null(o);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(o, "source")),
+        "snapshot");
     json_object_put(o);
 }
 

@@ -361,6 +361,61 @@ static void test_lying_modules(void **state)
 
 /* The same lying target, its objects given to another user: refused
  * before anything is read from them. */
+/* Memory snapshots that lie, that are never finished, or that the object
+ * no longer holds: what memory.fcgi calls (lynx_target_memstats_fresh)
+ * never serves them, comes back within its timeout, and asks the agent,
+ * whose answer then counts (here 0x41 bytes). */
+static void test_lying_snapshots(void **state)
+{
+    evil_t *e = evil_start("evil-snap");
+    lynx_memsnap_t *s = e->fb.memsnap;
+    lynx_target_t *t = NULL;
+    lynx_memstats_t ms;
+    int64_t t0 = lynx_mono_ns();
+
+    (void)state;
+    assert_int_equal(lynx_target_open(e->fb.name, NULL, &t), 0);
+    for (int lie = 0; lie < 4; lie++) {
+        switch (lie) {
+        case 0: /* bytes that look like huge values, seq even */
+            memset(s, 0x41, sizeof(*s));
+            atomic_store(&s->seq, 0x41414142u);
+            break;
+        case 1: /* a writer that never finishes */
+            atomic_store(&s->seq, 7);
+            break;
+        case 2: /* plausible, but another process's */
+            memset(s, 0, sizeof(*s));
+            s->stats_bytes = sizeof(lynx_memstats_t);
+            s->sampled_mono_ns = lynx_mono_ns();
+            s->stats.sampled_unix_ns = lynx_real_ns();
+            s->stats.pid = 1;
+            atomic_store(&s->seq, 2);
+            break;
+        case 3: /* claims a sampled_at an hour ahead */
+            s->stats.pid = getpid();
+            s->stats.sampled_unix_ns = lynx_real_ns() + 3600 * 1000 * MS;
+            atomic_store(&s->seq, 4);
+            break;
+        }
+        print_message("# lie %d\n", lie);
+        memset(&ms, 0, sizeof(ms));
+        assert_int_equal(lynx_target_memstats_fresh(t, &ms, 3600 * 1000 * MS,
+                                                    TIMEOUT),
+                         0);
+        assert_false(ms.flags & LYNX_MEMSTATS_FROM_SNAPSHOT);
+        assert_int_equal(ms.resident_bytes, 0x4141414141414141LL);
+    }
+    /* The region cut off the object: an error, not a SIGBUS. */
+    fake_block_resize(&e->fb, e->fb.header->regions[0].offset +
+                                  sizeof(lynx_answers_t));
+    assert_error(lynx_target_memstats_fresh(t, &ms, 3600 * 1000 * MS,
+                                            TIMEOUT));
+    lynx_target_close(t);
+    assert_true(lynx_mono_ns() - t0 < 6 * TIMEOUT + 2000 * MS);
+    evil_stop(e);
+}
+
 static void test_other_owner(void **state)
 {
     struct passwd *pw = getpwnam("nobody");
@@ -393,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_shrink_mid_reply),
         cmocka_unit_test(test_lying_cpu),
         cmocka_unit_test(test_lying_modules),
+        cmocka_unit_test(test_lying_snapshots),
         cmocka_unit_test(test_other_owner),
     };
 

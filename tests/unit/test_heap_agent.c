@@ -2,8 +2,9 @@
  * test_heap_agent.c - the agent's malloc interposition inside this test
  * process: exact counters across threads, sampled estimates (exact at rate
  * 1), realloc and free of sampled pointers, the aligned allocators, calloc
- * overflow, fork, signal handlers, threads that come and go, and the
- * statistical accuracy at a sparse rate (in a re-executed child).
+ * overflow, fork, signal handlers, threads that come and go, the
+ * statistical accuracy at a sparse rate, and the counters turned off
+ * (in re-executed children).
  *
  * The rate is read once at start, so main() re-executes this program with
  * LYNXPROF_HEAP_RATE=1 when it is not set.
@@ -814,6 +815,62 @@ static int off_child(void)
                : 1;
 }
 
+/* LYNXPROF_HEAP_COUNTERS=0: no counters (zeros, and the memory
+ * statistics say they are not available), every call still served, and
+ * sampling as usual. */
+static int uncounted_child(void)
+{
+    lynx_memstats_t ms;
+    lynx_call_t c;
+    snap_t s;
+    void *keep = heap_test_site_c(1 << 20);
+    void *blocks[64];
+    int bad = 0;
+
+    for (int round = 0; round < 2000; round++) {
+        for (int i = 0; i < 64; i++) {
+            size_t size = (size_t)16 << (i % 11);
+            blocks[i] = i % 3 == 0 ? calloc(1, size) : malloc(size);
+            bad |= blocks[i] == NULL;
+            if (i % 5 == 0 && blocks[i] != NULL) {
+                blocks[i] = realloc(blocks[i], size * 2);
+            }
+        }
+        for (int i = 0; i < 64; i++) {
+            free(blocks[i]);
+        }
+    }
+    take(&s, 0);
+    bad |= s.rep.totals.allocs != 0 || s.rep.totals.frees != 0 ||
+           s.rep.totals.alloc_bytes != 0 || s.rep.totals.free_bytes != 0;
+    bad |= lynx_heap_counting() != 0;
+    /* Sampling goes on: the 1 MiB block is in the profile at rate 1, and
+     * likely at the default rate. */
+    if (s.rep.rate_bytes == 1) {
+        bad |= s.rep.nrecords == 0 || s.rep.live_samples == 0;
+    }
+    free(s.bulk);
+    free(keep);
+    bad |= lynx_mailbox_call(blk, LYNX_CMD_MEMSTATS, NULL, 0, &ms,
+                             sizeof(ms), NULL, &c, 5 * SECOND) != 0 ||
+           c.result != 0 ||
+           (ms.flags & LYNX_MEMSTATS_HAVE_ALLOC_COUNTERS) != 0;
+    return bad;
+}
+
+static void test_counters_off(void **state)
+{
+    (void)state;
+    setenv("LYNXPROF_HEAP_COUNTERS", "0", 1);
+    assert_int_equal(agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "1"),
+                     0);
+    assert_int_equal(
+        agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "524288"), 0);
+    assert_int_equal(agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "0"),
+                     0);
+    unsetenv("LYNXPROF_HEAP_COUNTERS");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -874,6 +931,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_threads_come_and_go),
         cmocka_unit_test(test_accuracy_sparse_rate),
         cmocka_unit_test(test_rate_zero),
+        cmocka_unit_test(test_counters_off),
     };
 
     (void)argc;
@@ -900,7 +958,9 @@ int main(int argc, char **argv)
     if (mode != NULL) {
         int rc;
         setup(NULL);
-        rc = strcmp(mode, "accuracy") == 0 ? accuracy_child() : off_child();
+        rc = strcmp(mode, "accuracy") == 0    ? accuracy_child()
+             : strcmp(mode, "uncounted") == 0 ? uncounted_child()
+                                              : off_child();
         teardown(NULL);
         return rc;
     }

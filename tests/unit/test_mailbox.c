@@ -87,6 +87,52 @@ static void test_ping_and_memstats(void **state)
     lynx_target_close(t);
 }
 
+/* A round trip has the agent publish its statistics; requests that
+ * accept them that old are then served without asking, and the agent
+ * keeps them fresh on its own for a while. */
+static void test_memstats_snapshot(void **state)
+{
+    lynx_target_t *t;
+    lynx_block_t *b;
+    lynx_memstats_t asked;
+    lynx_memstats_t ms;
+    uint64_t served;
+    int64_t deadline;
+
+    assert_int_equal(lynx_target_open(*state, NULL, &t), 0);
+    b = lynx_target_block(t);
+    /* A plain request (as /metrics makes) does not have it publish. */
+    assert_int_equal(lynx_target_memstats(t, &asked, 2 * SECOND), 0);
+    served = atomic_load(&b->mailbox->served);
+    assert_int_equal(lynx_target_memstats_fresh(t, &asked, 5 * SECOND,
+                                                2 * SECOND),
+                     0);
+    assert_false(asked.flags & LYNX_MEMSTATS_FROM_SNAPSHOT);
+    assert_int_equal(atomic_load(&b->mailbox->served), served + 1);
+    served = atomic_load(&b->mailbox->served);
+    assert_int_equal(lynx_target_memstats_fresh(t, &ms, 5 * SECOND,
+                                                2 * SECOND),
+                     0);
+    assert_true(ms.flags & LYNX_MEMSTATS_FROM_SNAPSHOT);
+    assert_int_equal(ms.pid, getpid());
+    assert_true(ms.resident_bytes > 0);
+    assert_true(ms.sampled_unix_ns >= asked.sampled_unix_ns);
+    assert_int_equal(atomic_load(&b->mailbox->served), served);
+    /* A newer snapshot comes without another request. */
+    deadline = lynx_mono_ns() + 5 * SECOND;
+    do {
+        usleep(50 * 1000);
+        assert_int_equal(lynx_target_memstats_fresh(t, &ms, 5 * SECOND,
+                                                    2 * SECOND),
+                         0);
+        assert_true(ms.flags & LYNX_MEMSTATS_FROM_SNAPSHOT);
+    } while (ms.sampled_unix_ns == asked.sampled_unix_ns &&
+             lynx_mono_ns() < deadline);
+    assert_true(ms.sampled_unix_ns > asked.sampled_unix_ns);
+    assert_int_equal(atomic_load(&b->mailbox->served), served);
+    lynx_target_close(t);
+}
+
 static void test_unknown_command_and_big_arg(void **state)
 {
     lynx_block_t *b;
@@ -281,12 +327,19 @@ static void test_no_fd_leak_and_stop(void **state)
     int before;
     const char *name = fake_name("fds");
     lynx_target_t *t;
+    lynx_memstats_t ms;
     (void)state;
 
     lynx_agent_stop();
     before = count_fds();
     assert_int_equal(lynx_agent_start(name), 0);
     assert_int_equal(count_fds(), before);
+    /* The three /proc files memory statistics keep open are the agent's,
+     * not counted as the program's, and go with the agent. */
+    assert_int_equal(lynx_target_open(name, NULL, &t), 0);
+    assert_int_equal(lynx_target_memstats(t, &ms, 2 * SECOND), 0);
+    assert_int_equal(ms.open_fds, count_fds() - 3);
+    lynx_target_close(t);
     lynx_agent_stop();
     assert_int_equal(lynx_target_open(name, NULL, &t), LYNX_ENOTARGET);
     assert_int_equal(count_fds(), before);
@@ -380,6 +433,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ping_and_memstats),
+        cmocka_unit_test(test_memstats_snapshot),
         cmocka_unit_test(test_unknown_command_and_big_arg),
         cmocka_unit_test(test_concurrent_callers),
         cmocka_unit_test(test_timeout_when_agent_silent),

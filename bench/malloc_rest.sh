@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Benchmark: the malloc path of the agent at rest (no profile being read),
+# on the allocator-bound loop bench/malloc_loop.c (threads doing nothing but
+# free and malloc of 16 B-16 KiB), in one run:
+#   - paired CPU and wall time ratios to no agent, interleaved rounds
+#     (bench/interleave.sh; median and IQR), for: no agent again (control),
+#     the agent with its defaults (exact counters, sampling every 512 KiB),
+#     without exact counters (LYNXPROF_HEAP_COUNTERS=0), without sampling
+#     (LYNXPROF_HEAP_RATE=0), with neither;
+#   - instructions per step of each (cachegrind, one thread, the difference
+#     of two run lengths so that start-up cancels out): what a noisy
+#     machine cannot blur;
+#   - where the time goes with the defaults (perf record -e cpu-clock, the
+#     only events this machine has): the agent's malloc and free, glibc's
+#     malloc and free, with and without the agent.
+#   bench/malloc_rest.sh [rounds] [threads] [steps per thread]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+src="$(cd "$here/.." && pwd)"
+rounds="${1:-11}"
+threads="${2:-2}"
+steps="${3:-4000000}"
+agent="$src/build/.libs/libprofile-agent.so"
+tmp=$(mktemp -d /tmp/lynxprof-mallocrest.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+. "$here/interleave.sh"
+
+for tool in perf valgrind; do
+    command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
+done
+[ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
+gcc -O2 -g -pthread -I"$here" -o "$tmp/loop" "$here/malloc_loop.c"
+
+A="LD_PRELOAD=$agent LYNXPROF_NAME=mallocrest"
+configs=(
+    "no agent|"
+    "no agent again (control)|"
+    "agent, defaults (counters, 512 KiB sampling)|$A"
+    "agent, LYNXPROF_HEAP_COUNTERS=0|$A LYNXPROF_HEAP_COUNTERS=0"
+    "agent, LYNXPROF_HEAP_RATE=0|$A LYNXPROF_HEAP_RATE=0"
+    "agent, neither|$A LYNXPROF_HEAP_COUNTERS=0 LYNXPROF_HEAP_RATE=0"
+)
+
+echo "malloc_loop, $threads threads x $steps steps, $rounds interleaved rounds, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+runs=()
+for c in "${configs[@]}"; do
+    runs+=("${c%%|*}|env ${c#*|} $tmp/loop $threads $steps")
+done
+interleave "$rounds" "${runs[@]}"
+
+echo
+echo "| configuration | instructions / step | ratio |"
+echo "|---|---:|---:|"
+ir() { # env... : instructions of one run
+    env "$@" valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null "$tmp/loop" 1 "$n" 2>&1 |
+        awk '/I +refs/ { gsub(",", "", $NF); print $NF }'
+}
+base=""
+for c in "${configs[@]}"; do
+    [ "${c%%|*}" = "no agent again (control)" ] && continue
+    # shellcheck disable=SC2086
+    n=100000; a=$(ir X=1 ${c#*|}); n=200000; b=$(ir X=1 ${c#*|})
+    per=$(( (b - a) / 100000 ))
+    base="${base:-$per}"
+    printf '| %s | %d | %s |\n' "${c%%|*}" "$per" \
+        "$(awk -v p="$per" -v b="$base" 'BEGIN { printf "%.3f", p / b }')"
+done
+
+echo
+echo "perf (cpu-clock), shares of the CPU time, defaults vs no agent:"
+echo
+echo "| symbol | with the agent | without |"
+echo "|---|---:|---:|"
+# shellcheck disable=SC2086
+env $A perf record -q -e cpu-clock -F 1999 -o "$tmp/a.data" -- \
+    "$tmp/loop" "$threads" "$steps" >/dev/null 2>&1
+perf record -q -e cpu-clock -F 1999 -o "$tmp/n.data" -- \
+    "$tmp/loop" "$threads" "$steps" >/dev/null 2>&1
+share() { # data-file dso-pattern symbol-pattern
+    perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null |
+        awk -v d="$2" -v s="$3" '/^ *[0-9.]+%/ && $2 ~ d && $NF ~ s {
+            gsub("%", "", $1); t += $1 } END { printf "%.1f %%", t }'
+}
+for row in "agent: malloc|libprofile-agent|^malloc$" \
+           "agent: free|libprofile-agent|^free$" \
+           "agent: everything else|libprofile-agent|^(?!malloc$|free$)" \
+           "glibc: malloc (entry)|libc\\.so|^malloc$" \
+           "glibc: free (entry)|libc\\.so|^(free|cfree.*)$" \
+           "glibc: _int_malloc, _int_free and the rest|libc\\.so|^(_int_.*|unlink_chunk.*|malloc_consolidate|sysmalloc|tcache_.*)$" \
+           "libunwind (the samples' stacks)|libunwind|.*" \
+           "kernel (the samples' getpid, page faults, ...)|kernel|.*" \
+           "the loop itself|loop|.*"; do
+    IFS='|' read -r name d s <<<"$row"
+    if [ "$name" = "agent: everything else" ]; then
+        all=$(share "$tmp/a.data" "$d" ".*")
+        m=$(share "$tmp/a.data" "$d" "^malloc$")
+        f=$(share "$tmp/a.data" "$d" "^free$")
+        printf '| %s | %s | |\n' "$name" \
+            "$(awk -v a="${all% %}" -v m="${m% %}" -v f="${f% %}" 'BEGIN { printf "%.1f %%", a - m - f }')"
+        continue
+    fi
+    printf '| %s | %s | %s |\n' "$name" "$(share "$tmp/a.data" "$d" "$s")" \
+        "$(share "$tmp/n.data" "$d" "$s")"
+done
