@@ -21,6 +21,7 @@
 
 #include "fake_block.h"
 #include "client/attach.h"
+#include "client/target.h"
 #include "protocol/clock.h"
 #include "lynxprof-agent.h"
 #include "lynxprof.h"
