@@ -7,7 +7,9 @@
  * dl_iterate_phdr, on any thread, possibly before the agent's constructors
  * and inside a heap sample's unwind.  The wrapper allocates nothing itself
  * and takes no lock but the loader's own.  lynx_dl_iterate_busy() is
- * ASYNC-SIGNAL-SAFE: it reads initial-exec TLS and bumps one atomic.
+ * ASYNC-SIGNAL-SAFE: it reads initial-exec TLS, the owner words of the
+ * loader's locks (found at start-up, below) and gettid, and bumps one
+ * atomic.
  *
  * Finding the real function: dlsym(RTLD_NEXT) in a constructor, before
  * the agent installs any signal handler, so no handler's unwind ever
@@ -23,8 +25,11 @@
 #endif
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "agent/dl_hooks.h"
 
@@ -66,13 +71,96 @@ static iterate_fn resolve(void)
     return fn;
 }
 
+/*
+ * The loader's own locks.  A thread can hold the lock dl_iterate_phdr
+ * takes without being inside dl_iterate_phdr: dlopen and dlclose take it
+ * to add or remove objects (glibc's _dl_add_to_namespace_list), and the
+ * loader's debugger state does not always say so (the soak caught a
+ * thread interrupted there while r_state was still RT_CONSISTENT, whose
+ * unwind then waited for libunwind's cache lock held by an unwind that
+ * waited for this thread's loader lock).  glibc's loader locks are
+ * recursive mutexes inside _rtld_global, at offsets private to each build:
+ * they are found once, from inside a walk (when this thread holds the
+ * walk's lock), as the recursive mutexes of _rtld_global this thread owns.
+ * The unwinders then refuse a thread that owns one.  Not found (another C
+ * library, an unexpected layout): only the depth count and r_state guard.
+ */
+#define LOADER_LOCKS_MAX 2
+static const pthread_mutex_t *loader_locks[LOADER_LOCKS_MAX];
+static int nloader_locks;
+
+typedef struct lock_finder {
+    const unsigned char *base;
+    size_t size;
+    int done;
+} lock_finder_t;
+
+static int find_loader_locks(struct dl_phdr_info *info, size_t size,
+                             void *data)
+{
+#if defined(__GLIBC__) && defined(__x86_64__)
+    lock_finder_t *f = data;
+    const pthread_mutex_t *found[LOADER_LOCKS_MAX];
+    int n = 0;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    (void)info;
+    (void)size;
+    if (f->done) {
+        return 1;
+    }
+    f->done = 1;
+    for (size_t off = 0; off + sizeof(pthread_mutex_t) <= f->size;
+         off += _Alignof(pthread_mutex_t)) {
+        const pthread_mutex_t *m = (const void *)(f->base + off);
+        if (m->__data.__owner == tid && m->__data.__lock != 0 &&
+            m->__data.__count >= 1 &&
+            (m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE_NP) {
+            if (n == LOADER_LOCKS_MAX) {
+                return 1; /* more than expected: trust none */
+            }
+            found[n++] = m;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        loader_locks[i] = found[i];
+    }
+    nloader_locks = n;
+#else
+    (void)info;
+    (void)size;
+    (void)data;
+#endif
+    return 1;
+}
+
+static void locate_loader_locks(iterate_fn fn)
+{
+    void *rtld = dlsym(RTLD_DEFAULT, "_rtld_global");
+    const ElfW(Sym) *sym = NULL;
+    Dl_info where;
+    lock_finder_t f = {NULL, 0, 0};
+
+    if (fn == NULL || rtld == NULL ||
+        dladdr1(rtld, &where, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
+        sym == NULL || sym->st_size < sizeof(pthread_mutex_t)) {
+        return;
+    }
+    f.base = rtld;
+    f.size = sym->st_size;
+    fn(find_loader_locks, &f);
+}
+
 /* With the earliest of the agent's constructors (101): before the agent
  * thread starts and installs any signal handler. */
 __attribute__((constructor(101))) static void dl_hooks_init(void)
 {
-    if (atomic_load_explicit(&real_iterate, memory_order_acquire) == NULL) {
-        resolve();
+    iterate_fn fn = atomic_load_explicit(&real_iterate, memory_order_acquire);
+
+    if (fn == NULL) {
+        fn = resolve();
     }
+    locate_loader_locks(fn);
 }
 
 EXPORT int dl_iterate_phdr(iterate_cb cb, void *data)
@@ -95,13 +183,39 @@ EXPORT int dl_iterate_phdr(iterate_cb cb, void *data)
     return r;
 }
 
+/* 1 if the calling thread owns one of the loader's locks. */
+static int loader_lock_held_here(void)
+{
+#if defined(__GLIBC__) && defined(__x86_64__)
+    pid_t tid;
+
+    if (nloader_locks == 0) {
+        return 0;
+    }
+    tid = (pid_t)syscall(SYS_gettid); /* not cached: fork changes it */
+    for (int i = 0; i < nloader_locks; i++) {
+        if (__atomic_load_n(&loader_locks[i]->__data.__owner,
+                            __ATOMIC_RELAXED) == tid) {
+            return 1;
+        }
+    }
+#endif
+    return 0;
+}
+
 int lynx_dl_iterate_busy(void)
 {
-    if (__builtin_expect(lynx_dl_iterate_depth == 0, 1)) {
+    if (__builtin_expect(lynx_dl_iterate_depth == 0, 1) &&
+        !loader_lock_held_here()) {
         return 0;
     }
     atomic_fetch_add_explicit(&refusals, 1, memory_order_relaxed);
     return 1;
+}
+
+int lynx_dl_loader_locks_found(void)
+{
+    return nloader_locks;
 }
 
 uint64_t lynx_dl_iterate_refusals(void)

@@ -24,10 +24,14 @@ extern __thread int lynx_dl_iterate_depth
     __attribute__((tls_model("initial-exec")));
 
 /* Non-zero if the calling thread is inside dl_iterate_phdr (its own walk
- * or one it was interrupted in): it may hold the loader's lock, so it
- * must not unwind.  Counts the refusal (lynx_dl_iterate_refusals).
- * Async-signal-safe. */
+ * or one it was interrupted in) or owns one of the loader's locks (inside
+ * dlopen or dlclose): it must not unwind.  Counts the refusal
+ * (lynx_dl_iterate_refusals).  Async-signal-safe. */
 int lynx_dl_iterate_busy(void);
+
+/* How many of the loader's locks were found at start-up (0 to 2; 0: only
+ * the depth count guards).  For tests. */
+int lynx_dl_loader_locks_found(void);
 
 /* Unwinds refused by lynx_dl_iterate_busy() since the process started.
  * Async-signal-safe. */

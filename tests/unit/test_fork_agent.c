@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/dl_hooks.h"
 #include "agent/fork.h"
 #include "agent/internal.h"
 #include "agent/locks.h"
@@ -369,6 +371,43 @@ static void test_child_uses_contended_mutex(void **state)
     assert_int_equal(hung, 0);
 }
 
+/* Inside the loader's own walk (the real dl_iterate_phdr, called past the
+ * agent's wrapper, so the depth count stays 0) this thread owns the
+ * loader's lock: the unwinders' check must refuse it, as it refuses a
+ * thread inside dlopen holding that lock (the soak's deadlock), and must
+ * not refuse it once the walk is over. */
+static int busy_inside;
+
+static int walk_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info;
+    (void)size;
+    (void)data;
+    busy_inside = lynx_dl_iterate_busy();
+    return 1;
+}
+
+static void test_loader_lock_owner_refused(void **state)
+{
+    typedef int (*iterate_fn)(int (*)(struct dl_phdr_info *, size_t, void *),
+                              void *);
+    iterate_fn real =
+        (iterate_fn)dlvsym(RTLD_NEXT, "dl_iterate_phdr", "GLIBC_2.2.5");
+
+    (void)state;
+    if (real == NULL) {
+        real = (iterate_fn)dlsym(RTLD_NEXT, "dl_iterate_phdr");
+    }
+    assert_non_null(real);
+    assert_true(lynx_dl_loader_locks_found() >= 1);
+    assert_int_equal(lynx_dl_iterate_depth, 0);
+    assert_int_equal(lynx_dl_iterate_busy(), 0);
+    busy_inside = 0;
+    real(walk_cb, NULL);
+    assert_int_equal(busy_inside, 1);
+    assert_int_equal(lynx_dl_iterate_busy(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_child_with_own_agent_unwinds),
         cmocka_unit_test(test_children_never_inherit_loader_lock),
         cmocka_unit_test(test_child_uses_contended_mutex),
+        cmocka_unit_test(test_loader_lock_owner_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
