@@ -115,8 +115,12 @@ t_check "bare: no symbol table left in the program" \
 
 # A static debuginfod server: nginx serving $T_TMP/dfd.
 mkdir -p "$T_TMP/dfd-run"
+# Its workers run as the stack's nginx user (as root nginx would pick
+# nobody), and every file it serves is readable by them.
+chmod -R a+rX "$T_TMP/dfd"
 cat >"$T_TMP/dfd-run/nginx.conf" <<EOF
 daemon off;
+user $STACK_NGINX_USER;
 worker_processes 1;
 pid $T_TMP/dfd-run/nginx.pid;
 error_log $T_TMP/dfd-run/error.log;
@@ -138,8 +142,14 @@ EOF
 nginx -e "$T_TMP/dfd-run/error.log" -c "$T_TMP/dfd-run/nginx.conf" \
     >"$T_TMP/dfd-run/stdout.log" 2>&1 &
 DFD_PID=$!
-t_check "the debuginfod server serves a debug file" \
-    stack_wait_http "$DEBUGINFOD_URLS/buildid/${ID[dfd.prog]}/debuginfo" 200 10
+if stack_wait_http "$DEBUGINFOD_URLS/buildid/${ID[dfd.prog]}/debuginfo" 200 10; then
+    t_ok "the debuginfod server serves a debug file"
+else
+    t_fail "the debuginfod server serves a debug file" \
+        "HTTP $(curl -s -o /dev/null -w '%{http_code}' "$DEBUGINFOD_URLS/buildid/${ID[dfd.prog]}/debuginfo")" \
+        "$(ls -lR "$T_TMP/dfd" 2>&1 | head -8)" \
+        "$(tail -5 "$T_TMP/dfd-run/error.log" "$T_TMP/dfd-run/stdout.log" 2>&1)"
+fi
 
 it_stack_start
 # The endpoints' own debuginfod cache.
