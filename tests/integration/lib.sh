@@ -114,3 +114,15 @@ it_fetch_gz() {
         t_fail "$1" "status $H_CODE" "body: $(head -c 300 "$3" 2>/dev/null)"
     fi
 }
+
+# wait_done ID SECONDS: wait until CPU session ID is no longer running
+# (GET $CPU/status/ID says done), at most SECONDS.  False on timeout.
+wait_done() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        http GET "$CPU/status/$1" "${AUTH[@]}"
+        [ "$H_CODE" = 200 ] && [ "$(jqr .done)" = true ] && return 0
+        sleep 0.1
+    done
+    return 1
+}

@@ -39,17 +39,6 @@ pprof() {
     PPROF_TMPDIR="$T_TMP" HOME="$T_TMP" go tool pprof -symbolize=none "$@" "$f" 2>/dev/null
 }
 
-# Wait until session $1 is no longer running (at most $2 seconds).
-wait_done() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        http GET "$CPU/status/$1" "${AUTH[@]}"
-        [ "$H_CODE" = 200 ] && [ "$(jqr .done)" = true ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # ---- bad input: each with its status and message ------------------------------
 bad() { # name status jq-filter url-suffix [method]
     expect "bad: $1" "$2" "$3" "${5:-GET}" "$CPU/$4" "${AUTH[@]}"

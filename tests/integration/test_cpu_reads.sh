@@ -33,17 +33,6 @@ it_stack_start
 TG="target=$STACK_DEMO_NAME"
 SPOOL="$STACK_RUNDIR/spool"
 
-# Wait until session $1 is no longer running (at most $2 seconds).
-wait_done() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        http GET "$CPU/status/$1" "${AUTH[@]}"
-        [ "$H_CODE" = 200 ] && [ "$(jqr .done)" = true ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # Wait until the command succeeds (at most $1 seconds).
 eventually() {
     local n="$1" i

@@ -70,17 +70,6 @@ dl() {
         H_CODE=000
 }
 
-# Wait until session $1 is no longer running (at most $2 seconds).
-wait_done() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        http GET "$CPU/status/$1" "${AUTH[@]}"
-        [ "$H_CODE" = 200 ] && [ "$(jqr .done)" = true ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # A session of $2 on target $1 that ran to its end; prints its id.
 session_done() {
     local id
