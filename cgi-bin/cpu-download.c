@@ -39,5 +39,5 @@ static const lynx_endpoint_t endpoint = {
 
 int main(int argc, char **argv)
 {
-    return lynx_cpu_endpoint_main(&endpoint, argc, argv);
+    return lynx_cpu_reader_main(&endpoint, argc, argv);
 }

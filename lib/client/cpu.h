@@ -64,6 +64,16 @@ struct json_object;
 int lynx_cpu_flame(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out,
                    struct json_object **json, char **text, size_t *text_len);
 
+/* Make c a reader, as the endpoints that answer GETs are: a lookup
+ * (lynx_cpu_get, lynx_cpu_profile, lynx_cpu_flame) never writes the
+ * spool.  A session that has ended but is not saved yet is left for the
+ * housekeeper (lynx_cpu_housekeep, in another process): the lookup waits
+ * for it at most save_wait_ns, then describes the session from its record
+ * with spool_error saying why it is not saved, as far as a look can tell
+ * (-ENOSPC for a full spool, ...) or else -EAGAIN ("not saved yet"); the
+ * profile calls return that error.  Call once, before c is shared. */
+void lynx_cpu_set_reader(lynx_cpu_t *c, int64_t save_wait_ns);
+
 /* ---- lower level, for the implementation and its tests ---------------- */
 
 /* Copy one record consistently (seqlock: retry while gen is odd or

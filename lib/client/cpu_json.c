@@ -1,15 +1,21 @@
 /*
- * client/cpu_json.c - the one JSON encoder of a CPU session (see
+ * client/cpu_json.c - the one JSON encoder of a CPU session, and the
+ * parser of the one form that is read back, the spool's record (see
  * client/cpu_json.h).
  *
  * Workload: one document per request or per spooled session, a few dozen
  * fields each.  The fields every form shares are written by one helper, so
  * the spool, the replies and the listing cannot drift apart.
  */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "client/cpu_json.h"
 #include "client/json_values.h"
+#include "protocol/block.h"
 
 #define ADD(o, k, v) json_object_object_add(o, k, v)
 
@@ -104,13 +110,15 @@ static void add_status(json_object *o, const lynx_cpu_session_t *s,
         ADD(o, "data_size", json_object_new_int64(
                                 s->data_size_bytes > 0 ? s->data_size_bytes
                                                        : 0));
+        ADD(o, "saved", json_object_new_boolean(s->spooled));
     }
     if (s->state == LYNX_CPU_FAILED || s->state == LYNX_CPU_DAMAGED) {
         ADD(o, "error", json_object_new_string(s->error[0] != '\0'
                                                    ? s->error
                                                    : "failed"));
     }
-    if (s->spool_error != 0) {
+    if (s->spool_error != 0 && s->spool_error != -EAGAIN) {
+        /* -EAGAIN: not saved yet, which "saved" says. */
         ADD(o, "spool_error",
             json_object_new_string(lynx_strerror(s->spool_error)));
     }
@@ -147,4 +155,151 @@ json_object *lynx_cpu_json(const lynx_cpu_session_t *s, lynx_cpu_form_t form,
         break;
     }
     return o;
+}
+
+/* ---- the spool's record, and back ------------------------------------------- */
+
+char *lynx_cpu_json_record_text(const lynx_cpu_session_t *s,
+                                const cpu_spool_files_t *f)
+{
+    json_object *o = lynx_cpu_json(s, LYNX_CPU_FORM_RECORD, 0, f);
+    char *text;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    text = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return text;
+}
+
+static int get_i64(json_object *o, const char *key, int64_t *out)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_int)) {
+        return -1;
+    }
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+static int get_str(json_object *o, const char *key, char *out, size_t size)
+{
+    json_object *v;
+    const char *s;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        return -1;
+    }
+    s = json_object_get_string(v);
+    if (strlen(s) >= size) {
+        return -1;
+    }
+    snprintf(out, size, "%s", s);
+    return 0;
+}
+
+/* An optional non-negative integer field below 2^32 (a CRC) or any
+ * non-negative one (a size); -1 when absent, -2 when invalid. */
+static int64_t get_opt(json_object *o, const char *key, int is_crc)
+{
+    int64_t v;
+
+    if (!json_object_object_get_ex(o, key, NULL)) {
+        return -1;
+    }
+    if (get_i64(o, key, &v) != 0 || v < 0 || (is_crc && v > UINT32_MAX)) {
+        return -2;
+    }
+    return v;
+}
+
+int lynx_cpu_json_record_parse(const char *text, const char *id,
+                               lynx_cpu_session_t *s, cpu_spool_files_t *f,
+                               const char **why)
+{
+    json_object *o = json_tokener_parse(text);
+    json_object *v;
+    char status[32];
+    char origin[16];
+    int64_t pid, hz, samples, lost;
+    cpu_spool_files_t f_unused;
+    const char *why_unused;
+    int rc = LYNX_EPROTO;
+
+    if (f == NULL) {
+        f = &f_unused;
+    }
+    if (why == NULL) {
+        why = &why_unused;
+    }
+    memset(s, 0, sizeof(*s));
+    *why = "session record is not a JSON object";
+    if (o == NULL || !json_object_is_type(o, json_type_object)) {
+        goto out;
+    }
+    *why = "session record has missing or invalid fields";
+    if (get_str(o, "session_id", s->id, sizeof(s->id)) != 0 ||
+        strcmp(s->id, id) != 0 ||
+        get_str(o, "target", s->target, sizeof(s->target)) != 0 ||
+        get_str(o, "status", status, sizeof(status)) != 0 ||
+        get_str(o, "origin", origin, sizeof(origin)) != 0 ||
+        get_str(o, "error", s->error, sizeof(s->error)) != 0 ||
+        get_i64(o, "pid", &pid) != 0 || get_i64(o, "hz", &hz) != 0 ||
+        get_i64(o, "samples", &samples) != 0 ||
+        get_i64(o, "lost_samples", &lost) != 0 ||
+        get_i64(o, "started_unix_ns", &s->started_unix_ns) != 0 ||
+        get_i64(o, "ended_unix_ns", &s->ended_unix_ns) != 0 ||
+        get_i64(o, "duration_ns", &s->duration_ns) != 0) {
+        goto out;
+    }
+    if (strcmp(status, "completed") == 0) {
+        s->state = LYNX_CPU_COMPLETED;
+    } else if (strcmp(status, "cancelled") == 0) {
+        s->state = LYNX_CPU_CANCELLED;
+    } else if (strcmp(status, "failed") == 0) {
+        s->state = LYNX_CPU_FAILED;
+    } else {
+        goto out;
+    }
+    s->origin = strcmp(origin, "debug") == 0 ? LYNX_ORIGIN_DEBUG
+                                              : LYNX_ORIGIN_API;
+    if (pid <= 0 || pid > INT32_MAX || hz < LYNX_CPU_HZ_MIN ||
+        hz > LYNX_CPU_HZ_MAX || samples < 0 || lost < 0 ||
+        s->started_unix_ns <= 0 || s->duration_ns <= 0 ||
+        s->ended_unix_ns < s->started_unix_ns) {
+        goto out;
+    }
+    s->pid = (int32_t)pid;
+    s->hz = (uint32_t)hz;
+    s->samples = (uint64_t)samples;
+    s->lost_samples = (uint64_t)lost;
+    s->data_size_bytes = -1;
+    if (json_object_object_get_ex(o, "data_size", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < 0) {
+            goto out;
+        }
+        s->data_size_bytes = json_object_get_int64(v);
+    }
+    f->data_crc32 = get_opt(o, "data_crc32", 1);
+    f->stacks_size = get_opt(o, "stacks_size", 0);
+    f->stacks_crc32 = get_opt(o, "stacks_crc32", 1);
+    if (f->data_crc32 == -2 || f->stacks_size == -2 ||
+        f->stacks_crc32 == -2 || (f->stacks_size >= 0) !=
+                                     (f->stacks_crc32 >= 0)) {
+        goto out;
+    }
+    s->spooled = 1;
+    rc = 0;
+out:
+    json_object_put(o);
+    if (rc != 0) {
+        memset(s, 0, sizeof(*s));
+    }
+    return rc;
 }

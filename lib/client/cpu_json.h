@@ -1,5 +1,6 @@
 /*
- * client/cpu_json.h - the one JSON encoder of a CPU session.
+ * client/cpu_json.h - the one JSON encoder of a CPU session, and the
+ * parser of the form read back (the spool's record).
  *
  * A session has one in-memory form, lynx_cpu_session_t (lynxprof.h),
  * whether it was read from a target's block (client/cpu_session.c) or
@@ -44,5 +45,17 @@ typedef enum lynx_cpu_form {
  * ENOMEM. */
 json_object *lynx_cpu_json(const lynx_cpu_session_t *s, lynx_cpu_form_t form,
                            int64_t now_unix_ns, const cpu_spool_files_t *files);
+
+/* The text of the spool's <id>.json for s and its files f (NULL: none
+ * recorded; malloc'd, NUL-terminated; NULL on ENOMEM): lynx_cpu_json()'s
+ * record form, pretty-printed.  And back: parse a NUL-terminated <id>.json
+ * of session id, checking every field (the pure step of reading the
+ * spool); f and why (static text of what is wrong) may be NULL.  0 or
+ * LYNX_EPROTO, with *out cleared. */
+char *lynx_cpu_json_record_text(const lynx_cpu_session_t *s,
+                                const cpu_spool_files_t *f);
+int lynx_cpu_json_record_parse(const char *text, const char *id,
+                               lynx_cpu_session_t *out, cpu_spool_files_t *f,
+                               const char **why);
 
 #endif

@@ -38,6 +38,7 @@
 #define SPOOL_LOCK ".spool.lock"
 #define HOUSEKEEP_LOCK ".housekeep.lock"
 #define CLEANUP_STAMP ".cleanup-stamp"
+#define SAVE_POLL_NS (50L * 1000 * 1000) /* a reader's look at the spool */
 
 _Static_assert(LYNX_CPU_ID_MAX == LYNX_SESSION_ID_MAX, "id sizes");
 _Static_assert(LYNX_CPU_ERROR_MAX == sizeof(((lynx_session_t *)0)->error),
@@ -49,6 +50,10 @@ struct lynx_cpu {
     int64_t timeout_ns;
     pthread_mutex_t sym_lock;   /* guards sym */
     lynx_symbolizer_t *sym;     /* modules cached across sessions */
+    int64_t save_wait_ns;       /* < 0: a lookup saves a finished session
+                                   (the library's default); >= 0: a
+                                   reader, waits this long for another
+                                   process to save it (lynx_cpu_set_reader) */
 };
 
 /* ---- context ---------------------------------------------------------------- */
@@ -68,6 +73,7 @@ EXPORT lynx_cpu_t *lynx_cpu_create(const char *spool_dir,
     }
     snprintf(c->spool_dir, sizeof(c->spool_dir), "%s", spool_dir);
     c->timeout_ns = agent_timeout_ns;
+    c->save_wait_ns = -1;
     pthread_mutex_init(&c->sym_lock, NULL);
     c->sym = lynx_symbolizer_create();
     if (c->sym == NULL) {
@@ -495,6 +501,7 @@ typedef struct find_ctx {
     const char *id;
     lynx_cpu_session_t *out;
     int result;      /* LYNX_ENOSESSION until found */
+    int unsaved;     /* found ended and not saved, and c is a reader */
 } find_ctx_t;
 
 static int visit_find(lynx_cpu_t *c, lynx_target_t *t, void *arg)
@@ -512,6 +519,13 @@ static int visit_find(lynx_cpu_t *c, lynx_target_t *t, void *arg)
     if (r.state == LYNX_SESSION_RUNNING && !dead) {
         session_from_record(b, &r, 0, f->out);
         f->result = 0;
+        return 1;
+    }
+    if (c->save_wait_ns >= 0) {
+        /* A reader: described from its record; someone else saves it. */
+        session_from_record(b, &r, dead, f->out);
+        f->result = 0;
+        f->unsaved = 1;
         return 1;
     }
     f->result = lynx_cpu_spool_record(c, t, (uint32_t)i);
@@ -538,11 +552,52 @@ static int copy_id(const char *id, char buf[LYNX_CPU_ID_MAX])
     return 0;
 }
 
+void lynx_cpu_set_reader(lynx_cpu_t *c, int64_t save_wait_ns)
+{
+    c->save_wait_ns = save_wait_ns < 0 ? 0 : save_wait_ns;
+}
+
+/* A reader found session id ended but not saved (*out: from its record):
+ * wait until another process has saved it, at most c->save_wait_ns.
+ * Then *out is the saved session; or, still unsaved, out->spool_error is
+ * what keeps the spool from taking it (cpu_spool_probe), else -EAGAIN;
+ * LYNX_ENOSESSION when it was removed meanwhile. */
+static int wait_saved(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out)
+{
+    int64_t deadline = lynx_mono_ns() + c->save_wait_ns;
+    lynx_cpu_session_t saved;
+
+    for (;;) {
+        struct timespec pause = {0, SAVE_POLL_NS};
+        int rc = cpu_spool_read(c->spool_dir, id, &saved);
+        if (rc == 0 || rc == LYNX_EPROTO) { /* saved, or damaged since */
+            *out = saved;
+            return 0;
+        }
+        if (rc != LYNX_ENOSESSION) {
+            return rc;
+        }
+        if (cpu_spool_exists(c->spool_dir, id, ".gone")) {
+            return LYNX_ENOSESSION;
+        }
+        if (lynx_mono_ns() >= deadline) {
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    /* Why, when a look can tell (a full spool); else "not yet". */
+    out->spool_error = cpu_spool_probe(c->spool_dir);
+    if (out->spool_error == 0) {
+        out->spool_error = -EAGAIN;
+    }
+    return 0;
+}
+
 EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
                         lynx_cpu_session_t *out)
 {
     char id[LYNX_CPU_ID_MAX];
-    find_ctx_t f = {id, out, LYNX_ENOSESSION};
+    find_ctx_t f = {id, out, LYNX_ENOSESSION, 0};
     int rc = copy_id(id_arg, id);
 
     memset(out, 0, sizeof(*out));
@@ -562,6 +617,9 @@ EXPORT int lynx_cpu_get(lynx_cpu_t *c, const char *id_arg,
     rc = for_each_target(c, visit_find, &f);
     if (rc < 0) {
         return rc;
+    }
+    if (f.result == 0 && f.unsaved) {
+        return wait_saved(c, id, out);
     }
     return f.result;
 }

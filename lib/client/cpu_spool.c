@@ -20,11 +20,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <zlib.h>
 
 #include "client/buf.h"
@@ -486,151 +486,24 @@ fail:
     return -saved;
 }
 
-/* ---- the session's json ------------------------------------------------------ */
-
-char *cpu_spool_session_json(const lynx_cpu_session_t *s,
-                             const cpu_spool_files_t *f)
+int cpu_spool_probe(const char *dir)
 {
-    json_object *o = lynx_cpu_json(s, LYNX_CPU_FORM_RECORD, 0, f);
-    char *text;
+    struct statvfs fs;
 
-    if (o == NULL) {
-        return NULL;
+    if (statvfs(dir, &fs) != 0) {
+        return -errno;
     }
-    text = strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return text;
-}
-
-static int get_i64(json_object *o, const char *key, int64_t *out)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_int)) {
-        return -1;
+    if (fs.f_flag & ST_RDONLY) {
+        return -EROFS;
     }
-    *out = json_object_get_int64(v);
+    if ((uint64_t)fs.f_bavail * fs.f_frsize < SPOOL_ROOM_MIN ||
+        (fs.f_files != 0 && fs.f_favail == 0)) {
+        return -ENOSPC;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        return -errno;
+    }
     return 0;
-}
-
-static int get_str(json_object *o, const char *key, char *out, size_t size)
-{
-    json_object *v;
-    const char *s;
-
-    if (!json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string)) {
-        return -1;
-    }
-    s = json_object_get_string(v);
-    if (strlen(s) >= size) {
-        return -1;
-    }
-    snprintf(out, size, "%s", s);
-    return 0;
-}
-
-/* An optional non-negative integer field below 2^32 (a CRC) or any
- * non-negative one (a size); -1 when absent, -2 when invalid. */
-static int64_t get_opt(json_object *o, const char *key, int is_crc)
-{
-    int64_t v;
-
-    if (!json_object_object_get_ex(o, key, NULL)) {
-        return -1;
-    }
-    if (get_i64(o, key, &v) != 0 || v < 0 || (is_crc && v > UINT32_MAX)) {
-        return -2;
-    }
-    return v;
-}
-
-int cpu_spool_parse_session(const char *text, const char *id,
-                            lynx_cpu_session_t *s, cpu_spool_files_t *f,
-                            const char **why)
-{
-    json_object *o = json_tokener_parse(text);
-    json_object *v;
-    char status[32];
-    char origin[16];
-    int64_t pid, hz, samples, lost;
-    cpu_spool_files_t f_unused;
-    const char *why_unused;
-    int rc = LYNX_EPROTO;
-
-    if (f == NULL) {
-        f = &f_unused;
-    }
-    if (why == NULL) {
-        why = &why_unused;
-    }
-    memset(s, 0, sizeof(*s));
-    *why = "session record is not a JSON object";
-    if (o == NULL || !json_object_is_type(o, json_type_object)) {
-        goto out;
-    }
-    *why = "session record has missing or invalid fields";
-    if (get_str(o, "session_id", s->id, sizeof(s->id)) != 0 ||
-        strcmp(s->id, id) != 0 ||
-        get_str(o, "target", s->target, sizeof(s->target)) != 0 ||
-        get_str(o, "status", status, sizeof(status)) != 0 ||
-        get_str(o, "origin", origin, sizeof(origin)) != 0 ||
-        get_str(o, "error", s->error, sizeof(s->error)) != 0 ||
-        get_i64(o, "pid", &pid) != 0 || get_i64(o, "hz", &hz) != 0 ||
-        get_i64(o, "samples", &samples) != 0 ||
-        get_i64(o, "lost_samples", &lost) != 0 ||
-        get_i64(o, "started_unix_ns", &s->started_unix_ns) != 0 ||
-        get_i64(o, "ended_unix_ns", &s->ended_unix_ns) != 0 ||
-        get_i64(o, "duration_ns", &s->duration_ns) != 0) {
-        goto out;
-    }
-    if (strcmp(status, "completed") == 0) {
-        s->state = LYNX_CPU_COMPLETED;
-    } else if (strcmp(status, "cancelled") == 0) {
-        s->state = LYNX_CPU_CANCELLED;
-    } else if (strcmp(status, "failed") == 0) {
-        s->state = LYNX_CPU_FAILED;
-    } else {
-        goto out;
-    }
-    s->origin = strcmp(origin, "debug") == 0 ? LYNX_ORIGIN_DEBUG
-                                              : LYNX_ORIGIN_API;
-    if (pid <= 0 || pid > INT32_MAX || hz < LYNX_CPU_HZ_MIN ||
-        hz > LYNX_CPU_HZ_MAX || samples < 0 || lost < 0 ||
-        s->started_unix_ns <= 0 || s->duration_ns <= 0 ||
-        s->ended_unix_ns < s->started_unix_ns) {
-        goto out;
-    }
-    s->pid = (int32_t)pid;
-    s->hz = (uint32_t)hz;
-    s->samples = (uint64_t)samples;
-    s->lost_samples = (uint64_t)lost;
-    s->data_size_bytes = -1;
-    if (json_object_object_get_ex(o, "data_size", &v) && v != NULL) {
-        if (!json_object_is_type(v, json_type_int) ||
-            json_object_get_int64(v) < 0) {
-            goto out;
-        }
-        s->data_size_bytes = json_object_get_int64(v);
-    }
-    f->data_crc32 = get_opt(o, "data_crc32", 1);
-    f->stacks_size = get_opt(o, "stacks_size", 0);
-    f->stacks_crc32 = get_opt(o, "stacks_crc32", 1);
-    if (f->data_crc32 == -2 || f->stacks_size == -2 ||
-        f->stacks_crc32 == -2 || (f->stacks_size >= 0) !=
-                                     (f->stacks_crc32 >= 0)) {
-        goto out;
-    }
-    s->spooled = 1;
-    rc = 0;
-out:
-    json_object_put(o);
-    if (rc != 0) {
-        memset(s, 0, sizeof(*s));
-    }
-    return rc;
 }
 
 /* Check <id><ext> against the size and CRC-32 (when >= 0) its record
@@ -715,7 +588,8 @@ int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out)
     if (rc != 0) {
         return rc;
     }
-    rc = cpu_spool_parse_session((const char *)text, id, out, &f, &parse_why);
+    rc = lynx_cpu_json_record_parse((const char *)text, id, out, &f,
+                                    &parse_why);
     free(text);
     if (rc != 0) {
         damaged(path, id, parse_why, out);
@@ -763,7 +637,7 @@ int cpu_spool_write(const char *dir, const lynx_cpu_session_t *s,
         }
     }
     if (rc == 0) {
-        text = cpu_spool_session_json(&copy, &f);
+        text = lynx_cpu_json_record_text(&copy, &f);
         rc = text != NULL ? cpu_spool_path(dir, s->id, ".json", path,
                                            sizeof(path))
                           : -ENOMEM;

@@ -82,17 +82,12 @@ int cpu_spool_exists(const char *dir, const char *id, const char *ext);
  * record itself is unreadable), -errno. */
 int cpu_spool_read(const char *dir, const char *id, lynx_cpu_session_t *out);
 
-/* The text of <id>.json for s and its files f (NULL: none recorded;
- * malloc'd, NUL-terminated; NULL on ENOMEM): lynx_cpu_json()'s record
- * form.  And back: parse a
- * NUL-terminated <id>.json of session id, checking every field (the pure
- * step of cpu_spool_read); f and why (static text of what is wrong) may
- * be NULL.  0 or LYNX_EPROTO. */
-char *cpu_spool_session_json(const lynx_cpu_session_t *s,
-                             const cpu_spool_files_t *f);
-int cpu_spool_parse_session(const char *text, const char *id,
-                            lynx_cpu_session_t *out, cpu_spool_files_t *f,
-                            const char **why);
+/* Why the spool directory cannot take a session, as far as a look that
+ * writes nothing can tell: -EROFS (mounted read-only), -ENOSPC (less than
+ * SPOOL_ROOM_MIN bytes or no inode left), -EACCES (not writable by this
+ * process), another -errno of statvfs(); 0 when nothing is wrong. */
+#define SPOOL_ROOM_MIN (64 * 1024)
+int cpu_spool_probe(const char *dir);
 
 /* A whole file of the session (<id><ext>) into *data (malloc'd, NUL added
  * after *len bytes).  -ENOENT, -EFBIG (over 1 GiB), -errno. */

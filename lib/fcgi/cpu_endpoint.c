@@ -8,7 +8,9 @@
  * died or stalled, retention, temporary files, tombstones) runs in one
  * place only: a thread of the cpu-start processes
  * (lynx_cpu_housekeeper_main), the endpoints that own writing.  The
- * others never run it: a GET reads.
+ * others never run it, and those that answer GETs (lynx_cpu_reader_main)
+ * never write the spool at all: a session that has just ended is waited
+ * for, not saved.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,8 +26,11 @@
 
 #define HOUSEKEEP_PERIOD_NS (1000LL * 1000 * 1000)
 
+#define READER_SAVE_WAIT_NS (5LL * 1000 * 1000 * 1000)
+
 static struct {
     pthread_mutex_t lock;   /* guards creation of cpu */
+    int reader;             /* answers GETs: never writes the spool */
     lynx_cpu_t *cpu;
     lynx_config_t cfg;      /* as loaded at start (same as every request's) */
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -37,6 +42,9 @@ static lynx_cpu_t *context(const lynx_config_t *cfg)
     pthread_mutex_lock(&g.lock);
     if (g.cpu == NULL) {
         g.cpu = lynx_cpu_create(cfg->spool_dir, cfg->agent_timeout_ns);
+        if (g.cpu != NULL && g.reader) {
+            lynx_cpu_set_reader(g.cpu, READER_SAVE_WAIT_NS);
+        }
     }
     c = g.cpu;
     pthread_mutex_unlock(&g.lock);
@@ -97,6 +105,12 @@ int lynx_cpu_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv)
         return status;
     }
     return lynx_endpoint_main(ep, argc, argv);
+}
+
+int lynx_cpu_reader_main(const lynx_endpoint_t *ep, int argc, char **argv)
+{
+    g.reader = 1;
+    return lynx_cpu_endpoint_main(ep, argc, argv);
 }
 
 int lynx_cpu_housekeeper_main(const lynx_endpoint_t *ep, int argc,
@@ -258,6 +272,13 @@ void lynx_cpu_reply_error(lynx_req_t *req, int code, const char *what,
         lynx_reply_error(req, 507, "Profile session %s could not be saved: "
                          "the spool directory is full (%s)",
                          s != NULL ? s->id : "", lynx_strerror(code));
+        return;
+    case -EAGAIN:
+        /* Ended, and the housekeeper has not saved it yet. */
+        lynx_reply_header(req, "Retry-After: 1");
+        lynx_reply_error(req, 503, "Profile session %s has ended and is "
+                         "not saved yet; try again in a second",
+                         s != NULL ? s->id : "");
         return;
     case -ENODATA:
         if (s != NULL && s->error[0] != '\0') {

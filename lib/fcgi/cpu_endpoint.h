@@ -26,6 +26,13 @@
  * spool. */
 int lynx_cpu_endpoint_main(const lynx_endpoint_t *ep, int argc, char **argv);
 
+/* lynx_cpu_endpoint_main() for the endpoints that answer GETs (status,
+ * download, flame, sessions): their context is a reader
+ * (lynx_cpu_set_reader), which never writes the spool and waits up to 5 s
+ * for the housekeeper to save a session that has just ended; still
+ * unsaved, download and flame answer 503 with Retry-After. */
+int lynx_cpu_reader_main(const lynx_endpoint_t *ep, int argc, char **argv);
+
 /* lynx_cpu_endpoint_main(), and also lynx_cpu_housekeep() in a thread of
  * its own (every second; retention every PROFILE_CLEANUP_INTERVAL).  The
  * one place where the spool is kept: cpu-start's main.  Several such

@@ -264,7 +264,8 @@ int lynx_cpu_start(lynx_cpu_t *c, const char *target, int64_t duration_ns,
 
 /* Look a session up by id, across the spool and every target.  A finished
  * session that is not saved yet is spooled on the way (that session only,
- * once; when that fails, out->spool_error says why); nothing else in the
+ * once; when that fails, out->spool_error says why; the endpoints that
+ * answer GETs instead leave it to lynx_cpu_housekeep()); nothing else in the
  * spool is changed; a running session of a target that has died is reported
  * LYNX_CPU_FAILED ("target process exited (pid N)") and spooled with what
  * it sampled, and so is one whose agent has not answered (stale

@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.lost_samples = r.lost_samples;
     s.data_size_bytes = (int64_t)(r.samples >> 1);
     memcpy(s.error, r.error, sizeof(s.error));
-    text = cpu_spool_session_json(&s, NULL);
+    text = lynx_cpu_json_record_text(&s, NULL);
     FUZZ_CHECK(text != NULL);
-    rc = cpu_spool_parse_session(text, s.id, &back, NULL, NULL);
+    rc = lynx_cpu_json_record_parse(text, s.id, &back, NULL, NULL);
     free(text);
     FUZZ_CHECK(rc == 0);
     s.spooled = 1;

@@ -1,7 +1,7 @@
 /*
  * fuzz_spool_json.c - a session's <id>.json in the spool directory, as
  * anything that can write there could leave it: input = the file.  Parsed
- * by cpu_spool_parse_session(); what it accepts must be a sound finished
+ * by lynx_cpu_json_record_parse(); what it accepts must be a sound finished
  * session that writes back to a json which parses to the same session.
  */
 #include "client/cpu_spool.h"
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(text != NULL);
     memcpy(text, data, size);
     text[size] = '\0';
-    rc = cpu_spool_parse_session(text, ID, &s, &f, NULL);
+    rc = lynx_cpu_json_record_parse(text, ID, &s, &f, NULL);
     free(text);
     FUZZ_CHECK(rc == 0 || rc == LYNX_EPROTO);
     if (rc != 0) {
@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(s.started_unix_ns > 0 && s.duration_ns > 0 &&
                s.ended_unix_ns >= s.started_unix_ns);
     FUZZ_CHECK(s.data_size_bytes >= -1);
-    text = cpu_spool_session_json(&s, &f);
+    text = lynx_cpu_json_record_text(&s, &f);
     FUZZ_CHECK(text != NULL);
-    rc = cpu_spool_parse_session(text, ID, &back, &f_back, NULL);
+    rc = lynx_cpu_json_record_parse(text, ID, &back, &f_back, NULL);
     free(text);
     FUZZ_CHECK(rc == 0);
     FUZZ_CHECK(f.data_crc32 == f_back.data_crc32 &&

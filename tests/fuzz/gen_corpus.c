@@ -253,14 +253,14 @@ static void gen_spool_json(void)
     s.ended_unix_ns = s.started_unix_ns + s.duration_ns;
     s.samples = 2990;
     s.data_size_bytes = 18234;
-    text = cpu_spool_session_json(&s, NULL);
+    text = lynx_cpu_json_record_text(&s, NULL);
     put("spool_json", "seed-completed", text, strlen(text), NULL, 0);
     free(text);
     s.state = LYNX_CPU_FAILED;
     s.origin = LYNX_ORIGIN_DEBUG;
     s.data_size_bytes = -1;
     snprintf(s.error, sizeof(s.error), "target process exited (pid 4242)");
-    text = cpu_spool_session_json(&s, NULL);
+    text = lynx_cpu_json_record_text(&s, NULL);
     put("spool_json", "seed-failed", text, strlen(text), NULL, 0);
     free(text);
 }

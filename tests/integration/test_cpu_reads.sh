@@ -83,6 +83,11 @@ expect "victim: a 60 s session starts" 200 '.status == "started"' \
 vid=$(jqr .session_id)
 sleep 4 # past the retention of both finished sessions
 
+# A session that ends while the housekeeper is paused.
+expect "session 3 (2 s) starts" 200 '.status == "started"' \
+    GET "$CPU/start?duration=2s&$TG" "${AUTH[@]}"
+s3=$(jqr .session_id)
+
 # ---- the housekeeper paused, everything due -------------------------------------
 paused=$(workers cpu-start | tr '\n' ' ')
 t_check "cpu-start has worker processes ($paused)" test -n "$paused"
@@ -122,6 +127,19 @@ for round in 1 2 3 4 5; do
 done
 t_check "every read answered (status, download, flame, sessions; 404 for a tombstone)" \
     test "$reads_ok" = 1
+# Ended, not saved, and nobody to save it: after waiting (at most 5 s)
+# for the housekeeper, a read describes it from its record, unsaved.
+t_check "session 3 has ended" wait_done "$s3" 30
+expect "an ended session nobody saved: status says saved false" 200 \
+    '.status == "completed" and .done == true and .saved == false and .samples > 0 and .data_size == 0' \
+    GET "$CPU/status/$s3" "${AUTH[@]}"
+expect "... its download answers 503, try again" 503 '.error | test("not saved yet")' \
+    GET "$CPU/download/$s3" "${AUTH[@]}"
+t_check "... with Retry-After" bash -c "curl -s -D - -o /dev/null ${AUTH[*]} '$CPU/flame/$s3' |
+    tr -d '\r' | grep -qi '^retry-after: 1\$'"
+expect "the dead target's session: failed, not saved" 200 \
+    '.status == "failed" and .saved == false and (.error | test("exited"))' \
+    GET "$CPU/status/$vid" "${AUTH[@]}"
 expect "an expired session is still served until the sweep" 200 \
     ".status == \"completed\" and .data_size > 0" GET "$CPU/status/$s1" "${AUTH[@]}"
 expect "the dead target's session is listed failed, computed in memory" 200 \
@@ -130,7 +148,7 @@ expect "the dead target's session is listed failed, computed in memory" 200 \
     GET "$CPU/sessions?target=$VICTIM" "${AUTH[@]}"
 after=$(snapshot)
 if [ "$before" = "$after" ]; then
-    t_ok "the spool is unchanged after $((round * 14)) GETs"
+    t_ok "the spool is unchanged after $((round * 14 + 4)) GETs"
 else
     t_fail "the spool is unchanged after the GETs" \
         "$(diff <(echo "$before") <(echo "$after") | head -20)"
@@ -144,6 +162,10 @@ t_check "housekeeper: expired sessions removed" \
     eventually 10 bash -c "! ls '$SPOOL' | grep -q -e '^$s1[.]' -e '^$s2[.]'"
 t_check "housekeeper: the dead writer's temporary file removed" \
     eventually 10 test ! -e "$half"
+t_check "housekeeper: session 3 saved (or, past its 3 s retention, expired since)" \
+    eventually 10 bash -c "jq -e '.status == \"completed\"' '$SPOOL/$s3.json' >/dev/null 2>&1 ||
+        test -e '$SPOOL/$s3.gone' ||
+        test \"\$(curl -s -o /dev/null -w '%{http_code}' ${AUTH[*]} '$CPU/status/$s3')\" = 404"
 t_check "housekeeper: the stale tombstone removed" \
     eventually 10 test ! -e "$SPOOL/cpu_424243.gone"
 # Saved as failed, and (ended more than 3 s ago) expired in the same
