@@ -338,7 +338,18 @@ static void test_no_fd_leak_and_stop(void **state)
     /* The three /proc files memory statistics keep open are the agent's,
      * not counted as the program's, and go with the agent. */
     assert_int_equal(lynx_target_open(name, NULL, &t), 0);
-    assert_int_equal(lynx_target_memstats(t, &ms, 2 * SECOND), 0);
+    /* The count is of the whole process, caller and agent: a descriptor
+     * some thread holds for a moment while the agent counts is counted
+     * too (seen once, on a loaded machine), but never one less.  So:
+     * never below, and equal within a few tries. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(lynx_target_memstats(t, &ms, 2 * SECOND), 0);
+        assert_true(ms.open_fds >= count_fds() - 3);
+        if (ms.open_fds == count_fds() - 3) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
     assert_int_equal(ms.open_fds, count_fds() - 3);
     lynx_target_close(t);
     lynx_agent_stop();
