@@ -20,7 +20,6 @@ extern "C" {
 #endif
 
 #define LYNX_STACK_MAX_DEPTH LYNX_CPU_MAX_DEPTH /* frames per record */
-#define LYNX_THREAD_NAME_MAX 16                 /* comm, NUL included */
 
 /* ---- thread dump ------------------------------------------------------- */
 
