@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lynxprof-agent.h"
@@ -52,15 +53,30 @@ static const member_t *members;
 static volatile sig_atomic_t rename_asked;
 static _Atomic uint64_t sink;
 
-/* About a millisecond of CPU, the same each time. */
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* 10 ms of this thread's CPU time, measured: the shares are exact
+ * whatever else runs on the machine (another process on the sibling
+ * hyperthread slows the arithmetic down, not the clock).  Long against
+ * the kernel's tick, on which CPU timers are checked, so that the labels
+ * of a unit are what a sample at any point of it sees. */
 static __attribute__((noinline)) void work_unit(void)
 {
+    int64_t start = thread_cpu_ns();
     uint64_t x = 88172645463325252ULL;
 
-    for (int i = 0; i < 400000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+    while (thread_cpu_ns() - start < 10 * 1000 * 1000) {
+        for (int i = 0; i < 20000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
     }
     atomic_fetch_add_explicit(&sink, x, memory_order_relaxed);
 }

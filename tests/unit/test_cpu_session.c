@@ -423,6 +423,22 @@ static void test_record_check(void **state)
 
 /* A completed session in a fake block is spooled on lookup: the files are
  * there, the pprof decodes to the table's samples, the agent is told. */
+/* Session cpu_1001's flame JSON with tagfocus has `with` and not
+ * `without` (NULL: not checked). */
+static void flame_has(lynx_cpu_t *c, const char *tagfocus, const char *with,
+                      const char *without)
+{
+    json_object *flame = NULL;
+
+    assert_int_equal(lynx_cpu_flame(c, "cpu_1001", tagfocus, NULL, &flame,
+                                    NULL, NULL), 0);
+    assert_non_null(strstr(lynx_json_text(flame), with));
+    if (without != NULL) {
+        assert_null(strstr(lynx_json_text(flame), without));
+    }
+    json_object_put(flame);
+}
+
 static void test_spool_and_decode(void **state)
 {
     fake_block_t fb;
@@ -523,12 +539,29 @@ static void test_spool_and_decode(void **state)
         json_object *flame = NULL;
         char *text = NULL;
         size_t tlen = 0;
-        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, &flame, NULL,
-                                        NULL), 0);
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, &flame,
+                                        NULL, NULL), 0);
         assert_non_null(strstr(lynx_json_text(flame), "cs_mid"));
+        assert_non_null(strstr(lynx_json_text(flame), "cs_other"));
+        /* Labels summed per value, as shares of the total. */
+        assert_non_null(strstr(lynx_json_text(flame),
+                               "\"labels\":{\"thread\":{\"alpha\":300000000,"
+                               "\"bbb\\\\xffbbbbbbbbbbbb\":100000000},"
+                               "\"request\":{\"search\":300000000}}"));
+        assert_non_null(strstr(lynx_json_text(flame),
+                               "\"labels_total\":400000000"));
         json_object_put(flame);
-        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, &text,
-                                        &tlen), 0);
+        /* Only one label's samples, by string or numeric label. */
+        flame_has(c, "thread=alpha", "cs_mid", "cs_other");
+        flame_has(c, "thread=alpha", "\"tagfocus\":\"thread=alpha\"", NULL);
+        flame_has(c, "tid=102", "cs_other", "cs_mid");
+        flame_has(c, "request=none", "\"stacks\":[]", "cs_mid");
+        flame = NULL;
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", "thread", NULL,
+                                        &flame, NULL, NULL), -EINVAL);
+        assert_null(flame);
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, NULL,
+                                        &text, &tlen), 0);
         assert_non_null(strstr(text, "cs_root;cs_mid;cs_leaf 30"));
         free(text);
     }
