@@ -29,6 +29,24 @@ static void stack(uint64_t *pcs, uint32_t depth, uint64_t seed)
     }
 }
 
+/* The labels of sample i as the agent writes them: a thread name, its
+ * id, and i request labels (the last one cut: flagged elsewhere). */
+static void labels(lynx_sample_labels_t *l, int i)
+{
+    static const char *const names[] = {"acceptor", "worker", "worker"};
+    static const char *const keys[] = {"request", "tenant"};
+
+    memset(l, 0, sizeof(*l));
+    l->tid = 4242 + i;
+    snprintf(l->thread, sizeof(l->thread), "%s", names[i % 3]);
+    l->nlabels = (uint32_t)(i < LYNX_LABEL_DEPTH ? i : LYNX_LABEL_DEPTH);
+    for (uint32_t k = 0; k < l->nlabels; k++) {
+        snprintf(l->labels[k].key, sizeof(l->labels[k].key), "%s",
+                 keys[k % 2]);
+        snprintf(l->labels[k].value, sizeof(l->labels[k].value), "v%d", i);
+    }
+}
+
 static void gen_heap(void)
 {
     lynx_heap_snapshot_reply_t rep;
@@ -55,6 +73,8 @@ static void gen_heap(void)
         r.depth = depths[k];
         r.flags = depths[k] == 64 ? LYNX_STACK_TRUNCATED : 0;
         stack(pcs, r.depth, k);
+        labels(&r.labels, (int)k);
+        r.labels.tid = 0; /* as the agent sends heap records */
         memcpy(bulk + off, &r, sizeof(r));
         off += sizeof(r);
         memcpy(bulk + off, pcs, r.depth * sizeof(uint64_t));
@@ -263,24 +283,6 @@ static void gen_spool_json(void)
     text = cpu_spool_session_json(&s, NULL);
     put("spool_json", "seed-failed", text, strlen(text), NULL, 0);
     free(text);
-}
-
-/* The labels of sample i as the agent writes them: a thread name, its
- * id, and i request labels (the last one cut: flagged elsewhere). */
-static void labels(lynx_sample_labels_t *l, int i)
-{
-    static const char *const names[] = {"acceptor", "worker", "worker"};
-    static const char *const keys[] = {"request", "tenant"};
-
-    memset(l, 0, sizeof(*l));
-    l->tid = 4242 + i;
-    snprintf(l->thread, sizeof(l->thread), "%s", names[i % 3]);
-    l->nlabels = (uint32_t)(i < LYNX_LABEL_DEPTH ? i : LYNX_LABEL_DEPTH);
-    for (uint32_t k = 0; k < l->nlabels; k++) {
-        snprintf(l->labels[k].key, sizeof(l->labels[k].key), "%s",
-                 keys[k % 2]);
-        snprintf(l->labels[k].value, sizeof(l->labels[k].value), "v%d", i);
-    }
 }
 
 static void gen_spool_raw(void)
