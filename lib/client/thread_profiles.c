@@ -241,19 +241,20 @@ int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
 
     for (size_t i = 0; rc == 0 && i < d->nthreads; i++) {
         const lynx_thread_rec_t *r = &d->threads[i];
-        /* Each thread's own name and id, as on CPU samples. */
-        char name[4 * LYNX_THREAD_NAME_MAX];
-        lynx_label_t labels[4] = {
-            {"thread", name, 0, NULL},
-            {"tid", NULL, r->tid, NULL},
-        };
-        size_t nl = 2;
+        /* Each thread's own name and id, as on CPU samples, and the
+         * request labels it had pushed when it answered. */
+        lynx_sample_labels_t own = r->labels;
+        lynx_sample_label_buf_t lb;
+        lynx_label_t labels[LYNX_SAMPLE_LABELS_MAX + 2];
+        size_t nl;
 
-        if (lynx_label_text(r->name, sizeof(r->name), name,
-                            sizeof(name)) == 0) {
-            labels[0] = labels[1];
-            nl = 1;
+        memcpy(own.thread, r->name, sizeof(own.thread));
+        own.tid = r->tid;
+        if (r->status != LYNX_THREAD_OK) {
+            own.nlabels = 0;
         }
+        nl = lynx_sample_labels_decode(&own, &lb);
+        memcpy(labels, lb.labels, nl * sizeof(labels[0]));
         if (r->status == LYNX_THREAD_OK && r->depth > 0) {
             rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1,
                                        labels, nl);

@@ -132,6 +132,7 @@ static void gen_threads(void)
     recs[0].depth = 5;
     snprintf(recs[0].name, sizeof(recs[0].name), "lynx-demo");
     stack(recs[0].pcs, 5, 1);
+    labels(&recs[0].labels, 2); /* its request labels */
     recs[1].tid = 101;
     recs[1].state = 'R';
     recs[1].depth = 3;
