@@ -6,6 +6,9 @@
  *                                     -> demo_parse_line -> json-c
  *                                     -> demo_aggregate -> demo_hash_path
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include "worker.h"
 
 #include <errno.h>

@@ -10,6 +10,7 @@
 #     renamed mid-profile is counted under each name for the time it had it;
 #   - lynx_label_push/pop without the agent (no-op), and with it preloaded
 #     (its limits);
+#   - thread dumps and heap samples carry them too (heap: no tid);
 #   - the demo names its threads and labels its request types.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -164,6 +165,13 @@ expect "flame JSON ?tagfocus=thread=alpha: only alpha's samples" 200 '
     GET "$CPU/flame/$sid?target=$SHARES&tagfocus=thread=alpha" "${AUTH[@]}"
 expect "flame JSON ?tagfocus without '=': 400" 400 '.error | test("tagfocus")' \
     GET "$CPU/flame/$sid?target=$SHARES&tagfocus=alpha" "${AUTH[@]}"
+
+# A thread dump: each thread under its own name, with its request labels.
+it_fetch_gz "goroutine profile of the shares target" \
+    "$B/debug/pprof/goroutine?target=$SHARES" "$T_TMP/goroutine.pb.gz"
+gtags=$(pprof -tags "$T_TMP/goroutine.pb.gz")
+t_check "goroutine: thread labels alpha, beta, gamma, and tids" \
+    bash -c 'for n in alpha beta gamma; do echo "$0" | grep -q ": $n$" || exit 1; done; echo "$0" | grep -q "^ *tid: Total"' "$gtags"
 stack_kill_pids "$shares_pid"
 
 # ---- equal names aggregate; a rename mid-profile (CPU-only agent) -----------------
@@ -204,5 +212,17 @@ t_check "demo: request labels name its request types (request=log-batch)" \
 t_check "demo: -tagfocus=request=log-batch keeps the batch pipeline" \
     bash -c 'echo "$0" | grep -q demo_process_batch' \
     "$(pprof -tagfocus=request=log-batch -top -cum -nodecount=20 "$T_TMP/demo.pb.gz")"
+
+# Heap samples: the allocating thread's name and its request labels.
+it_fetch_gz "demo: heap profile through nginx" \
+    "$B/debug/pprof/heap?target=$STACK_DEMO_NAME" "$T_TMP/heap.pb.gz"
+htags=$(pprof -sample_index=alloc_space -tags "$T_TMP/heap.pb.gz")
+printf '%s\n' "$htags" | sed 's/^/#   /' | head -20
+t_check "heap: allocations under thread=demo-worker and request=log-batch" \
+    bash -c 'echo "$0" | grep -q ": demo-worker$" && echo "$0" | grep -q ": log-batch$"' "$htags"
+t_check "heap: allocations split by stage (generate, parse)" \
+    bash -c 'echo "$0" | grep -q ": generate$" && echo "$0" | grep -q ": parse$"' "$htags"
+t_check "heap: no tid label (a heap profile spans ended threads)" \
+    bash -c '! echo "$0" | grep -q "^ *tid:"' "$htags"
 
 t_summary
