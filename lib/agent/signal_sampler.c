@@ -46,7 +46,7 @@
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
 
-#define RING_SLOTS 4096u   /* ~2 MiB: 1000 Hz x 4 threads x 1 s of slack */
+#define RING_SLOTS 4096u   /* ~3.2 MiB: 1000 Hz x 4 threads x 1 s of slack */
 #define PROBES 4           /* slots a producer tries before dropping */
 
 enum { SLOT_EMPTY = 0, SLOT_WRITING = 1, SLOT_READY = 2 };
