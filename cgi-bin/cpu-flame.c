@@ -1,6 +1,8 @@
 /*
- * cpu-flame.c - GET /api/v1/profiling/cpu/flame/:id[?format=folded]: a
- * finished session as flame-graph JSON for the web page, or folded text.
+ * cpu-flame.c - GET /api/v1/profiling/cpu/flame/:id[?format=folded]
+ * [&tagfocus=key=value]: a finished session as flame-graph JSON for the
+ * web page (with its samples' labels; only the samples of one label with
+ * tagfocus), or folded text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 static const lynx_param_spec_t params[] = {
     {"format", LYNX_PARAM_STRING, "json", 0, 0},
+    {"tagfocus", LYNX_PARAM_STRING, "", 0, 0},
     LYNX_CPU_TARGET_PARAM,
     {NULL, 0, NULL, 0, 0},
 };
@@ -16,6 +19,7 @@ static const lynx_param_spec_t params[] = {
 static void handle_flame(lynx_req_t *req)
 {
     const char *format = lynx_req_param(req, "format")->text;
+    const char *tagfocus = lynx_req_param(req, "tagfocus")->text;
     const char *id = lynx_cpu_req_id(req);
     lynx_cpu_t *c = id != NULL ? lynx_cpu_req_context(req) : NULL;
     lynx_cpu_session_t s;
@@ -36,7 +40,14 @@ static void handle_flame(lynx_req_t *req)
     if (lynx_cpu_req_check_target(req, c, id) != 0) {
         return;
     }
-    rc = lynx_cpu_flame(c, id, &s, folded ? NULL : &flame, &text, &len);
+    if (tagfocus[0] != '\0' &&
+        (strchr(tagfocus, '=') == NULL || tagfocus[0] == '=')) {
+        lynx_reply_error(req, 400, "invalid tagfocus '%.64s': use key=value",
+                         tagfocus);
+        return;
+    }
+    rc = lynx_cpu_flame(c, id, tagfocus, &s, folded ? NULL : &flame, &text,
+                        &len);
     if (rc != 0) {
         lynx_cpu_reply_error(req, rc, NULL, &s);
         return;

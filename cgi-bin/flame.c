@@ -1,8 +1,10 @@
 /*
  * flame.c - GET /api/v1/profiling/flame?type=<kind>&target=: the profile of
- * any registry kind as flame-graph JSON (lynx_pprof_flame_json's document
- * plus "type" and "target"), or with &format=folded as folded stacks.
+ * any registry kind as flame-graph JSON (lynx_pprof_flame_json_focus's
+ * document plus "type" and "target"; &tagfocus=key=value keeps the
+ * samples of one label), or with &format=folded as folded stacks.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@ static const lynx_param_spec_t params[] = {
     LYNX_PROFILE_PARAMS,
     {"type", LYNX_PARAM_STRING, NULL, 0, 0},
     {"format", LYNX_PARAM_STRING, "json", 0, 0},
+    {"tagfocus", LYNX_PARAM_STRING, "", 0, 0},
     {NULL, 0, NULL, 0, 0},
 };
 
@@ -20,6 +23,7 @@ static void handle_flame(lynx_req_t *req)
 {
     const lynx_param_t *type = lynx_req_param(req, "type");
     const lynx_param_t *format = lynx_req_param(req, "format");
+    const char *tagfocus = lynx_req_param(req, "tagfocus")->text;
     const lynx_profile_kind_t *kind;
     lynx_symbolizer_t *sym;
     lynx_pprof_t *p;
@@ -58,8 +62,11 @@ static void handle_flame(lynx_req_t *req)
         free(text);
     } else {
         json_object *doc = NULL;
-        rc = lynx_pprof_flame_json(p, sym, &doc);
-        if (rc != 0) {
+        rc = lynx_pprof_flame_json_focus(p, sym, tagfocus, &doc);
+        if (rc == -EINVAL) {
+            lynx_reply_error(req, 400, "invalid tagfocus '%.64s': use "
+                                       "key=value", tagfocus);
+        } else if (rc != 0) {
             lynx_reply_error(req, 500, "flame: %s", lynx_strerror(rc));
         } else {
             json_object_object_add(doc, "type",

@@ -40,6 +40,7 @@
 
 #include <json_object.h>
 
+#include "lynxprof-agent.h"
 #include "signals.h"
 
 #define HTTP_HEAD_MAX_BYTES 8192    /* request line + headers */
@@ -468,7 +469,32 @@ stats_html(demo_http_t *h, char *body, size_t size)
 
 /* Answers one parsed request.  Returns 0 or -errno from sending. */
 static int
+respond_route(demo_http_t *h, int fd, const http_request_t *req,
+              int keep_alive);
+
+/* Answers one request under a request label naming its route (a no-op
+   without the profiler's agent). */
+static int
 respond(demo_http_t *h, int fd, const http_request_t *req, int keep_alive)
+{
+    static const char *const routes[] = { "/", "/api/stats", "/healthz" };
+    const char *route = "other";
+    int rc;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(req->path, routes[i]) == 0) {
+            route = routes[i];
+        }
+    }
+    lynx_label_push("request", route);
+    rc = respond_route(h, fd, req, keep_alive);
+    lynx_label_pop();
+    return rc;
+}
+
+static int
+respond_route(demo_http_t *h, int fd, const http_request_t *req,
+              int keep_alive)
 {
     static const char text_type[] = "text/plain; charset=utf-8";
     char body[HTTP_BODY_MAX_BYTES];
@@ -590,6 +616,7 @@ http_main(void *arg)
 {
     demo_http_t *h = arg;
 
+    pthread_setname_np(pthread_self(), "demo-http");
     while (!stopping(h)) {
         struct pollfd pfd = { h->listen_fd, POLLIN, 0 };
         int rc;

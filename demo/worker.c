@@ -6,6 +6,9 @@
  *                                     -> demo_parse_line -> json-c
  *                                     -> demo_aggregate -> demo_hash_path
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include "worker.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <time.h>
 
 #include "demo.h"
+#include "lynxprof-agent.h"
 #include "loggen.h"
 #include "parse.h"
 #include "workloads.h"
@@ -72,13 +76,20 @@ demo_process_batch(demo_worker_ctx_t *w, json_tokener *tok, demo_rng_t *rng,
     }
     for (unsigned i = 0; i < w->shared->nbatch_lines; i++) {
         size_t len;
-        char *line = demo_generate_line(rng, (*seq)++, &len);
+        char *line;
 
+        /* Each stage of a line under a request label of its own (a no-op
+           without the profiler's agent). */
+        lynx_label_push("stage", "generate");
+        line = demo_generate_line(rng, (*seq)++, &len);
+        lynx_label_pop();
         if (line == NULL) {
             rc = -ENOMEM;
             break;
         }
+        lynx_label_push("stage", "parse");
         rc = demo_parse_line(tok, line, len, &req);
+        lynx_label_pop();
         if (rc == 0 && used + len + 1 <= capacity) {
             memcpy(batch + used, line, len);
             used += len;
@@ -88,7 +99,9 @@ demo_process_batch(demo_worker_ctx_t *w, json_tokener *tok, demo_rng_t *rng,
         if (rc != 0) {
             break;
         }
+        lynx_label_push("stage", "aggregate");
         rc = demo_aggregate(w->shared->stats, &req);
+        lynx_label_pop();
         if (rc != 0) {
             break;
         }
@@ -114,6 +127,9 @@ demo_worker(void *arg)
     int64_t sleep_debt_ns = 0;
     int rc = 0;
 
+    /* All workers under one name: the profiler's thread label merges
+       them. */
+    pthread_setname_np(pthread_self(), "demo-worker");
     demo_rng_init(&rng, w->id + 1);
     memset(&split, 0, sizeof(split));
     split.value = w->id + 1;
@@ -130,18 +146,23 @@ demo_worker(void *arg)
         uint64_t nunits = 1;
         int64_t busy_ns;
 
+        /* The request type of each unit of work, as a request label. */
         switch (sh->workload) {
         case DEMO_WORKLOAD_LOG:
+            lynx_label_push("request", "log-batch");
             rc = demo_process_batch(w, tok, &rng, &seq);
             nunits = rc > 0 ? (uint64_t) rc : 0;
             break;
         case DEMO_WORKLOAD_CPU_SPLIT:
+            lynx_label_push("request", "cpu-split");
             demo_cpu_split_cycle(&split);
             break;
         case DEMO_WORKLOAD_HEAP_SITES:
+            lynx_label_push("request", "heap-churn");
             rc = heap_churn(&rng);
             break;
         }
+        lynx_label_pop();
         if (rc < 0) {
             /* A broken pipeline would make every number meaningless:
                stop the whole run, main reports the error. */

@@ -107,7 +107,8 @@ export const api = {
   cpuSessions: (target) => requestJSON(API + 'cpu/sessions', { params: { target } }),
   cpuStop: (id) => requestJSON(API + 'cpu/stop/' + encodeURIComponent(id), { method: 'POST' }),
   cpuDelete: (id) => requestJSON(API + 'cpu/sessions/' + encodeURIComponent(id), { method: 'DELETE' }),
-  cpuFlame: (id) => requestJSON(API + 'cpu/flame/' + encodeURIComponent(id)),
+  cpuFlame: (id, tagfocus) => requestJSON(API + 'cpu/flame/' + encodeURIComponent(id),
+    { params: tagfocus ? { tagfocus } : {} }),
   cpuDownload: (id) => download(API + 'cpu/download/' + encodeURIComponent(id), null, id + '.pprof'),
   flame: (type, target, extra) => requestJSON(API + 'flame', { params: { type, target, ...extra } }),
 };

@@ -648,7 +648,10 @@ async function openCpuFlame(id, s) {
   if (s && s.duration) bits.push(typeof s.duration === 'string' ? s.duration : formatDuration(s.duration * 1e9));
   if (s && typeof s.samples === 'number') bits.push(`${formatCount(s.samples)} samples`);
   if (s && s.started_at) bits.push(`started ${formatClock(s.started_at)}`);
-  panel.show({ title: `CPU profile ${id}`, subtitle: bits.join(' · '), data, name: id });
+  panel.show({
+    title: `CPU profile ${id}`, subtitle: bits.join(' · '), data, name: id,
+    refocus: (tagfocus) => (tagfocus ? api.cpuFlame(id, tagfocus) : cpuFlameData(id)),
+  });
 }
 
 const KIND_LABEL = { heap: 'Heap', goroutine: 'Threads', block: 'Block', mutex: 'Mutex', threadcreate: 'Thread creation' };
@@ -680,6 +683,8 @@ $('profiles-card').addEventListener('click', async (e) => {
         data,
         sampleType: kind === 'heap' ? $('heap-sample-type').value : undefined,
         name: `${kind}_${stamp.toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+        // A new snapshot, of one thread or label's samples.
+        refocus: (tagfocus) => api.flame(kind, state.target, tagfocus ? { ...extra, tagfocus } : extra),
       });
     } catch (err) {
       setMsg(profMsg, errText(`${KIND_LABEL[kind]} ${b.dataset.action === 'download' ? 'download' : 'flame graph'}`, err));

@@ -18,8 +18,16 @@
 // explained.  Those with "symbols": true had names from their symbol table
 // but no debug info (no files or lines): a quieter list of their own.
 //
-// Test hooks: section[data-mode="none|profile|diff"], [data-back] (zoom
-// depth), the canvas' data-frames / data-zoom / data-search-share,
+// Labels: a profile whose samples carry labels (the data's "labels":
+// {key: {value: total}}, e.g. thread names and request labels, with
+// "labels_total") gets a "Samples" choice in the toolbar: all samples, or
+// only those of one thread or label value (with its share); choosing one
+// asks the caller's refocus(tagfocus) for the filtered data ("key=value",
+// pprof's -tagfocus) and draws it.
+//
+// Test hooks: section[data-mode="none|profile|diff"], [data-tagfocus]
+// (the label shown, "" for all), #flame-labels (its select), [data-back]
+// (zoom depth), the canvas' data-frames / data-zoom / data-search-share,
 // #flame-unsymbolized li (one per module), #flame-nodebug li (likewise),
 // and panel.view.drawnFrames().
 
@@ -56,6 +64,9 @@ export function createFlamePanel(section) {
   const subtitle = h('span', { class: 'sub', id: 'flame-subtitle' });
   const closeBtn = h('button', { type: 'button', class: 'ghost', id: 'flame-close', title: 'Close the flame graph', text: 'Close' });
   const sampleSel = h('select', { id: 'flame-sample-type', 'aria-label': 'Sample type' });
+  const labelSel = h('select', { id: 'flame-labels', 'aria-label': 'Samples of one thread or label' });
+  const labelBox = h('label', { hidden: true, title: 'Only the samples of one thread or request label (pprof -tagfocus)' },
+    'Samples ', labelSel);
   const icicleBtn = h('button', { type: 'button', id: 'flame-icicle', 'aria-pressed': 'true', text: 'Icicle' });
   const flameBtn = h('button', { type: 'button', id: 'flame-flame', 'aria-pressed': 'false', text: 'Flame' });
   const backBtn = h('button', { type: 'button', id: 'flame-back', title: 'Previous zoom (browser Back works too)', text: '← Back', disabled: true });
@@ -108,6 +119,7 @@ export function createFlamePanel(section) {
     h('div', { class: 'card-head' }, title, subtitle, closeBtn),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Flame graph controls' },
       h('label', {}, 'Sample type ', sampleSel),
+      labelBox,
       h('span', { class: 'seg', role: 'group', 'aria-label': 'Orientation' }, icicleBtn, flameBtn),
       backBtn, resetBtn, searchIn, shareOut, foldedBtn, legend),
     msg,
@@ -128,6 +140,8 @@ export function createFlamePanel(section) {
   let rows = [];
   let swViews = null;
   let searchTimer = 0;
+  let refocus = null;        // tagfocus -> Promise of data, or null
+  let focusSeq = 0;          // the latest label choice; older answers are dropped
 
   const view = createFlameView(graph, {
     history: false,
@@ -208,6 +222,53 @@ export function createFlamePanel(section) {
     return types.length ? idx : undefined;
   }
 
+  // The labels of the data as choices: thread first, then the other keys;
+  // values by their share, largest first.  Their text comes from the
+  // target (thread names, request labels): textContent only.
+  function fillLabels(data) {
+    labelSel.textContent = '';
+    labelSel.append(h('option', { value: '', text: 'All samples' }));
+    const labels = data && data.labels && typeof data.labels === 'object' ? data.labels : {};
+    const total = Number(data && data.labels_total) || 0;
+    const keys = Object.keys(labels).sort((a, b) => (a === 'thread' ? -1 : b === 'thread' ? 1 : a.localeCompare(b)));
+    for (const key of keys) {
+      const vals = labels[key] && typeof labels[key] === 'object' ? labels[key] : {};
+      const group = h('optgroup', { label: key === 'thread' ? 'thread' : `label ${key}` });
+      for (const [v, n] of Object.entries(vals).sort((a, b) => b[1] - a[1])) {
+        const share = total > 0 ? ` — ${formatShare(Number(n) / total)}` : '';
+        group.append(h('option', { value: `${key}=${v}`, text: `${key === 'thread' ? '' : key + '='}${v}${share}` }));
+      }
+      if (group.children.length) labelSel.append(group);
+    }
+    labelSel.value = '';
+    labelBox.hidden = !refocus || labelSel.options.length < 2;
+    section.dataset.tagfocus = '';
+  }
+
+  async function focusLabel(tagfocus) {
+    if (!refocus || mode !== 'profile') return;
+    const seq = ++focusSeq;
+    section.dataset.tagfocus = tagfocus;
+    section.dataset.loading = 'true';
+    msg.textContent = '';
+    try {
+      const data = await refocus(tagfocus);
+      if (seq !== focusSeq || mode !== 'profile') return;
+      current = { data };
+      const st = Number(sampleSel.value);
+      closeSandwich();
+      view.setData(data, Number.isInteger(st) ? st : undefined);
+      fitHeight();
+      renderTop();
+      runSearch();
+      if (!view.tree || !(view.tree.total > 0)) msg.textContent = 'No samples with this label.';
+    } catch (e) {
+      if (seq === focusSeq) msg.textContent = `Could not load the samples of ${tagfocus || 'all threads'}: ${e && e.message ? e.message : e}`;
+    } finally {
+      if (seq === focusSeq) delete section.dataset.loading;
+    }
+  }
+
   // ---- top table and sandwich ------------------------------------------------
   function renderTop() {
     const t = view.tree;
@@ -275,6 +336,7 @@ export function createFlamePanel(section) {
 
   // ---- events ----------------------------------------------------------------
   closeBtn.addEventListener('click', () => api.close());
+  labelSel.addEventListener('change', () => focusLabel(labelSel.value));
   icicleBtn.addEventListener('click', () => setOrientation('icicle'));
   flameBtn.addEventListener('click', () => setOrientation('flame'));
   backBtn.addEventListener('click', () => { if (depth > 0) win.history.back(); });
@@ -305,7 +367,8 @@ export function createFlamePanel(section) {
   sw.addEventListener('keydown', (e) => e.stopPropagation());
   foldedBtn.addEventListener('click', () => {
     if (!view.tree) return;
-    saveBlob(new Blob([view.folded()], { type: 'text/plain' }), `${name}.folded.txt`);
+    const focus = labelSel.value ? `.${labelSel.value.replace(/[^A-Za-z0-9._=-]/g, '_')}` : '';
+    saveBlob(new Blob([view.folded()], { type: 'text/plain' }), `${name}${focus}.folded.txt`);
   });
   topHead.addEventListener('click', (e) => {
     const th = e.target.closest('th[data-sort]');
@@ -374,9 +437,14 @@ export function createFlamePanel(section) {
 
   const api = {
     view,
-    /** Show one profile.  sampleType: preferred sample type name (e.g. "inuse_space"). */
-    show({ title: t, subtitle: s = '', data, sampleType, name: n }) {
+    /** Show one profile.  sampleType: preferred sample type name (e.g. "inuse_space").
+     *  refocus(tagfocus): the same profile with only the samples of one label
+     *  ("key=value", "" for all), when the data has labels to choose from. */
+    show({ title: t, subtitle: s = '', data, sampleType, name: n, refocus: rf }) {
       current = { data };
+      refocus = typeof rf === 'function' ? rf : null;
+      focusSeq++;
+      fillLabels(data);
       name = n || 'profile';
       title.textContent = t;
       subtitle.textContent = s;
@@ -389,6 +457,9 @@ export function createFlamePanel(section) {
     /** Differential view of two profiles of the same kind (after is drawn). */
     showDiff({ title: t, subtitle: s = '', before, after, name: n }) {
       current = { before, after };
+      refocus = null;
+      focusSeq++;
+      fillLabels(null);
       name = n || 'diff';
       title.textContent = t;
       subtitle.textContent = s;

@@ -26,6 +26,7 @@
 
 #include "agent/context.h"
 #include "agent/internal.h"
+#include "agent/labels.h"
 #include "agent/sampler.h"
 #include "agent/threads.h"
 #include "protocol/clock.h"
@@ -91,9 +92,21 @@ static int pick_record(void)
 static uint32_t hash_stack(const lynx_raw_sample_t *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ s->depth;
+    uint64_t w[3];
 
     for (uint32_t i = 0; i < s->depth; i++) {
         h ^= s->pcs[i];
+        h *= 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    /* The labels are part of the key: the tid, the thread's name and the
+     * first label's value tell most label sets apart; equal ones are
+     * compared whole in add_sample. */
+    memcpy(&w[0], &s->labels, sizeof(uint64_t));
+    memcpy(&w[1], s->labels.thread, sizeof(uint64_t));
+    memcpy(&w[2], s->labels.labels[0].value, sizeof(uint64_t));
+    for (int i = 0; i < 3; i++) {
+        h ^= w[i];
         h *= 0x100000001b3ULL;
         h ^= h >> 29;
     }
@@ -115,7 +128,8 @@ static void add_sample(const lynx_raw_sample_t *s, void *ctx)
             /* The stored stack is compared as the block holds it: a
              * scribbled entry only splits a stack, it cannot hurt. */
             if (st->depth == s->depth && st->flags == s->flags &&
-                memcmp(st->pcs, s->pcs, s->depth * sizeof(uint64_t)) == 0) {
+                memcmp(st->pcs, s->pcs, s->depth * sizeof(uint64_t)) == 0 &&
+                memcmp(&st->labels, &s->labels, sizeof(s->labels)) == 0) {
                 st->count += s->weight;
                 g.samples += s->weight;
                 return;
@@ -130,6 +144,7 @@ static void add_sample(const lynx_raw_sample_t *s, void *ctx)
         t->stacks[n].count = s->weight;
         t->stacks[n].depth = s->depth;
         t->stacks[n].flags = s->flags;
+        memcpy(&t->stacks[n].labels, &s->labels, sizeof(s->labels));
         memcpy(t->stacks[n].pcs, s->pcs, s->depth * sizeof(uint64_t));
         /* Publish the entry after its contents. */
         g.nstacks = n + 1;
@@ -416,6 +431,7 @@ int lynx_agent_cpu_shutdown(void)
 void lynx_agent_cpu_atfork_child(void)
 {
     lynx_threads_atfork_child();
+    lynx_labels_atfork_child();
     lynx_sampler_set_active(0);
     g.sessions = NULL;
     g.table = NULL;

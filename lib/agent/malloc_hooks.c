@@ -67,6 +67,7 @@
 
 #include "agent/context.h"
 #include "agent/heap.h"
+#include "agent/labels.h"
 #include "agent/sampler.h"
 #include "agent/internal.h"
 #include "protocol/block.h"
@@ -92,7 +93,7 @@
 #define LIVE_BITS_MIN 10u         /* 32 KiB at first */
 #define LIVE_BITS_MAX 18u         /* 8 MiB at most */
 #define LIVE_MAX ((1u << LIVE_BITS_MAX) / 4 * 3)
-#define STACK_SLOTS 16384u         /* ~9.5 MiB; entry 0 is the empty stack */
+#define STACK_SLOTS 16384u         /* ~14 MiB; entry 0 is the empty stack */
 #define STACK_INDEX (2 * STACK_SLOTS)
 #define UNWIND_MAX (LYNX_HEAP_MAX_DEPTH + 8) /* + our own frames */
 #define GOLDEN 0x9e3779b97f4a7c15ULL
@@ -184,6 +185,7 @@ typedef struct lynx_stack_entry {
     uint64_t hash;
     uint32_t depth;
     uint32_t flags;
+    lynx_sample_labels_t labels;     /* part of the key, tid 0 */
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
 } stack_entry_t;
 
@@ -608,12 +610,22 @@ static int live_insert(const live_entry_t *e)
     return 1;
 }
 
-static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags,
+                         const lynx_sample_labels_t *labels)
 {
     uint64_t h = GOLDEN ^ depth ^ ((uint64_t)flags << 32);
+    uint64_t w[2];
 
     for (uint32_t i = 0; i < depth; i++) {
         h = (h ^ pcs[i]) * GOLDEN;
+        h ^= h >> 29;
+    }
+    /* The thread's name and the first label's value tell most label sets
+     * apart; equal hashes compare the labels whole. */
+    memcpy(&w[0], labels->thread, sizeof(uint64_t));
+    memcpy(&w[1], labels->labels[0].value, sizeof(uint64_t));
+    for (int i = 0; i < 2; i++) {
+        h = (h ^ w[i] ^ labels->nlabels) * GOLDEN;
         h ^= h >> 29;
     }
     return h | 1;
@@ -621,10 +633,11 @@ static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 
 /* The stack's entry, added if new; 0 (the empty stack) when full. */
 static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
-                             uint32_t flags)
+                             uint32_t flags,
+                             const lynx_sample_labels_t *labels)
 {
     const uint32_t mask = STACK_INDEX - 1;
-    uint64_t h = hash_pcs(pcs, depth, flags);
+    uint64_t h = hash_pcs(pcs, depth, flags, labels);
     uint32_t i = (uint32_t)(h >> 32) & mask;
 
     for (uint32_t n = 0; n < STACK_INDEX; n++, i = (i + 1) & mask) {
@@ -640,13 +653,15 @@ static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
             st->hash = h;
             st->depth = depth;
             st->flags = flags;
+            st->labels = *labels;
             memcpy(st->pcs, pcs, depth * sizeof(uint64_t));
             heap.stack_index[i] = si + 1;
             return si;
         }
         st = &heap.stacks[si - 1];
         if (st->hash == h && st->depth == depth && st->flags == flags &&
-            memcmp(st->pcs, pcs, depth * sizeof(uint64_t)) == 0) {
+            memcmp(st->pcs, pcs, depth * sizeof(uint64_t)) == 0 &&
+            memcmp(&st->labels, labels, sizeof(*labels)) == 0) {
             return si - 1;
         }
     }
@@ -774,6 +789,7 @@ static void record(void *p, size_t size, const void *ra)
 {
     void *buf[UNWIND_MAX];
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
+    lynx_sample_labels_t labels;
     live_entry_t e;
     uint32_t depth = 0;
     uint32_t flags = 0;
@@ -810,9 +826,13 @@ static void record(void *p, size_t size, const void *ra)
     e.size_bytes = size;
     e.weight = weight(size);
     e.reserved = 0;
+    /* The allocating thread and what it works for; not its id (the
+     * table lives as long as the process, threads do not). */
+    lynx_labels_capture(&labels, &flags);
+    labels.tid = 0;
 
     lock();
-    e.stack = stack_intern(pcs, depth, flags);
+    e.stack = stack_intern(pcs, depth, flags, &labels);
     {
         stack_entry_t *st = &heap.stacks[e.stack];
         st->alloc_objects += e.weight;
@@ -1573,6 +1593,7 @@ size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
         rec.inuse_sampled_bytes = st->inuse_sampled_bytes;
         rec.depth = st->depth;
         rec.flags = st->flags;
+        rec.labels = st->labels;
         memcpy(out + used, &rec, sizeof(rec));
         memcpy(out + used + sizeof(rec), st->pcs,
                st->depth * sizeof(uint64_t));

@@ -18,6 +18,8 @@ typedef struct lynx_raw_sample {
     uint32_t weight;                  /* periods this sample stands for:
                                          1 + the timer's overrun */
     uint32_t reserved;
+    lynx_sample_labels_t labels;      /* thread and request labels at the
+                                         sample (agent/labels.h) */
     uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first, pcs[0] exact */
 } lynx_raw_sample_t;
 

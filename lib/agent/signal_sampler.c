@@ -42,10 +42,11 @@
 
 #include "agent/dl_hooks.h"
 #include "agent/fork.h"
+#include "agent/labels.h"
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
 
-#define RING_SLOTS 4096u   /* ~2 MiB: 1000 Hz x 4 threads x 1 s of slack */
+#define RING_SLOTS 4096u   /* ~3.2 MiB: 1000 Hz x 4 threads x 1 s of slack */
 #define PROBES 4           /* slots a producer tries before dropping */
 
 enum { SLOT_EMPTY = 0, SLOT_WRITING = 1, SLOT_READY = 2 };
@@ -231,6 +232,7 @@ static void lynx_sigprof(int sig, siginfo_t *info, void *ucv)
         slot->sample.depth = lynx_unwind_context(
             ucv, slot->sample.pcs, LYNX_CPU_MAX_DEPTH, &slot->sample.flags);
         if (slot->sample.depth > 0) {
+            lynx_labels_capture(&slot->sample.labels, &slot->sample.flags);
             ring_publish(idx);
         } else {
             /* Not unwound (a fork is under way, or this is a child): the
@@ -281,6 +283,7 @@ static __attribute__((noinline)) void deliver_deferred(void *const *buf,
             slot->sample.depth = depth;
             slot->sample.flags = flags;
             memcpy(slot->sample.pcs, pcs, depth * sizeof(uint64_t));
+            lynx_labels_capture(&slot->sample.labels, &slot->sample.flags);
             ring_publish(idx);
         }
     }

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "agent/context.h"
+#include "agent/labels.h"
 #include "agent/sampler.h"
 #include "agent/threaddump.h"
 #include "protocol/block_threads.h"
@@ -63,6 +64,7 @@ typedef struct lynx_dump_slot {
     _Atomic uint32_t state;
     uint32_t depth;
     uint32_t flags;
+    lynx_sample_labels_t labels;    /* the thread's, when it answered */
     uint64_t pcs[LYNX_STACK_MAX_DEPTH];
 } dump_slot_t;
 
@@ -120,8 +122,10 @@ int lynx_threaddump_on_signal(const siginfo_t *info, void *ucontext,
     }
     s = claim_own_slot();
     if (s != NULL) {
+        uint32_t label_flags = 0;
         s->depth = lynx_unwind_context(ucontext, s->pcs,
                                        LYNX_STACK_MAX_DEPTH, &s->flags);
+        lynx_labels_capture(&s->labels, &label_flags);
         slot_done(s);
     }
     return asked;
@@ -143,6 +147,7 @@ void lynx_threaddump_answer(const uint64_t *pcs, uint32_t depth,
     memcpy(s->pcs, pcs, depth * sizeof(uint64_t));
     s->depth = depth;
     s->flags = flags;
+    lynx_labels_capture(&s->labels, &flags);
     slot_done(s);
 }
 
@@ -407,6 +412,7 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
         if (tids[i] == g.agent_tid) {
             /* The agent blocks every signal: it unwinds itself. */
             s->flags = 0;
+            memset(&s->labels, 0, sizeof(s->labels));
             s->depth = lynx_agent_backtrace(s->pcs, LYNX_STACK_MAX_DEPTH, 0,
                                             &s->flags);
             atomic_store(&s->state, SLOT_DONE);
@@ -470,6 +476,7 @@ int lynx_agent_thread_dump(const void *argp, size_t arg_len, lynx_reply_t *r)
             rec->status = LYNX_THREAD_OK;
             rec->depth = s->depth;
             rec->flags = s->flags & LYNX_STACK_TRUNCATED;
+            rec->labels = s->labels;
             memcpy(rec->pcs, s->pcs, s->depth * sizeof(uint64_t));
             rep->nanswered++;
         } else if (s->flags == LYNX_THREAD_GONE) {

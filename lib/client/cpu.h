@@ -55,14 +55,18 @@ _Static_assert((int)LYNX_CPU_RUNNING == (int)LYNX_SESSION_RUNNING &&
                    (int)LYNX_CPU_FAILED == (int)LYNX_SESSION_FAILED,
                "public states are the block's");
 
-/* The profile of a finished session as flame JSON (lynx_pprof_flame_json's
- * document; *json is a new json-c object, put it) or, when json is NULL,
- * as folded text (*text malloc'd, *text_len bytes).  Errors as
- * lynx_cpu_profile.  Not exported: its result is a json-c object, which
- * would tie the public API to json-c; the endpoints link it statically. */
+/* The profile of a finished session as flame JSON
+ * (lynx_pprof_flame_json_focus's document, with its labels and the
+ * samples of tagfocus only, "key=value" or NULL for all; *json is a new
+ * json-c object, put it) or, when json is NULL, as folded text (*text
+ * malloc'd, *text_len bytes; tagfocus ignored).  Errors as
+ * lynx_cpu_profile, and -EINVAL for a malformed tagfocus.  Not exported:
+ * its result is a json-c object, which would tie the public API to
+ * json-c; the endpoints link it statically. */
 struct json_object;
-int lynx_cpu_flame(lynx_cpu_t *c, const char *id, lynx_cpu_session_t *out,
-                   struct json_object **json, char **text, size_t *text_len);
+int lynx_cpu_flame(lynx_cpu_t *c, const char *id, const char *tagfocus,
+                   lynx_cpu_session_t *out, struct json_object **json,
+                   char **text, size_t *text_len);
 
 /* Make c a reader, as the endpoints that answer GETs are: a lookup
  * (lynx_cpu_get, lynx_cpu_profile, lynx_cpu_flame) never writes the

@@ -924,7 +924,7 @@ EXPORT int lynx_cpu_profile(lynx_cpu_t *c, const char *id_arg,
     return rc == -ENOENT ? LYNX_ENOSESSION : rc;
 }
 
-int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
+int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg, const char *tagfocus,
                    lynx_cpu_session_t *out, struct json_object **json,
                    char **text, size_t *text_len)
 {
@@ -967,7 +967,7 @@ int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg,
     pthread_mutex_lock(&c->sym_lock);
     lynx_symbolizer_set_files(c->sym, files);
     if (json != NULL) {
-        rc = lynx_pprof_flame_json(p, c->sym, json);
+        rc = lynx_pprof_flame_json_focus(p, c->sym, tagfocus, json);
     } else {
         rc = lynx_pprof_folded(p, c->sym, -1, text, text_len);
     }

@@ -29,9 +29,12 @@
 
 #include "client/buf.h"
 #include "client/cpu_spool.h"
+#include "client/sample_labels.h"
 #include "protocol/clock.h"
 
-#define RAW_MAGIC "LYNXSTK2"   /* header, modules, module ids, stacks */
+#define RAW_MAGIC "LYNXSTK3"   /* header, modules, module ids, stacks
+                                  with their labels */
+#define RAW_MAGIC_V2 "LYNXSTK2" /* the same, stacks without labels */
 #define RAW_MAGIC_V1 "LYNXSTK1" /* the same without module ids */
 #define TMP_PREFIX ".tmp-"
 #define FILE_MAX_BYTES (1ULL << 30)
@@ -110,7 +113,8 @@ int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
     uint8_t *p;
 
     for (size_t i = 0; i < r->nstacks; i++) {
-        size += sizeof(raw_stack_t) + r->stacks[i].depth * sizeof(uint64_t);
+        size += sizeof(raw_stack_t) + sizeof(lynx_sample_labels_t) +
+                r->stacks[i].depth * sizeof(uint64_t);
     }
     buf = malloc(size);
     if (buf == NULL) {
@@ -141,6 +145,8 @@ int cpu_raw_encode(const cpu_raw_t *r, uint8_t **out, size_t *len)
                          r->stacks[i].flags};
         memcpy(p, &s, sizeof(s));
         p += sizeof(s);
+        memcpy(p, &r->stacks[i].labels, sizeof(lynx_sample_labels_t));
+        p += sizeof(lynx_sample_labels_t);
         memcpy(p, r->stacks[i].pcs, s.depth * sizeof(uint64_t));
         p += s.depth * sizeof(uint64_t);
     }
@@ -155,7 +161,9 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     const uint8_t *p;
     const uint8_t *end = in + len;
     size_t mod_size = sizeof(lynx_module_t) + sizeof(lynx_modfile_id_t);
+    size_t labels_size = sizeof(lynx_sample_labels_t);
     int v1;
+    int v2;
 
     memset(r, 0, sizeof(*r));
     if (len < sizeof(h)) {
@@ -163,10 +171,14 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     }
     memcpy(&h, in, sizeof(h));
     v1 = memcmp(h.magic, RAW_MAGIC_V1, sizeof(h.magic)) == 0;
+    v2 = memcmp(h.magic, RAW_MAGIC_V2, sizeof(h.magic)) == 0;
     if (v1) {
         mod_size = sizeof(lynx_module_t);
     }
-    if ((!v1 && memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0) ||
+    if (v1 || v2) {
+        labels_size = 0; /* older files: no labels */
+    }
+    if ((!v1 && !v2 && memcmp(h.magic, RAW_MAGIC, sizeof(h.magic)) != 0) ||
         h.nmodules > LYNX_MAX_MODULES || h.period_ns <= 0 ||
         h.period_ns > CPU_RAW_PERIOD_MAX_NS ||
         h.duration_nanos < 0 ||
@@ -176,7 +188,8 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
     /* Every stack takes at least its header and one pc: a count the file
      * cannot hold is refused before anything is allocated for it. */
     if ((size_t)(end - in - sizeof(h) - h.nmodules * mod_size) /
-            (sizeof(raw_stack_t) + sizeof(uint64_t)) < h.nstacks) {
+            (sizeof(raw_stack_t) + labels_size + sizeof(uint64_t)) <
+        h.nstacks) {
         return -EINVAL;
     }
     r->period_ns = h.period_ns;
@@ -211,9 +224,13 @@ int cpu_raw_decode(const uint8_t *in, size_t len, cpu_raw_t *r)
         p += sizeof(s);
         if (s.depth < 1 || s.depth > LYNX_CPU_MAX_DEPTH ||
             s.count > CPU_RAW_COUNT_MAX ||
-            (size_t)(end - p) < s.depth * sizeof(uint64_t)) {
+            (size_t)(end - p) < labels_size + s.depth * sizeof(uint64_t)) {
             goto bad;
         }
+        /* Labels are kept as they are (the file must encode back to the
+         * same bytes) and made safe when the pprof is built. */
+        memcpy(&st->labels, p, labels_size);
+        p += labels_size;
         st->count = s.count;
         st->depth = s.depth;
         st->flags = s.flags;
@@ -303,9 +320,13 @@ lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
     }
     if (*rc == 0) {
         uint64_t skipped = 0;
+        uint64_t cut = 0;
         for (size_t i = 0; i < r->nstacks; i++) {
             if (r->stacks[i].flags & LYNX_STACK_UNWIND_SKIPPED) {
                 skipped += r->stacks[i].count;
+            }
+            if (r->stacks[i].flags & LYNX_STACK_LABELS_CUT) {
+                cut += r->stacks[i].count;
             }
         }
         if (skipped > 0) {
@@ -314,18 +335,28 @@ lynx_pprof_t *cpu_raw_pprof(const cpu_raw_t *r, uint64_t lost_samples,
                      (unsigned long long)skipped);
             *rc = lynx_pprof_add_comment(p, note);
         }
+        if (*rc == 0 && cut > 0) {
+            snprintf(note, sizeof(note),
+                     "samples with request labels cut (past the label "
+                     "limits): %llu",
+                     (unsigned long long)cut);
+            *rc = lynx_pprof_add_comment(p, note);
+        }
     }
     for (size_t i = 0; *rc == 0 && i < r->nstacks; i++) {
         const lynx_cpu_stack_t *s = &r->stacks[i];
+        lynx_sample_label_buf_t lb;
+        size_t nl;
         int64_t values[2];
         if (s->count == 0) {
             continue;
         }
         values[0] = (int64_t)s->count;
         values[1] = (int64_t)s->count * r->period_ns;
+        nl = lynx_sample_labels_decode(&s->labels, &lb);
         /* pcs[0] is the interrupted instruction: an exact leaf. */
-        *rc = lynx_pprof_add_sample(p, s->pcs, s->depth, 1, values, 2, NULL,
-                                    0);
+        *rc = lynx_pprof_add_sample(p, s->pcs, s->depth, 1, values, 2,
+                                    lb.labels, nl);
     }
     if (*rc != 0) {
         lynx_pprof_destroy(p);

@@ -22,6 +22,7 @@
 #include "client/attach.h"
 #include "client/buf.h"
 #include "client/profiles.h"
+#include "client/sample_labels.h"
 #include "client/target.h"
 #include "protocol/clock.h"
 
@@ -130,14 +131,20 @@ static int add_record(const lynx_heap_record_t *r, const uint64_t *pcs,
                       void *ctxp)
 {
     add_ctx_t *ctx = ctxp;
+    lynx_sample_label_buf_t lb;
+    size_t nl;
     int64_t v[4];
 
     v[T_ALLOC_OBJECTS] = ctx->sign * llround(r->alloc_objects);
     v[T_ALLOC_SPACE] = ctx->sign * llround(r->alloc_bytes);
     v[T_INUSE_OBJECTS] = ctx->with_inuse ? llround(r->inuse_objects) : 0;
     v[T_INUSE_SPACE] = ctx->with_inuse ? llround(r->inuse_bytes) : 0;
+    /* The allocating thread's name and request labels (untrusted bytes,
+     * made safe); no tid: the agent keeps none for heap samples. */
+    nl = lynx_sample_labels_decode(&r->labels, &lb);
     /* Every pc is a return address: none is an exact leaf. */
-    return lynx_pprof_add_sample(ctx->p, pcs, r->depth, 0, v, 4, NULL, 0);
+    return lynx_pprof_add_sample(ctx->p, pcs, r->depth, 0, v, 4, lb.labels,
+                                 nl);
 }
 
 int lynx_heap_table_add(lynx_pprof_t *p, const void *bulk, size_t bulk_len,

@@ -170,6 +170,19 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           struct json_object **out);
 
 /*
+ * The same with the samples' labels: "labels" maps each string label key
+ * to {value: total of the default sample type}, over every sample, and
+ * "labels_total" is the total of that type.  tagfocus "key=value" (as
+ * pprof's -tagfocus, exact match; a numeric label matches a decimal
+ * value) keeps only the samples that carry it in "stacks", and is echoed
+ * as "tagfocus"; NULL or "" keeps all.  -EINVAL when tagfocus has no
+ * "=" or an empty key.
+ */
+int lynx_pprof_flame_json_focus(lynx_pprof_t *p, lynx_symbolizer_t *sym,
+                                const char *tagfocus,
+                                struct json_object **out);
+
+/*
  * Folded stacks ("root;caller;leaf 123\n" per line, frames as in the flame
  * JSON) for sample type `type_index` (negative: the default type), leaving
  * out stacks whose value is 0.  *out is malloc'd and NUL-terminated,

@@ -125,8 +125,10 @@ int pprof_seq_intern(pprof_seqtab_t *t, const uint64_t *key, size_t len,
     i = (size_t)hash & mask;
     while (t->slots[i] != 0) {
         e = &t->entries[t->slots[i] - 1];
+        /* An empty key may come as NULL (no frames): never memcmp it. */
         if (e->hash == hash && e->key_len == len &&
-            memcmp(t->keys + e->key_off, key, len * sizeof(*key)) == 0) {
+            (len == 0 ||
+             memcmp(t->keys + e->key_off, key, len * sizeof(*key)) == 0)) {
             *index = t->slots[i] - 1;
             return 0;
         }

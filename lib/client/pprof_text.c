@@ -5,7 +5,8 @@
  *
  * Workload: one output per request.  The flame forms merge the builder's
  * stacks again by their symbolized frame lists (inlined frames apart,
- * labels ignored) in a sequence table, so that a flame graph of 100,000
+ * labels ignored, or used to keep only the samples of one label, as
+ * pprof's -tagfocus) in a sequence table, so that a flame graph of 100,000
  * stacks names each function once; the debug=1 text sorts the samples by
  * value.  Text is built in one lynx_buf_t.
  */
@@ -68,8 +69,77 @@ static int pp_unknown_name(lynx_pprof_t *p, const pprof_loc_t *loc, int64_t *s)
     return pprof_str_intern(&p->strings, name, s);
 }
 
+/* A tag filter as pprof's -tagfocus=key=value: samples with string label
+ * key equal to value, or numeric label key equal to the number. */
+typedef struct pp_focus {
+    int on;
+    int64_t key;     /* string index */
+    int64_t str;     /* string index of value */
+    int is_num;      /* value is a decimal number */
+    int64_t num;
+} pp_focus_t;
+
+static int pp_focus_parse(lynx_pprof_t *p, const char *spec, pp_focus_t *f)
+{
+    char key[256];
+    const char *eq;
+    char *end;
+
+    memset(f, 0, sizeof(*f));
+    if (spec == NULL || spec[0] == '\0') {
+        return 0;
+    }
+    eq = strchr(spec, '=');
+    if (eq == NULL || eq == spec || (size_t)(eq - spec) >= sizeof(key)) {
+        return -EINVAL;
+    }
+    memcpy(key, spec, (size_t)(eq - spec));
+    key[eq - spec] = '\0';
+    /* Interning adds at most two strings the flame output never shows. */
+    if (pprof_str_intern(&p->strings, key, &f->key) != 0 ||
+        pprof_str_intern(&p->strings, eq + 1, &f->str) != 0) {
+        return -ENOMEM;
+    }
+    errno = 0;
+    f->num = strtoll(eq + 1, &end, 10);
+    f->is_num = eq[1] != '\0' && *end == '\0' && errno == 0;
+    f->on = 1;
+    return 0;
+}
+
+/* The labels of stack i: *n groups of 4 words (key, str, num, unit). */
+static const uint64_t *pp_stack_labels(const lynx_pprof_t *p, size_t i,
+                                       size_t *n)
+{
+    const uint64_t *key = pprof_seq_key(&p->stacks, i);
+
+    *n = (p->stacks.entries[i].key_len - 1 - (size_t)key[0]) / 4;
+    return key + 1 + key[0];
+}
+
+static int pp_focus_match(const lynx_pprof_t *p, size_t i,
+                          const pp_focus_t *f)
+{
+    size_t n;
+    const uint64_t *w = pp_stack_labels(p, i, &n);
+
+    if (!f->on) {
+        return 1;
+    }
+    for (size_t j = 0; j < n; j++, w += 4) {
+        if (w[0] != (uint64_t)f->key) {
+            continue;
+        }
+        if (w[1] != 0 ? w[1] == (uint64_t)f->str
+                      : f->is_num && (int64_t)w[2] == f->num) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int pp_flame_build(lynx_pprof_t *p, lynx_symbolizer_t *sym,
-                          pp_flame_t *fl)
+                          const pp_focus_t *focus, pp_flame_t *fl)
 {
     pprof_resolved_t r;
     uint64_t *frames = NULL;
@@ -94,6 +164,9 @@ static int pp_flame_build(lynx_pprof_t *p, lynx_symbolizer_t *sym,
         const uint64_t *loc_of = r.loc_of + p->stacks.entries[i].key_off + 1;
         size_t npcs = (size_t)key[0];
 
+        if (focus != NULL && !pp_focus_match(p, i, focus)) {
+            continue;
+        }
         nframes = 0;
         for (j = npcs; j > 0; j--) {
             const pprof_loc_t *loc = &r.loc[loc_of[j - 1] - 1];
@@ -179,9 +252,80 @@ static int pp_json_set(json_object *o, const char *key, json_object *v)
     return 0;
 }
 
+/* "labels": {key: {value: total of the default sample type}} over every
+ * sample (string labels only: numeric ones such as tid would list every
+ * thread), and "labels_total", the total the values are shares of. */
+static int pp_label_summary(lynx_pprof_t *p, json_object *root)
+{
+    pprof_seqtab_t pairs; /* key: (key, str) string indexes */
+    size_t type = pp_default_index(p);
+    json_object *labels = json_object_new_object();
+    int64_t total = 0;
+    int rc = -ENOMEM;
+
+    memset(&pairs, 0, sizeof(pairs));
+    pairs.nvalues = 1;
+    if (pp_json_set(root, "labels", labels) != 0) {
+        goto done;
+    }
+    for (size_t i = 0; i < p->stacks.n; i++) {
+        int64_t v = p->ntypes > 0 ? pprof_seq_values(&p->stacks, i)[type]
+                                  : 0;
+        size_t n;
+        const uint64_t *w = pp_stack_labels(p, i, &n);
+
+        total = (int64_t)((uint64_t)total + (uint64_t)v);
+        for (size_t j = 0; j < n; j++, w += 4) {
+            uint64_t pair[2] = {w[0], w[1]};
+            size_t index;
+            int64_t *sum;
+            if (w[1] == 0) {
+                continue;
+            }
+            if (pprof_seq_intern(&pairs, pair, 2, &index) < 0) {
+                goto done;
+            }
+            sum = pprof_seq_values(&pairs, index);
+            *sum = (int64_t)((uint64_t)*sum + (uint64_t)v);
+        }
+    }
+    for (size_t i = 0; i < pairs.n; i++) {
+        const uint64_t *pair = pprof_seq_key(&pairs, i);
+        const char *key = p->strings.strs[pair[0]];
+        json_object *values = NULL;
+
+        if (!json_object_object_get_ex(labels, key, &values)) {
+            values = json_object_new_object();
+            if (pp_json_set(labels, key, values) != 0) {
+                goto done;
+            }
+        }
+        if (pp_json_set(values, p->strings.strs[pair[1]],
+                        json_object_new_int64(
+                            pprof_seq_values(&pairs, i)[0])) != 0) {
+            goto done;
+        }
+    }
+    if (pp_json_set(root, "labels_total", json_object_new_int64(total)) !=
+        0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    pprof_seq_fini(&pairs);
+    return rc;
+}
+
 int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
                           json_object **out)
 {
+    return lynx_pprof_flame_json_focus(p, sym, NULL, out);
+}
+
+int lynx_pprof_flame_json_focus(lynx_pprof_t *p, lynx_symbolizer_t *sym,
+                                const char *tagfocus, json_object **out)
+{
+    pp_focus_t focus;
     json_object *root = NULL;
     json_object *arr;
     json_object *item;
@@ -195,7 +339,12 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     if (p == NULL || out == NULL) {
         return -EINVAL;
     }
-    rc = pp_flame_build(p, sym, &fl);
+    memset(&fl, 0, sizeof(fl));
+    rc = pp_focus_parse(p, tagfocus, &focus);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = pp_flame_build(p, sym, &focus, &fl);
     if (rc < 0) {
         goto done;
     }
@@ -203,6 +352,11 @@ int lynx_pprof_flame_json(lynx_pprof_t *p, lynx_symbolizer_t *sym,
     root = json_object_new_object();
     arr = json_object_new_array();
     if (root == NULL || pp_json_set(root, "sample_types", arr) != 0) {
+        goto done;
+    }
+    if (pp_label_summary(p, root) != 0 ||
+        (focus.on && pp_json_set(root, "tagfocus",
+                                 json_object_new_string(tagfocus)) != 0)) {
         goto done;
     }
     for (i = 0; i < p->ntypes; i++) {
@@ -321,7 +475,7 @@ int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
         return -EINVAL;
     }
     type = type_index >= 0 ? (size_t)type_index : pp_default_index(p);
-    rc = pp_flame_build(p, sym, &fl);
+    rc = pp_flame_build(p, sym, NULL, &fl);
     if (rc < 0) {
         goto done;
     }

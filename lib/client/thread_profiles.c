@@ -19,6 +19,7 @@
 #include "client/attach.h"
 #include "client/buf.h"
 #include "client/profiles.h"
+#include "client/sample_labels.h"
 #include "client/target.h"
 #include "client/thread_dump.h"
 #include "protocol/clock.h"
@@ -240,20 +241,34 @@ int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
 
     for (size_t i = 0; rc == 0 && i < d->nthreads; i++) {
         const lynx_thread_rec_t *r = &d->threads[i];
+        /* Each thread's own name and id, as on CPU samples, and the
+         * request labels it had pushed when it answered. */
+        lynx_sample_labels_t own = r->labels;
+        lynx_sample_label_buf_t lb;
+        lynx_label_t labels[LYNX_SAMPLE_LABELS_MAX + 2];
+        size_t nl;
+
+        memcpy(own.thread, r->name, sizeof(own.thread));
+        own.tid = r->tid;
+        if (r->status != LYNX_THREAD_OK) {
+            own.nlabels = 0;
+        }
+        nl = lynx_sample_labels_decode(&own, &lb);
+        memcpy(labels, lb.labels, nl * sizeof(labels[0]));
         if (r->status == LYNX_THREAD_OK && r->depth > 0) {
-            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1, NULL,
-                                       0);
+            rc = lynx_pprof_add_sample(p, r->pcs, r->depth, 1, &one, 1,
+                                       labels, nl);
         } else if (r->status == LYNX_THREAD_BLOCKED) {
             /* No stack: one pseudo-frame that says where it waits. */
             char state[2] = {r->state, '\0'};
             char frame[LYNX_THREAD_WCHAN_MAX + 32];
-            lynx_label_t labels[2] = {
-                {"thread_state", state, 0, NULL},
-                {"wchan", r->wchan[0] != '\0' ? r->wchan : "?", 0, NULL},
-            };
+            const char *wchan = r->wchan[0] != '\0' ? r->wchan : "?";
+
+            labels[nl++] = (lynx_label_t){"thread_state", state, 0, NULL};
+            labels[nl++] = (lynx_label_t){"wchan", wchan, 0, NULL};
             snprintf(frame, sizeof(frame), "[blocked in syscall: %s]",
-                     labels[1].str);
-            rc = lynx_pprof_add_named_sample(p, frame, &one, 1, labels, 2);
+                     wchan);
+            rc = lynx_pprof_add_named_sample(p, frame, &one, 1, labels, nl);
         }
     }
     return rc;

@@ -1,5 +1,5 @@
 /*
- * protocol/block.h - layout of the shared-memory control block (version 2).
+ * protocol/block.h - layout of the shared-memory control block (version 3).
  *
  * The control block is the only channel between the endpoints and a profiled
  * process.  The agent inside the target creates two POSIX shared-memory
@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 #define LYNX_BLOCK_MAGIC 0x464f5250584e594cULL /* "LYNXPROF", little end. */
-#define LYNX_BLOCK_VERSION 2u
+#define LYNX_BLOCK_VERSION 3u
 #define LYNX_BLOCK_PREFIX "lynxprof." /* file name prefix in /dev/shm */
 #define LYNX_MAILBOX_PREFIX "lynxprof-mbox." /* the mailbox object's */
 #define LYNX_SHM_DIR "/dev/shm"
@@ -288,11 +288,44 @@ typedef struct lynx_session_arg {
 #define LYNX_STACK_UNWIND_SKIPPED 0x2u /* not unwound: the thread was in
                                           the loader (dlopen, dlclose or
                                           dl_iterate_phdr); pcs[0] only */
+#define LYNX_STACK_LABELS_CUT 0x4u /* the thread's request labels did not
+                                      all fit: more than LYNX_LABEL_DEPTH
+                                      pushed, a value cut to its room, or
+                                      a key refused (since version 3) */
+
+/* ---- labels of a sample (since version 3) ------------------------------ */
+
+#define LYNX_THREAD_NAME_MAX 16  /* comm (TASK_COMM_LEN), NUL included */
+#define LYNX_LABEL_DEPTH 4       /* request labels kept per sample */
+#define LYNX_LABEL_KEY_MAX 16    /* bytes of a label key, NUL included */
+#define LYNX_LABEL_VALUE_MAX 48  /* bytes of a label value, NUL included */
+
+/* One request label as the program pushed it (lynx_label_push).  Both
+ * strings NUL-terminated and zero-filled to the end; an empty key marks
+ * a push that was refused (it still counts for the matching pop).  Read
+ * by the endpoints as untrusted bytes: bounded copies, UTF-8 checked. */
+typedef struct lynx_label_rec {
+    char key[LYNX_LABEL_KEY_MAX];
+    char value[LYNX_LABEL_VALUE_MAX];
+} lynx_label_rec_t;
+
+/* Who a sample ran for: the thread (tid, and its name at sample time) and
+ * the request labels it had pushed, outermost first.  Part of the CPU
+ * table's aggregation key: two samples are merged only when these bytes
+ * are equal too (unused bytes are zero). */
+typedef struct lynx_sample_labels {
+    int32_t tid;                       /* the sampled thread, 0 unknown */
+    uint32_t nlabels;                  /* entries used in labels, <=
+                                          LYNX_LABEL_DEPTH */
+    char thread[LYNX_THREAD_NAME_MAX]; /* its name, NUL-terminated */
+    lynx_label_rec_t labels[LYNX_LABEL_DEPTH];
+} lynx_sample_labels_t;
 
 typedef struct lynx_cpu_stack {
     uint64_t count;             /* samples with exactly this stack */
     uint32_t depth;             /* frames used in pcs, 1..LYNX_CPU_MAX_DEPTH */
     uint32_t flags;             /* LYNX_STACK_* */
+    lynx_sample_labels_t labels; /* thread and request labels */
     uint64_t pcs[LYNX_CPU_MAX_DEPTH]; /* leaf first; pcs[0] is the
                                          interrupted instruction, the others
                                          return addresses */
@@ -360,10 +393,10 @@ typedef struct lynx_memsnap {
     lynx_memstats_t stats;     /* stats.sampled_unix_ns: the same moment */
 } lynx_memsnap_t;
 
-/* ---- the wire format of version 2 -------------------------------------------
+/* ---- the wire format of version 3 -------------------------------------------
  * Sizes and offsets are part of the layout version: a change to any of them
  * must come with a new LYNX_BLOCK_VERSION. */
-_Static_assert(LYNX_BLOCK_VERSION == 2, "layout asserts are for version 2");
+_Static_assert(LYNX_BLOCK_VERSION == 3, "layout asserts are for version 3");
 _Static_assert(sizeof(lynx_region_t) == 24, "lynx_region_t");
 _Static_assert(sizeof(lynx_block_header_t) == 1824, "lynx_block_header_t");
 _Static_assert(offsetof(lynx_block_header_t, version) == 8, "version");
@@ -389,12 +422,22 @@ _Static_assert(offsetof(lynx_answer_t, message) == 24, "answer message");
 _Static_assert(sizeof(lynx_session_t) == 224, "lynx_session_t");
 _Static_assert(offsetof(lynx_session_t, error) == 96, "session error");
 _Static_assert(sizeof(lynx_sessions_t) == 8 + 16 * 224, "lynx_sessions_t");
-_Static_assert(sizeof(lynx_cpu_stack_t) == 16 + 8 * LYNX_CPU_MAX_DEPTH,
+/* Version 3: the labels of a CPU sample, inside lynx_cpu_stack_t. */
+_Static_assert(sizeof(lynx_label_rec_t) == 64, "lynx_label_rec_t");
+_Static_assert(sizeof(lynx_sample_labels_t) == 24 + 64 * LYNX_LABEL_DEPTH,
+               "lynx_sample_labels_t");
+_Static_assert(offsetof(lynx_sample_labels_t, thread) == 8, "labels thread");
+_Static_assert(offsetof(lynx_sample_labels_t, labels) == 24,
+               "labels labels");
+_Static_assert(offsetof(lynx_cpu_stack_t, labels) == 16, "stack labels");
+_Static_assert(offsetof(lynx_cpu_stack_t, pcs) == 16 + 280, "stack pcs");
+_Static_assert(sizeof(lynx_cpu_stack_t) ==
+                   16 + 280 + 8 * LYNX_CPU_MAX_DEPTH,
                "lynx_cpu_stack_t");
 _Static_assert(sizeof(lynx_cpu_table_t) == 40, "lynx_cpu_table_t");
 _Static_assert(sizeof(lynx_modules_t) == 16, "lynx_modules_t");
 _Static_assert(sizeof(lynx_module_t) == 328, "lynx_module_t");
-/* Added to version 2 as an optional region (see LYNX_REGION_MEMSNAP). */
+/* Added in version 2 as an optional region (see LYNX_REGION_MEMSNAP). */
 _Static_assert(sizeof(lynx_memstats_t) == 240, "lynx_memstats_t");
 _Static_assert(sizeof(lynx_memsnap_t) == 16 + 240, "lynx_memsnap_t");
 _Static_assert(offsetof(lynx_memsnap_t, stats) == 16, "memsnap stats");

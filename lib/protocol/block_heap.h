@@ -14,7 +14,10 @@
 #ifndef LYNX_PROTOCOL_BLOCK_HEAP_H
 #define LYNX_PROTOCOL_BLOCK_HEAP_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "protocol/block.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,10 +75,19 @@ typedef struct lynx_heap_record {
     uint64_t inuse_samples;             /* of which still live */
     uint64_t inuse_sampled_bytes;
     uint32_t depth;                     /* pcs following, 0..MAX_DEPTH */
-    uint32_t flags;                     /* LYNX_STACK_TRUNCATED */
+    uint32_t flags;                     /* LYNX_STACK_TRUNCATED,
+                                           LYNX_STACK_LABELS_CUT */
+    lynx_sample_labels_t labels;        /* the allocating thread's name and
+                                           request labels (tid 0: a heap
+                                           profile spans the process's
+                                           life, ended threads' ids would
+                                           only split it); since version 3 */
     /* uint64_t pcs[depth]: return addresses, the caller of the
        allocation function first */
 } lynx_heap_record_t;
+
+_Static_assert(sizeof(lynx_heap_record_t) == 72 + 280, "lynx_heap_record_t");
+_Static_assert(offsetof(lynx_heap_record_t, labels) == 72, "heap labels");
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #ifndef LYNX_PROTOCOL_BLOCK_THREADS_H
 #define LYNX_PROTOCOL_BLOCK_THREADS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "protocol/block.h"
@@ -20,7 +21,6 @@ extern "C" {
 #endif
 
 #define LYNX_STACK_MAX_DEPTH LYNX_CPU_MAX_DEPTH /* frames per record */
-#define LYNX_THREAD_NAME_MAX 16                 /* comm, NUL included */
 
 /* ---- thread dump ------------------------------------------------------- */
 
@@ -63,6 +63,11 @@ typedef struct lynx_thread_rec {
     char state;                      /* /proc state letter, '?' unknown */
     char reserved[7];
     char name[LYNX_THREAD_NAME_MAX]; /* comm, NUL-terminated */
+    lynx_sample_labels_t labels;     /* LYNX_THREAD_OK: the request labels
+                                        the thread had pushed when it
+                                        answered (its tid and name are
+                                        the fields above); since
+                                        version 3 */
     union {
         uint64_t pcs[LYNX_STACK_MAX_DEPTH]; /* leaf first; pcs[0] is the
                                                interrupted instruction */
@@ -75,6 +80,10 @@ typedef struct lynx_thread_rec {
 
 _Static_assert(LYNX_THREAD_WCHAN_MAX <= LYNX_STACK_MAX_DEPTH * 8,
                "wchan fits in the stack's room");
+_Static_assert(offsetof(lynx_thread_rec_t, labels) == 40,
+               "thread rec labels");
+_Static_assert(sizeof(lynx_thread_rec_t) == 40 + 280 + 8 * LYNX_STACK_MAX_DEPTH,
+               "lynx_thread_rec_t");
 
 #define LYNX_THREAD_AGENT 0x100u     /* the agent's own thread */
 

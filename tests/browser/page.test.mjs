@@ -245,6 +245,41 @@ await t.check('folded text and .pprof download', async () => {
   assert(/\.pprof$/.test(dl2.suggestedFilename()), `file name ${dl2.suggestedFilename()}`);
 });
 
+await t.check('samples of one thread or request label (the demo labels its stages)', async () => {
+  // The demo names its workers demo-worker and labels the stages of a log line.
+  assert(!(await page.isHidden('#flame-labels')), 'the label choice is hidden');
+  const opts = await page.$$eval('#flame-labels option', (os) => os.map((o) => [o.value, o.textContent]));
+  const values = opts.map((o) => o[0]);
+  assert(values.includes('thread=demo-worker'), `no thread option: ${JSON.stringify(opts)}`);
+  assert(values.includes('stage=parse') && values.includes('stage=aggregate'), `no stage labels: ${JSON.stringify(opts)}`);
+  assert(opts.every(([v, text]) => v === '' || /\d(\.\d+)?%$/.test(text)), `a share is missing: ${JSON.stringify(opts)}`);
+  const before = (await frames()).map((f) => f.name);
+  assert(before.includes('demo_parse_line') && before.includes(HOT), 'the whole profile lacks a stage');
+  await page.selectOption('#flame-labels', 'stage=aggregate');
+  await page.waitForSelector('#flame-panel[data-tagfocus="stage=aggregate"]:not([data-loading])', { timeout: 8000 });
+  await page.waitForTimeout(200);
+  await t.shot(page, '09b-labels-aggregate', { fullPage: true });
+  let names = (await frames()).map((f) => f.name);
+  assert(names.includes(HOT), `stage=aggregate lacks ${HOT}: ${names.slice(0, 30).join(', ')}`);
+  assert(!names.includes('demo_parse_line') && !names.includes('demo_generate_line'),
+    `stage=aggregate still shows other stages: ${names.slice(0, 30).join(', ')}`);
+  await page.selectOption('#flame-labels', 'stage=parse');
+  await page.waitForSelector('#flame-panel[data-tagfocus="stage=parse"]:not([data-loading])', { timeout: 8000 });
+  await page.waitForTimeout(200);
+  await t.shot(page, '09c-labels-parse');
+  names = (await frames()).map((f) => f.name);
+  assert(names.includes('demo_parse_line') && !names.includes(HOT),
+    `stage=parse: ${names.slice(0, 30).join(', ')}`);
+  await page.selectOption('#flame-labels', 'thread=demo-worker');
+  await page.waitForSelector('#flame-panel[data-tagfocus="thread=demo-worker"]:not([data-loading])', { timeout: 8000 });
+  names = (await frames()).map((f) => f.name);
+  assert(names.includes('demo_parse_line') && names.includes(HOT), 'thread=demo-worker lacks a stage');
+  await page.selectOption('#flame-labels', '');
+  await page.waitForSelector('#flame-panel[data-tagfocus=""]:not([data-loading])', { timeout: 8000 });
+  names = (await frames()).map((f) => f.name);
+  assert(names.length === before.length, `all samples again: ${names.length} frames, ${before.length} before`);
+});
+
 await t.check('409 while a profile runs: message shown, page follows it', async () => {
   // long enough that the page's own start still meets it on a loaded machine
   const started = await apiJSON('POST', 'cpu/start?duration=8s&target=' + DEMO);

@@ -1,10 +1,11 @@
 /*
- * fuzz_spool_raw.c - a session's raw stacks (<id>.stacks, "LYNXSTK2", or
- * "LYNXSTK1" of older versions) in the spool directory: input = the file.
- * Decoded by cpu_raw_decode(); what it accepts must encode back to the
- * same bytes (a version 1 file: to a version 2 file that decodes and
- * encodes to itself), and is then built into the session's pprof
- * (cpu_raw_pprof), encoded and printed.
+ * fuzz_spool_raw.c - a session's raw stacks (<id>.stacks, "LYNXSTK3" with
+ * labels, or "LYNXSTK2"/"LYNXSTK1" of older versions) in the spool
+ * directory: input = the file.  Decoded by cpu_raw_decode(); what it
+ * accepts must encode back to the same bytes (an older file: to a version
+ * 3 file that decodes and encodes to itself), and is then built into the
+ * session's pprof (cpu_raw_pprof, with the labels made safe), encoded and
+ * printed.
  */
 #include "fuzz_common.h"
 #include "client/cpu_spool.h"
@@ -30,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    raw.stacks[i].depth <= LYNX_CPU_MAX_DEPTH);
     }
     FUZZ_CHECK(cpu_raw_encode(&raw, &again, &again_len) == 0);
-    if (size >= 8 && memcmp(data, "LYNXSTK1", 8) == 0) {
+    if (size >= 8 && (memcmp(data, "LYNXSTK1", 8) == 0 ||
+                      memcmp(data, "LYNXSTK2", 8) == 0)) {
         cpu_raw_t v2;
         uint8_t *twice = NULL;
         size_t twice_len = 0;

@@ -29,6 +29,24 @@ static void stack(uint64_t *pcs, uint32_t depth, uint64_t seed)
     }
 }
 
+/* The labels of sample i as the agent writes them: a thread name, its
+ * id, and i request labels (the last one cut: flagged elsewhere). */
+static void labels(lynx_sample_labels_t *l, int i)
+{
+    static const char *const names[] = {"acceptor", "worker", "worker"};
+    static const char *const keys[] = {"request", "tenant"};
+
+    memset(l, 0, sizeof(*l));
+    l->tid = 4242 + i;
+    snprintf(l->thread, sizeof(l->thread), "%s", names[i % 3]);
+    l->nlabels = (uint32_t)(i < LYNX_LABEL_DEPTH ? i : LYNX_LABEL_DEPTH);
+    for (uint32_t k = 0; k < l->nlabels; k++) {
+        snprintf(l->labels[k].key, sizeof(l->labels[k].key), "%s",
+                 keys[k % 2]);
+        snprintf(l->labels[k].value, sizeof(l->labels[k].value), "v%d", i);
+    }
+}
+
 static void gen_heap(void)
 {
     lynx_heap_snapshot_reply_t rep;
@@ -55,6 +73,8 @@ static void gen_heap(void)
         r.depth = depths[k];
         r.flags = depths[k] == 64 ? LYNX_STACK_TRUNCATED : 0;
         stack(pcs, r.depth, k);
+        labels(&r.labels, (int)k);
+        r.labels.tid = 0; /* as the agent sends heap records */
         memcpy(bulk + off, &r, sizeof(r));
         off += sizeof(r);
         memcpy(bulk + off, pcs, r.depth * sizeof(uint64_t));
@@ -112,6 +132,7 @@ static void gen_threads(void)
     recs[0].depth = 5;
     snprintf(recs[0].name, sizeof(recs[0].name), "lynx-demo");
     stack(recs[0].pcs, 5, 1);
+    labels(&recs[0].labels, 2); /* its request labels */
     recs[1].tid = 101;
     recs[1].state = 'R';
     recs[1].depth = 3;
@@ -200,7 +221,7 @@ static void gen_block(void)
     h->regions[1].kind = LYNX_REGION_BULK;
     h->regions[1].offset = hsize + asize;
     h->regions[1].size_bytes = bulk;
-    put("block", "seed-v2-answers-bulk", b, size, NULL, 0);
+    put("block", "seed-v3-answers-bulk", b, size, NULL, 0);
     free(b);
 }
 
@@ -280,6 +301,7 @@ static void gen_spool_raw(void)
         stacks[i].count = 10 * (i + 1);
         stacks[i].depth = 2 + 3 * i;
         stack(stacks[i].pcs, stacks[i].depth, i);
+        labels(&stacks[i].labels, i);
     }
     memset(&raw, 0, sizeof(raw));
     raw.period_ns = 10000000;
@@ -322,6 +344,7 @@ static void gen_cpu_table(void)
         s[i].depth = i == 2 ? LYNX_CPU_MAX_DEPTH : 2 + i;
         s[i].flags = i == 2 ? LYNX_STACK_TRUNCATED : 0;
         stack(s[i].pcs, s[i].depth, i);
+        labels(&s[i].labels, i);
     }
     put("cpu_table", "seed-three", buf, sizeof(buf), NULL, 0);
 }

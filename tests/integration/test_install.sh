@@ -6,6 +6,8 @@
 #   - a program linking libprofile-agent starts the agent itself, and a
 #     program linking libprofile calls every function lynxprof.h declares
 #     against it (targets, memory statistics, a whole CPU session);
+#   - a program using the request labels of lynxprof-agent.h builds with
+#     the header alone and runs with and without the agent;
 #   - the dynamic symbols each installed library exports are exactly the
 #     functions its header declares (the agent may also export the C
 #     library functions it interposes, and nothing else).
@@ -89,6 +91,27 @@ t_check "the consumers use the installed libraries" bash -c \
 out=$("$T_TMP/both" 2>&1)
 t_check "C++ consumer runs (C linkage of both headers)" test "$out" = "VERSION no-agent"
 
+# Request labels with the header alone: no library at link time; a no-op
+# without the agent, the agent's answer when it is preloaded (the reserved
+# key "thread" is refused with -EINVAL = -22).
+printf '%s\n' '#include <stdio.h>' '#include <lynxprof-agent.h>' \
+    'int main(void) { int a = lynx_label_push("request", "x");' \
+    '  int b = lynx_label_push("thread", "x");' \
+    '  lynx_label_pop(); lynx_label_pop(); printf("%d %d\n", a, b); return 0; }' \
+    >"$T_TMP/labels.c"
+if gcc -Wall -Wextra -Werror -o "$T_TMP/labels" "$T_TMP/labels.c" \
+        $(pkg-config --cflags libprofile-agent) >"$T_TMP/labels.log" 2>&1; then
+    t_ok "a program using lynx_label_push builds with the header alone (no -lprofile-agent)"
+else
+    t_fail "a program using lynx_label_push builds with the header alone" "$(cat "$T_TMP/labels.log")"
+fi
+t_check "... and runs without the agent: push is a no-op (0 0)" \
+    test "$("$T_TMP/labels" 2>&1)" = "0 0"
+t_check "... and reaches the preloaded agent (0 -22)" \
+    test "$(LD_PRELOAD="$prefix/lib/libprofile-agent.so" LYNXPROF_AGENT=0 "$T_TMP/labels" 2>&1)" = "0 -22"
+t_check "... and the preloaded CPU-only agent (0 -22)" \
+    test "$(LD_PRELOAD="$prefix/lib/libprofile-agent-cpu.so" LYNXPROF_AGENT=0 "$T_TMP/labels" 2>&1)" = "0 -22"
+
 "$T_TMP/agent_target" "$NAME" >"$T_TMP/agent.out" 2>&1 &
 AGENT_PID=$!
 for ((i = 0; i < 50; i++)); do
@@ -115,11 +138,17 @@ t_check "lynx_agent_stop removes the control block" test ! -e "/dev/shm/lynxprof
 
 # ---- exported symbols == declared functions -----------------------------------
 # Functions a header declares: preprocess it, then take every identifier
-# followed by "(" that starts a declaration's name (prefix lynx_).
+# followed by "(" that starts a declaration's name (prefix lynx_), but not
+# the static inline functions it defines (lynx_label_push and _pop: they
+# call the agent through weak references and are not exported).
 declared() { # header
     printf '#include <%s>\n' "$1" |
-        gcc -E -P $(pkg-config --cflags libprofile) -x c - |
-        grep -oE '\blynx_[a-z0-9_]+[[:space:]]*\(' | tr -d '( \t' | sort -u
+        gcc -E -P $(pkg-config --cflags libprofile) -x c - >"$T_TMP/decl.i"
+    grep -E '^static inline' "$T_TMP/decl.i" |
+        grep -oE '\blynx_[a-z0-9_]+[[:space:]]*\(' | tr -d '( \t' |
+        sort -u >"$T_TMP/inline"
+    grep -oE '\blynx_[a-z0-9_]+[[:space:]]*\(' "$T_TMP/decl.i" |
+        tr -d '( \t' | sort -u | comm -23 - "$T_TMP/inline"
 }
 exported() { # library
     nm -D --defined-only "$1" | awk '{print $NF}' | sort -u

@@ -169,7 +169,24 @@ static void fill_table(fake_block_t *fb, uint32_t index, int with_bad)
     t->stacks[n].pcs[1] = addr(cs_mid, 4);
     t->stacks[n].pcs[2] = addr(cs_root, 4);
     n++;
+    /* Labels as the agent writes them, the first also pushed twice under
+     * one key (the innermost value wins). */
+    t->stacks[n - 1].labels.tid = 101;
+    memcpy(t->stacks[n - 1].labels.thread, "alpha", 6);
+    t->stacks[n - 1].labels.nlabels = 2;
+    memcpy(t->stacks[n - 1].labels.labels[0].key, "request", 8);
+    memcpy(t->stacks[n - 1].labels.labels[0].value, "outer", 6);
+    memcpy(t->stacks[n - 1].labels.labels[1].key, "request", 8);
+    memcpy(t->stacks[n - 1].labels.labels[1].value, "search", 7);
     t->stacks[n] = (lynx_cpu_stack_t){10, 2, 0, {0}};
+    /* ... and as a hostile one could: a name without its NUL with a byte
+     * that is not UTF-8, a reserved key, a count past the array. */
+    t->stacks[n].labels.tid = 102;
+    memset(t->stacks[n].labels.thread, 'b', LYNX_THREAD_NAME_MAX);
+    t->stacks[n].labels.thread[3] = (char)0xff;
+    t->stacks[n].labels.nlabels = 1000;
+    memcpy(t->stacks[n].labels.labels[0].key, "thread", 7);
+    memcpy(t->stacks[n].labels.labels[0].value, "fake", 5);
     t->stacks[n].pcs[0] = addr(cs_other, 2);
     t->stacks[n].pcs[1] = addr(cs_root, 9);
     n++;
@@ -406,6 +423,22 @@ static void test_record_check(void **state)
 
 /* A completed session in a fake block is spooled on lookup: the files are
  * there, the pprof decodes to the table's samples, the agent is told. */
+/* Session cpu_1001's flame JSON with tagfocus has `with` and not
+ * `without` (NULL: not checked). */
+static void flame_has(lynx_cpu_t *c, const char *tagfocus, const char *with,
+                      const char *without)
+{
+    json_object *flame = NULL;
+
+    assert_int_equal(lynx_cpu_flame(c, "cpu_1001", tagfocus, NULL, &flame,
+                                    NULL, NULL), 0);
+    assert_non_null(strstr(lynx_json_text(flame), with));
+    if (without != NULL) {
+        assert_null(strstr(lynx_json_text(flame), without));
+    }
+    json_object_put(flame);
+}
+
 static void test_spool_and_decode(void **state)
 {
     fake_block_t fb;
@@ -475,6 +508,13 @@ static void test_spool_and_decode(void **state)
         assert_int_equal(smp->n_value, 2);
         assert_int_equal(smp->value[1], smp->value[0] * 10 * 1000 * 1000);
         if (smp->value[0] == 30) {
+            assert_int_equal(smp->n_label, 3);
+            assert_string_equal(pstr(p, smp->label[0]->key), "thread");
+            assert_string_equal(pstr(p, smp->label[0]->str), "alpha");
+            assert_string_equal(pstr(p, smp->label[1]->key), "tid");
+            assert_int_equal(smp->label[1]->num, 101);
+            assert_string_equal(pstr(p, smp->label[2]->key), "request");
+            assert_string_equal(pstr(p, smp->label[2]->str), "search");
             assert_int_equal(smp->n_location_id, 3);
             assert_string_equal(loc_name(p, smp->location_id[0]), "cs_leaf");
             assert_string_equal(loc_name(p, smp->location_id[1]), "cs_mid");
@@ -483,6 +523,11 @@ static void test_spool_and_decode(void **state)
         } else {
             assert_int_equal(smp->value[0], 10);
             assert_string_equal(loc_name(p, smp->location_id[0]), "cs_other");
+            /* Bounded, escaped, the reserved key dropped. */
+            assert_int_equal(smp->n_label, 2);
+            assert_string_equal(pstr(p, smp->label[0]->str),
+                                "bbb\\xffbbbbbbbbbbbb");
+            assert_int_equal(smp->label[1]->num, 102);
         }
     }
     assert_true(found_chain);
@@ -494,12 +539,29 @@ static void test_spool_and_decode(void **state)
         json_object *flame = NULL;
         char *text = NULL;
         size_t tlen = 0;
-        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, &flame, NULL,
-                                        NULL), 0);
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, &flame,
+                                        NULL, NULL), 0);
         assert_non_null(strstr(lynx_json_text(flame), "cs_mid"));
+        assert_non_null(strstr(lynx_json_text(flame), "cs_other"));
+        /* Labels summed per value, as shares of the total. */
+        assert_non_null(strstr(lynx_json_text(flame),
+                               "\"labels\":{\"thread\":{\"alpha\":300000000,"
+                               "\"bbb\\\\xffbbbbbbbbbbbb\":100000000},"
+                               "\"request\":{\"search\":300000000}}"));
+        assert_non_null(strstr(lynx_json_text(flame),
+                               "\"labels_total\":400000000"));
         json_object_put(flame);
-        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, &text,
-                                        &tlen), 0);
+        /* Only one label's samples, by string or numeric label. */
+        flame_has(c, "thread=alpha", "cs_mid", "cs_other");
+        flame_has(c, "thread=alpha", "\"tagfocus\":\"thread=alpha\"", NULL);
+        flame_has(c, "tid=102", "cs_other", "cs_mid");
+        flame_has(c, "request=none", "\"stacks\":[]", "cs_mid");
+        flame = NULL;
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", "thread", NULL,
+                                        &flame, NULL, NULL), -EINVAL);
+        assert_null(flame);
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, NULL,
+                                        &text, &tlen), 0);
         assert_non_null(strstr(text, "cs_root;cs_mid;cs_leaf 30"));
         free(text);
     }
@@ -1088,8 +1150,16 @@ static void test_raw_roundtrip(void **state)
     r.nmods = g_nmods;
     r.stacks = calloc(2, sizeof(lynx_cpu_stack_t));
     r.nstacks = 2;
-    r.stacks[0] = (lynx_cpu_stack_t){3, 2, 0, {11, 22}};
-    r.stacks[1] = (lynx_cpu_stack_t){4, 1, LYNX_STACK_TRUNCATED, {33}};
+    r.stacks[0] = (lynx_cpu_stack_t){.count = 3, .depth = 2,
+                                     .pcs = {11, 22}};
+    r.stacks[0].labels.tid = 7;
+    memcpy(r.stacks[0].labels.thread, "worker", 7);
+    r.stacks[0].labels.nlabels = 1;
+    memcpy(r.stacks[0].labels.labels[0].key, "request", 8);
+    memcpy(r.stacks[0].labels.labels[0].value, "search", 7);
+    r.stacks[1] = (lynx_cpu_stack_t){.count = 4, .depth = 1,
+                                     .flags = LYNX_STACK_TRUNCATED,
+                                     .pcs = {33}};
     assert_int_equal(cpu_raw_encode(&r, &bytes, &len), 0);
     assert_int_equal(cpu_raw_decode(bytes, len, &back), 0);
     assert_int_equal(back.nmods, g_nmods);
@@ -1097,6 +1167,9 @@ static void test_raw_roundtrip(void **state)
     assert_int_equal(back.stacks[0].pcs[1], 22);
     assert_int_equal(back.stacks[1].flags, LYNX_STACK_TRUNCATED);
     assert_int_equal(back.duration_nanos, 7);
+    assert_memory_equal(&back.stacks[0].labels, &r.stacks[0].labels,
+                        sizeof(lynx_sample_labels_t));
+    assert_int_equal(back.stacks[1].labels.nlabels, 0);
     cpu_raw_fini(&back);
     /* Every truncation is refused. */
     for (size_t cut = 0; cut < len; cut += 7) {

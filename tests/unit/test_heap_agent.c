@@ -3,6 +3,7 @@
  * process: exact counters across threads, sampled estimates (exact at rate
  * 1), realloc and free of sampled pointers, the aligned allocators, calloc
  * overflow, fork, signal handlers, threads that come and go, the
+ * allocating thread's name and request labels on samples, the
  * statistical accuracy at a sparse rate, and the counters turned off
  * (in re-executed children).
  *
@@ -22,11 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/heap.h"
+#include "lynxprof-agent.h"
 #include "agent/sampler.h"
 #include "agent_test.h"
 #include "fake_block.h"
@@ -316,6 +319,57 @@ static void test_rate1_exact_and_free(void **state)
     assert_true(a.inuse_objects == a0.inuse_objects);
     assert_true(b.inuse_objects == b0.inuse_objects);
     assert_true(b.inuse_bytes == b0.inuse_bytes);
+}
+
+/* Samples carry the allocating thread's name at the allocation and its
+ * request labels, and no tid; equal labels aggregate, others stay apart. */
+static void test_labels(void **state)
+{
+    char name[16] = "";
+    snap_t s;
+    size_t off = 0;
+    double labelled = 0;
+    double other_name = 0;
+    void **v;
+    void **w;
+    (void)state;
+
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    prctl(PR_SET_NAME, "heap-labels", 0, 0, 0);
+    assert_int_equal(lynx_label_push("request", "alloc"), 0);
+    v = heap_test_site_a(100, 32);
+    lynx_label_pop();
+    prctl(PR_SET_NAME, "heap-other", 0, 0, 0);
+    w = heap_test_site_a(10, 32);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    take(&s, 0);
+    while (off < s.bulk_len) {
+        lynx_heap_record_t r;
+        memcpy(&r, s.bulk + off, sizeof(r));
+        assert_int_equal(r.labels.tid, 0);
+        if (strcmp(r.labels.thread, "heap-labels") == 0) {
+            assert_int_equal(r.labels.nlabels, 1);
+            assert_string_equal(r.labels.labels[0].key, "request");
+            assert_string_equal(r.labels.labels[0].value, "alloc");
+            labelled += r.alloc_objects;
+        } else if (strcmp(r.labels.thread, "heap-other") == 0) {
+            assert_int_equal(r.labels.nlabels, 0);
+            other_name += r.alloc_objects;
+        }
+        off += sizeof(r) + r.depth * sizeof(uint64_t);
+    }
+    free(s.bulk);
+    /* Rate 1: every allocation (100 blocks and the vector; 10 and one). */
+    assert_true(labelled == 101.0);
+    assert_true(other_name == 11.0);
+    for (int i = 0; i < 100; i++) {
+        free(v[i]);
+    }
+    for (int i = 0; i < 10; i++) {
+        free(w[i]);
+    }
+    free(v);
+    free(w);
 }
 
 /* realloc that fails keeps the block and its sample. */
@@ -934,6 +988,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_counters_exact_rate_zero),
         cmocka_unit_test(test_memstats_has_counters),
         cmocka_unit_test(test_rate1_exact_and_free),
+        cmocka_unit_test(test_labels),
         cmocka_unit_test(test_realloc_failure_keeps_sample),
         cmocka_unit_test(test_alignment),
         cmocka_unit_test(test_sampled_blocks_behave),

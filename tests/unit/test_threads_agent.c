@@ -88,7 +88,10 @@ static void *sleeper(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "dump-sleeper");
+    /* A dump carries the request labels each thread has pushed. */
+    lynx_label_push("request", "sleeping");
     dump_test_sleeper();
+    lynx_label_pop();
     return NULL;
 }
 
@@ -150,6 +153,9 @@ static void test_thread_dump(void **state)
         if (strcmp(r->name, "dump-sleeper") == 0) {
             assert_int_equal(r->status, LYNX_THREAD_OK);
             assert_true(r->state == 'S');
+            assert_int_equal(r->labels.nlabels, 1);
+            assert_string_equal(r->labels.labels[0].key, "request");
+            assert_string_equal(r->labels.labels[0].value, "sleeping");
             for (uint32_t k = 0; k < r->depth; k++) {
                 found |= in_fn(r->pcs[k], "dump_test_sleeper");
             }
