@@ -269,6 +269,14 @@ int lynx_thread_dump_add(lynx_pprof_t *p, const lynx_thread_dump_t *d)
             snprintf(frame, sizeof(frame), "[blocked in syscall: %s]",
                      wchan);
             rc = lynx_pprof_add_named_sample(p, frame, &one, 1, labels, nl);
+        } else if (r->status != LYNX_THREAD_GONE) {
+            /* Alive but without a stack (did not answer in time, not
+             * asked): still one thread, as Go counts every goroutine. */
+            char frame[192];
+
+            snprintf(frame, sizeof(frame), "[no stack: %s]",
+                     status_note(r, d->info.timeout_ms));
+            rc = lynx_pprof_add_named_sample(p, frame, &one, 1, labels, nl);
         }
     }
     return rc;

@@ -374,6 +374,8 @@ if want threads; then
     t_check "threads: ... and every thread is answered or counted as not answering" \
         dump_counts_add_up "$head2"
     http GET "$B/debug/pprof/goroutine?debug=1&target=threads-$$" "${AUTH[@]}"
+    t_check "threads: the counted dump (debug=1) counts every live thread, answered or not" \
+        text_pipe "$H_BODY" "head -1 | grep -Eq '^goroutine profile: total 100[3-9]\$'"
     t_check "threads: the counted dump (debug=1) ends saying how long it took" \
         text_pipe "$H_BODY" "tail -1 | grep -Eq '^# threads of threads-$$ \(pid [0-9]+\): 100[3-9], [0-9]+ answered in [0-9.]+ ms'"
     dl "$B/debug/pprof/goroutine?target=threads-$$" "$T_TMP/goroutine.pb.gz"

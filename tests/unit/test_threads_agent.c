@@ -520,7 +520,9 @@ static void test_lock_profiles(void **state)
     /* 3 threads x 50 rounds of 2 ms: most acquisitions wait, and at any
      * time two threads wait for the one holding the lock. */
     assert_true(waits > 30);
-    assert_true(delay > (uint64_t)wall);
+    /* About 2x wall when all three run; less when a loaded machine keeps
+     * one from running (not waiting either), but never under half. */
+    assert_true(delay > (uint64_t)wall / 2);
     assert_true(delay < 3 * (uint64_t)wall);
     free(recs);
 
