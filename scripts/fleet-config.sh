@@ -104,7 +104,6 @@ done <"$hosts_file"
     for i in "${!names[@]}"; do
         echo "upstream lynxfleet_${names[$i]} {"
         echo "    server ${addrs[$i]};"
-        echo "    keepalive 4;"
         echo "}"
     done
     printf 'map $host $lynxfleet_hosts_json {\n    default '"'"'{"hosts":['
