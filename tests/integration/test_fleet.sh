@@ -196,6 +196,10 @@ for h in $HOSTS; do
         ".target.name == \"lynx-demo\" and .target.pid == $demo" \
         GET "$FRONT/hosts/$h/api/v1/profiling/memory" "${TLS[@]}" "${AUTH[@]}"
 done
+http GET "$FRONT/hosts/web-a/api/v1/profiling/memory" "${TLS[@]}" "${AUTH[@]}"
+t_check "front: one Strict-Transport-Security and the host's one Cache-Control" \
+    bash -c '[ "$(grep -ci "^Strict-Transport-Security: max-age" <<<"$0")" = 1 ] &&
+             [ "$(grep -ci "^Cache-Control: no-store" <<<"$0")" = 1 ]' "$H_HEADERS"
 expect "front: /hosts/web-b/debug/pprof/?format=json, the host's index" 200 '.profiles | length > 3' \
     GET "$FRONT/hosts/web-b/debug/pprof/?format=json" "${TLS[@]}" "${AUTH[@]}"
 http GET "$FRONT/hosts/web-a/metrics" "${TLS[@]}" "${AUTH[@]}"
