@@ -196,10 +196,18 @@ for h in $HOSTS; do
         ".target.name == \"lynx-demo\" and .target.pid == $demo" \
         GET "$FRONT/hosts/$h/api/v1/profiling/memory" "${TLS[@]}" "${AUTH[@]}"
 done
+# The front adds no Cache-Control of its own to a host's answer, and sends
+# Strict-Transport-Security once.
+http GET "https://$(host_addr web-a):8443/api/v1/profiling/memory" "${TLS[@]}" "${AUTH[@]}"
+direct=$(grep -ci "^Cache-Control:" <<<"$H_HEADERS")
 http GET "$FRONT/hosts/web-a/api/v1/profiling/memory" "${TLS[@]}" "${AUTH[@]}"
-t_check "front: one Strict-Transport-Security and the host's one Cache-Control" \
-    bash -c '[ "$(grep -ci "^Strict-Transport-Security: max-age" <<<"$0")" = 1 ] &&
-             [ "$(grep -ci "^Cache-Control: no-store" <<<"$0")" = 1 ]' "$H_HEADERS"
+if [ "$(grep -ci "^Strict-Transport-Security: max-age" <<<"$H_HEADERS")" = 1 ] &&
+    [ "$(grep -ci "^Cache-Control:" <<<"$H_HEADERS")" = "$direct" ]; then
+    t_ok "front: the host's Cache-Control unchanged ($direct), Strict-Transport-Security once"
+else
+    t_fail "front: the host's Cache-Control unchanged, Strict-Transport-Security once" \
+        "directly: $direct Cache-Control" "$H_HEADERS"
+fi
 expect "front: /hosts/web-b/debug/pprof/?format=json, the host's index" 200 '.profiles | length > 3' \
     GET "$FRONT/hosts/web-b/debug/pprof/?format=json" "${TLS[@]}" "${AUTH[@]}"
 http GET "$FRONT/hosts/web-a/metrics" "${TLS[@]}" "${AUTH[@]}"
@@ -229,7 +237,9 @@ for h in $HOSTS; do
     urls+=("https://$USER_NAME:$PASSWORD@127.0.0.1:$FRONT_PORT/hosts/$h/debug/pprof/profile?seconds=2")
 done
 # (go tool pprof trusts the fleet's CA through Go's SSL_CERT_FILE)
-SSL_CERT_FILE="$F/ca.crt" timeout 120 go tool pprof -proto "${urls[@]}" \
+# (-timeout: pprof's own default for ?seconds=2 is 3 s, too short on a busy
+# machine)
+SSL_CERT_FILE="$F/ca.crt" timeout 120 go tool pprof -timeout 60 -proto "${urls[@]}" \
     >"$T_TMP/merged.pb.gz" 2>"$T_TMP/merged.err"
 out=$(go tool pprof -tags "$T_TMP/merged.pb.gz" 2>&1)
 t_check "go tool pprof -proto over three hosts' URLs: one profile with the three host labels" \
@@ -288,17 +298,27 @@ elif [ ! -f "$src/tests/browser/node_modules/playwright-core/package.json" ] &&
     t_fail "the page through /hosts/web-a/profiling/" "npm ci in tests/browser failed"
 else
     read -r _ demo <"$T_TMP/web-a/pids"
-    LYNXPROF_URL="$FRONT/hosts/web-a" LYNXPROF_USER="$USER_NAME" LYNXPROF_PASSWORD="$PASSWORD" \
-        LYNXPROF_DEMO=lynx-demo LYNXPROF_DEMO_PID="$demo" LYNXPROF_FCGI_USER="$STACK_FCGI_USER" \
-        LYNXPROF_IGNORE_HTTPS_ERRORS=1 LYNXPROF_SCREENSHOTS="$T_TMP/screenshots" \
-        timeout 600 node "$src/tests/browser/page.test.mjs" >"$T_TMP/page.log" 2>&1
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$T_TMP/page.log" | tail -1)
-    # The one check page.test.mjs makes of a second, unreadable target (run.sh
-    # starts it; the fleet's hosts do not) is not about the prefix.
-    failed=$(grep '^not ok' "$T_TMP/page.log" | grep -v 'a program the endpoints cannot read')
-    passed=${line%% passed*}
+    # page.test.mjs as run.sh runs it, with the page's URL under the prefix.
+    # Its steps wait at most 8 s each: on a machine loaded past its cores
+    # a step can miss that, so a failed run is run once more (and said).
+    for attempt in 1 2; do
+        LYNXPROF_URL="$FRONT/hosts/web-a" LYNXPROF_USER="$USER_NAME" LYNXPROF_PASSWORD="$PASSWORD" \
+            LYNXPROF_DEMO=lynx-demo LYNXPROF_DEMO_PID="$demo" LYNXPROF_FCGI_USER="$STACK_FCGI_USER" \
+            LYNXPROF_IGNORE_HTTPS_ERRORS=1 LYNXPROF_SCREENSHOTS="$T_TMP/screenshots" \
+            timeout 600 node "$src/tests/browser/page.test.mjs" >"$T_TMP/page.log" 2>&1
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$T_TMP/page.log" | tail -1)
+        # The one check page.test.mjs makes of a second, unreadable target
+        # (run.sh starts it; the fleet's hosts do not) is not about the prefix.
+        failed=$(grep '^not ok' "$T_TMP/page.log" | grep -v 'a program the endpoints cannot read')
+        passed=${line%% passed*}
+        [ -n "$line" ] && [ -z "$failed" ] && [ "${passed:-0}" -ge 15 ] && break
+        if [ "$attempt" = 1 ]; then
+            echo "# page.test.mjs through the front, run 1: $line"
+            sed 's/^/#   /' <<<"$failed"
+        fi
+    done
     if [ -n "$line" ] && [ -z "$failed" ] && [ "${passed:-0}" -ge 15 ]; then
-        t_ok "the page through /hosts/web-a/profiling/ works as directly ($line in page.test.mjs)"
+        t_ok "the page through /hosts/web-a/profiling/ works as directly ($line in page.test.mjs, run $attempt)"
     else
         t_fail "the page through /hosts/web-a/profiling/ works as directly" "$line" "$failed" \
             "$(grep -A6 '^not ok' "$T_TMP/page.log" | head -30)"
