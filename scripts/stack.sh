@@ -6,7 +6,9 @@
 #   STACK_SRC        source tree, built in STACK_BUILD (default $STACK_SRC/build)
 #   STACK_RUNDIR     directory for sockets, configuration, logs, spool
 #   STACK_PORT       HTTP port on 127.0.0.1            (default 8080)
-#   STACK_TLS_PORT   HTTPS port on 127.0.0.1           (default 8443)
+#   STACK_TLS_PORT   HTTPS port                        (default 8443)
+#   STACK_TLS_ADDR   HTTPS address (default 127.0.0.1; a fleet host's own
+#                    address, docs/FLEET.md)
 #   STACK_APP_PORT   the demo's own HTTP port          (default 8081)
 #   STACK_USER, STACK_PASSWORD   the htpasswd login
 #   STACK_DEMO_ARGS  extra arguments for the demo      (default "--threads 2")
@@ -77,7 +79,7 @@ stack_render() { # template output
         -e "s|@HTMLDIR@|$STACK_HTML|g" \
         -e "s|@HTPASSWD@|$STACK_RUNDIR/conf/htpasswd|g" \
         -e "s|@LISTEN@|127.0.0.1:$STACK_PORT|g" \
-        -e "s|@TLS_LISTEN@|127.0.0.1:$STACK_TLS_PORT|g" \
+        -e "s|@TLS_LISTEN@|${STACK_TLS_ADDR:-127.0.0.1}:$STACK_TLS_PORT|g" \
         -e "s|@PORT@|$STACK_PORT|g" -e "s|@TLS_PORT@|$STACK_TLS_PORT|g" \
         -e "s|@TLS_CERT@|$STACK_RUNDIR/conf/tls.crt|g" \
         -e "s|@TLS_KEY@|$STACK_RUNDIR/conf/tls.key|g" \

@@ -78,6 +78,14 @@ int lynx_cpu_flame(lynx_cpu_t *c, const char *id, const char *tagfocus,
  * profile calls return that error.  Call once, before c is shared. */
 void lynx_cpu_set_reader(lynx_cpu_t *c, int64_t save_wait_ns);
 
+/* A label (key, value) on every sample of the profiles this context
+ * spools from now on (lynx_pprof_set_common_label), e.g. ("host", name);
+ * an empty key: none (the default).  Strings are copied.  0, or -EINVAL
+ * (a key of 32 bytes or more, a value of 256 or more).  Call it before the
+ * context is used by other threads. */
+int lynx_cpu_set_common_label(lynx_cpu_t *c, const char *key,
+                              const char *value);
+
 /* ---- lower level, for the implementation and its tests ---------------- */
 
 /* Copy one record consistently (seqlock: retry while gen is odd or

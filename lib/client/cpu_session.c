@@ -54,6 +54,8 @@ struct lynx_cpu {
                                    (the library's default); >= 0: a
                                    reader, waits this long for another
                                    process to save it (lynx_cpu_set_reader) */
+    char label_key[32];         /* common label of the profiles it spools */
+    char label_value[256];      /* ("" key: none); set before first use */
 };
 
 /* ---- context ---------------------------------------------------------------- */
@@ -84,6 +86,19 @@ EXPORT lynx_cpu_t *lynx_cpu_create(const char *spool_dir,
     /* Best effort: the directory usually exists already. */
     mkdir(spool_dir, 0750);
     return c;
+}
+
+int lynx_cpu_set_common_label(lynx_cpu_t *c, const char *key,
+                              const char *value)
+{
+    if (c == NULL || key == NULL || value == NULL ||
+        strlen(key) >= sizeof(c->label_key) ||
+        strlen(value) >= sizeof(c->label_value)) {
+        return -EINVAL;
+    }
+    snprintf(c->label_key, sizeof(c->label_key), "%s", key);
+    snprintf(c->label_value, sizeof(c->label_value), "%s", value);
+    return 0;
 }
 
 EXPORT void lynx_cpu_destroy(lynx_cpu_t *c)
@@ -386,6 +401,9 @@ static int write_session(lynx_cpu_t *c, lynx_target_t *t, uint32_t index,
         rc = lynx_target_modules(t, &raw.mods, &raw.nmods);
         if (rc == 0) {
             p = cpu_raw_pprof(&raw, s->lost_samples, &rc);
+        }
+        if (rc == 0 && c->label_key[0] != '\0') {
+            rc = lynx_pprof_set_common_label(p, c->label_key, c->label_value);
         }
         if (rc == 0) {
             /* Only the files the target maps are read for symbols; which

@@ -120,6 +120,36 @@ int lynx_pprof_set_default_sample_type(lynx_pprof_t *p, const char *type)
     return -ENOENT;
 }
 
+int lynx_pprof_set_common_label(lynx_pprof_t *p, const char *key,
+                                const char *value)
+{
+    int64_t k;
+    int64_t v;
+    size_t i;
+
+    if (p == NULL || key == NULL || key[0] == '\0' || value == NULL) {
+        return -EINVAL;
+    }
+    if (pprof_str_intern(&p->strings, key, &k) != 0 ||
+        pprof_str_intern(&p->strings, value, &v) != 0) {
+        return -ENOMEM;
+    }
+    for (i = 0; i < p->ncommon_labels; i++) {
+        if (p->common_labels[2 * i] == k) {
+            break;
+        }
+    }
+    if (i == LYNX_PPROF_MAX_COMMON_LABELS) {
+        return -ENOSPC;
+    }
+    p->common_labels[2 * i] = k;
+    p->common_labels[2 * i + 1] = v;
+    if (i == p->ncommon_labels) {
+        p->ncommon_labels++;
+    }
+    return 0;
+}
+
 int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text)
 {
     int64_t s;

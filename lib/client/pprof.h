@@ -81,6 +81,19 @@ void lynx_pprof_set_time(lynx_pprof_t *p, int64_t time_nanos,
  * Without it, pprof (and the flame JSON) default to the last type. */
 int lynx_pprof_set_default_sample_type(lynx_pprof_t *p, const char *type);
 
+/*
+ * A label every sample carries, e.g. ("host", "web-3"), so that profiles of
+ * several machines merged into one can still be told apart.  Added at
+ * encode time to each sample that has no label of that key of its own (a
+ * per-sample label wins); not part of the merging key, so it costs nothing
+ * per sample.  Setting a key again replaces its value.  Strings are copied.
+ * At most LYNX_PPROF_MAX_COMMON_LABELS keys: -ENOSPC beyond.  Only the
+ * pprof encoding carries them (not the flame JSON or the text forms).
+ */
+#define LYNX_PPROF_MAX_COMMON_LABELS 4
+int lynx_pprof_set_common_label(lynx_pprof_t *p, const char *key,
+                                const char *value);
+
 /* Append a free-text comment (copied). */
 int lynx_pprof_add_comment(lynx_pprof_t *p, const char *text);
 /* Comment i (0-based, in the order added), owned by p; NULL past the end. */

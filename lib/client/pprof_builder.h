@@ -39,6 +39,9 @@ struct lynx_pprof {
     int64_t default_type; /* string index of a type name; 0 = unset */
     int64_t drop_frames;  /* string indices; 0 = unset */
     int64_t keep_frames;
+    int64_t common_labels[2 * LYNX_PPROF_MAX_COMMON_LABELS]; /* key, value
+                                  (string indices) per common label */
+    size_t ncommon_labels;
     int64_t *comments; /* string indices */
     size_t ncomments;
     size_t capcomments;

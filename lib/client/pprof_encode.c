@@ -73,6 +73,34 @@ static int pp_gzip(const uint8_t *in, size_t in_len, uint8_t **out,
     return 0;
 }
 
+/* The builder's common labels that a sample whose own label words (4 per
+ * label: key, str, num, num_unit) are `own` does not have already, into
+ * out/outp; returns how many. */
+static size_t pp_common_labels(const lynx_pprof_t *p, const uint64_t *own,
+                               size_t nown, Perftools__Profiles__Label *out,
+                               Perftools__Profiles__Label **outp)
+{
+    size_t n = 0;
+    size_t i;
+    size_t k;
+
+    for (i = 0; i < p->ncommon_labels; i++) {
+        int64_t key = p->common_labels[2 * i];
+
+        for (k = 0; k < nown && (int64_t)own[4 * k] != key; k++) {
+        }
+        if (k < nown) {
+            continue;
+        }
+        perftools__profiles__label__init(&out[n]);
+        out[n].key = key;
+        out[n].str = p->common_labels[2 * i + 1];
+        outp[n] = &out[n];
+        n++;
+    }
+    return n;
+}
+
 int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
                       uint8_t **out, size_t *out_len)
 {
@@ -176,6 +204,7 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
 
         nlabels += (p->stacks.entries[i].key_len - 1 - (size_t)key[0]) / 4;
     }
+    nlabels += p->stacks.n * p->ncommon_labels;
     samples = calloc(p->stacks.n + 1, sizeof(*samples));
     samplep = calloc(p->stacks.n + 1, sizeof(*samplep));
     labels = calloc(nlabels + 1, sizeof(*labels));
@@ -209,6 +238,9 @@ int lynx_pprof_encode(lynx_pprof_t *p, lynx_symbolizer_t *sym, int gzip,
             l->num_unit = (int64_t)w[3];
             labelp[nlabels++] = l;
         }
+        s->n_label += pp_common_labels(p, key + 1 + npcs, nl,
+                                       labels + nlabels, labelp + nlabels);
+        nlabels += s->n_label - nl;
         samplep[i] = s;
     }
 

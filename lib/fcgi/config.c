@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/attach.h"
 #include "fcgi/config.h"
 #include "fcgi/duration.h"
+
+#define LYNX_HOST_LABEL_CHARS                                                  \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
 #ifndef LYNX_DEFAULT_SPOOL_DIR
 #define LYNX_DEFAULT_SPOOL_DIR "/var/lib/lynxprof"
@@ -79,6 +83,33 @@ static int get_duration(const char *(*lookup)(const char *), const char *var,
     return 0;
 }
 
+/* LYNXPROF_HOST, else the host name, into out (size bytes). */
+static int get_host(const char *(*lookup)(const char *), char *out,
+                    size_t size, char *err, size_t err_size)
+{
+    const char *v = lookup("LYNXPROF_HOST");
+    size_t len;
+
+    if (v == NULL) {
+        /* A name that gethostname() truncated, or one with characters
+         * that are not allowed, gives no label rather than a wrong one. */
+        if (gethostname(out, size) != 0 || strnlen(out, size) == size ||
+            strspn(out, LYNX_HOST_LABEL_CHARS) != strlen(out)) {
+            out[0] = '\0';
+        }
+        return 0;
+    }
+    len = strlen(v);
+    if (len >= size || strspn(v, LYNX_HOST_LABEL_CHARS) != len) {
+        snprintf(err, err_size,
+                 "LYNXPROF_HOST: invalid host label '%.300s' (0-%zu of A-Z "
+                 "a-z 0-9 . _ : -)", v, size - 1);
+        return -EINVAL;
+    }
+    snprintf(out, size, "%s", v);
+    return 0;
+}
+
 int lynx_config_load(lynx_config_t *cfg, const char *(*lookup)(const char *),
                      char *err, size_t err_size)
 {
@@ -133,6 +164,10 @@ int lynx_config_load(lynx_config_t *cfg, const char *(*lookup)(const char *),
             return -EINVAL;
         }
         snprintf(cfg->default_target, sizeof(cfg->default_target), "%s", v);
+    }
+    rc = get_host(lookup, cfg->host, sizeof(cfg->host), err, err_size);
+    if (rc != 0) {
+        return rc;
     }
     rc = get_dir(lookup, "LYNXPROF_SPOOL_DIR", cfg->spool_dir,
                  sizeof(cfg->spool_dir), err, err_size);

@@ -14,6 +14,10 @@
  *                            waits for the agent to answer a command
  *   LYNXPROF_TARGET          target name used when a request names none
  *   LYNXPROF_SPOOL_DIR       absolute directory for finished profiles
+ *   LYNXPROF_HOST            the value of the "host" label on every
+ *                            sample of every pprof profile served, default
+ *                            this machine's host name; 1-255 of A-Z a-z
+ *                            0-9 . _ : -, or empty for no such label
  *   LYNXPROF_DEBUG_DIR       absolute directory, default /usr/lib/debug:
  *                            where separate debug files are looked up
  *                            (its .build-id/ tree, and the mirror of the
@@ -33,6 +37,7 @@
 #include "protocol/block.h"
 
 #define LYNX_SPOOL_DIR_MAX 256
+#define LYNX_HOST_LABEL_MAX 256
 
 typedef struct lynx_config {
     int profiling_enabled;            /* 0 or 1 */
@@ -44,6 +49,7 @@ typedef struct lynx_config {
     char default_target[LYNX_NAME_MAX];     /* "" = none */
     char spool_dir[LYNX_SPOOL_DIR_MAX];     /* absolute path */
     char debug_dir[LYNX_DEBUG_DIR_MAX];     /* absolute path */
+    char host[LYNX_HOST_LABEL_MAX];   /* "host" label; "" = none */
 } lynx_config_t;
 
 /* Fill cfg from a getenv-like lookup (NULL: the process environment).

@@ -45,6 +45,9 @@ static lynx_cpu_t *context(const lynx_config_t *cfg)
         if (g.cpu != NULL && g.reader) {
             lynx_cpu_set_reader(g.cpu, READER_SAVE_WAIT_NS);
         }
+        if (g.cpu != NULL && cfg->host[0] != '\0') {
+            lynx_cpu_set_common_label(g.cpu, "host", cfg->host);
+        }
     }
     c = g.cpu;
     pthread_mutex_unlock(&g.lock);

@@ -63,6 +63,11 @@ static int build_for(lynx_req_t *req, lynx_target_t *t,
     if (kind->default_type != NULL) {
         lynx_pprof_set_default_sample_type(p, kind->default_type);
     }
+    if (cfg->host[0] != '\0' &&
+        lynx_pprof_set_common_label(p, "host", cfg->host) != 0) {
+        lynx_pprof_destroy(p);
+        return reply_failure(req, kind, -ENOMEM, NULL, lynx_target_name(t));
+    }
     *out = p;
     return 0;
 }

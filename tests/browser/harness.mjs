@@ -29,6 +29,8 @@ export async function launch(options = {}) {
     headless: true,
     viewport: { width: 1400, height: 1000 },
     acceptDownloads: true,
+    // A test's own certificate authority (test_fleet.sh's front over TLS).
+    ignoreHTTPSErrors: process.env.LYNXPROF_IGNORE_HTTPS_ERRORS === '1',
     ...options,
   });
   const page = context.pages()[0] || await context.newPage();

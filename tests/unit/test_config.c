@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fcgi/config.h"
 
@@ -52,6 +53,26 @@ static void test_defaults(void **state)
     assert_string_equal(c.default_target, "");
     assert_true(c.spool_dir[0] == '/');
     assert_string_equal(c.debug_dir, "/usr/lib/debug");
+    /* The host label: this machine's name. */
+    {
+        char name[256] = "";
+        gethostname(name, sizeof(name));
+        assert_string_equal(c.host, name);
+    }
+}
+
+/* LYNXPROF_HOST: a name of its own, or empty for no host label. */
+static void test_host_label(void **state)
+{
+    lynx_config_t c;
+    char err[256];
+    (void)state;
+    set_env1("LYNXPROF_HOST", "web-3.fra:a_b");
+    assert_int_equal(lynx_config_load(&c, lookup, err, sizeof(err)), 0);
+    assert_string_equal(c.host, "web-3.fra:a_b");
+    set_env1("LYNXPROF_HOST", "");
+    assert_int_equal(lynx_config_load(&c, lookup, err, sizeof(err)), 0);
+    assert_string_equal(c.host, "");
 }
 
 static void test_valid_values(void **state)
@@ -97,6 +118,9 @@ static void test_invalid_values(void **state)
         {"LYNXPROF_TARGET", "../etc"},
         {"LYNXPROF_SPOOL_DIR", "relative/dir"},
         {"LYNXPROF_DEBUG_DIR", "usr/lib/debug"},
+        {"LYNXPROF_HOST", "web 3"},
+        {"LYNXPROF_HOST", "web/3"},
+        {"LYNXPROF_HOST", "w\"eb"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -123,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_valid_values),
         cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_host_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

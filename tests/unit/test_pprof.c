@@ -329,6 +329,66 @@ static void test_merge_and_labels(void **state)
     lynx_pprof_destroy(p);
 }
 
+/* A common label lands on every sample, after the sample's own labels,
+ * except on a sample that has a label of that key already; setting a key
+ * again replaces its value; the merging of stacks is unchanged. */
+static void test_common_labels(void **state)
+{
+    lynx_pprof_t *p;
+    profile_t *prof;
+    uint64_t a[2] = {0x5001, 0x6001};
+    uint64_t b[1] = {0x7001};
+    int64_t v[2] = {1, 10};
+    lynx_label_t own[1] = {{"thread", "worker-1", 0, NULL}};
+    lynx_label_t host[1] = {{"host", "own-host", 0, NULL}};
+    char key[8];
+    int i;
+
+    (void)state;
+    p = cpu_profile();
+    assert_int_equal(lynx_pprof_set_common_label(p, "host", "web-1"), 0);
+    assert_int_equal(lynx_pprof_set_common_label(p, "host", "web-2"), 0);
+    assert_int_equal(lynx_pprof_set_common_label(p, "dc", "fra"), 0);
+    assert_int_equal(lynx_pprof_set_common_label(p, NULL, "x"), -EINVAL);
+    assert_int_equal(lynx_pprof_set_common_label(p, "", "x"), -EINVAL);
+    assert_int_equal(lynx_pprof_set_common_label(p, "k", NULL), -EINVAL);
+    assert_int_equal(lynx_pprof_add_sample(p, a, 2, 1, v, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_add_sample(p, a, 2, 1, v, 2, NULL, 0), 0);
+    assert_int_equal(lynx_pprof_add_sample(p, a, 2, 1, v, 2, own, 1), 0);
+    assert_int_equal(lynx_pprof_add_sample(p, b, 1, 1, v, 2, host, 1), 0);
+    assert_int_equal(lynx_pprof_nsamples(p), 3);
+    prof = roundtrip(p, NULL, 1);
+    assert_int_equal(prof->n_sample, 3);
+    /* No label of its own: both common ones, in the order first set. */
+    assert_int_equal(prof->sample[0]->value[0], 2);
+    assert_int_equal(prof->sample[0]->n_label, 2);
+    assert_string_equal(str(prof, prof->sample[0]->label[0]->key), "host");
+    assert_string_equal(str(prof, prof->sample[0]->label[0]->str), "web-2");
+    assert_string_equal(str(prof, prof->sample[0]->label[1]->key), "dc");
+    assert_string_equal(str(prof, prof->sample[0]->label[1]->str), "fra");
+    /* Its own label first, then the common ones. */
+    assert_int_equal(prof->sample[1]->n_label, 3);
+    assert_string_equal(str(prof, prof->sample[1]->label[0]->key), "thread");
+    assert_string_equal(str(prof, prof->sample[1]->label[1]->str), "web-2");
+    assert_string_equal(str(prof, prof->sample[1]->label[2]->str), "fra");
+    /* Its own "host" wins. */
+    assert_int_equal(prof->sample[2]->n_label, 2);
+    assert_string_equal(str(prof, prof->sample[2]->label[0]->key), "host");
+    assert_string_equal(str(prof, prof->sample[2]->label[0]->str),
+                        "own-host");
+    assert_string_equal(str(prof, prof->sample[2]->label[1]->key), "dc");
+    perftools__profiles__profile__free_unpacked(prof, NULL);
+    /* A bounded number of keys. */
+    for (i = 2; i < LYNX_PPROF_MAX_COMMON_LABELS; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(lynx_pprof_set_common_label(p, key, "v"), 0);
+    }
+    assert_int_equal(lynx_pprof_set_common_label(p, "one-more", "v"),
+                     -ENOSPC);
+    assert_int_equal(lynx_pprof_set_common_label(p, "host", "web-3"), 0);
+    lynx_pprof_destroy(p);
+}
+
 /* A pseudo-frame names a function with no address; an address with the
  * pseudo bit set (garbage from an unwinder) never becomes one. */
 static void test_named_sample(void **state)
@@ -951,6 +1011,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_merge_and_labels),
+        cmocka_unit_test(test_common_labels),
         cmocka_unit_test(test_named_sample),
         cmocka_unit_test(test_long_names_in_text),
         cmocka_unit_test(test_symbolized_profile),
