@@ -23,6 +23,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 
 if [ -z "${LYNXFLEET_NETNS:-}" ]; then
+    # The browser part needs playwright-core: installed here, before the
+    # namespace, where the npm registry is still reachable (a fresh
+    # checkout runs this test before the browser tests install it).
+    if [ -z "${LYNXFLEET_NO_BROWSER:-}" ] &&
+        [ ! -f "$src/tests/browser/node_modules/playwright-core/package.json" ]; then
+        echo "# installing playwright-core (npm ci)"
+        (cd "$src/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) || true
+    fi
     export LYNXFLEET_NETNS=1
     exec unshare --net --mount --propagation private -- bash -c \
         'ip link set lo up && mkdir -p /run/netns &&
