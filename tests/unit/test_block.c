@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,6 +184,40 @@ static void test_dead_and_zombie(void **state)
     waitpid(child, &status, 0);
     /* Reaped: the pid is gone altogether. */
     assert_int_equal(attach_rc(fb.name, 0), LYNX_EDEAD);
+    fake_block_destroy(&fb);
+}
+
+/* A block kept attached while its target dies: the pidfd opened at
+ * attach says so at the next check, zombie or reaped, as /proc did. */
+static void test_dies_while_attached(void **state)
+{
+    fake_block_t fb;
+    lynx_block_t *b = NULL;
+    pid_t child;
+    int status;
+    (void)state;
+
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(fake_block_create(&fb, fake_name("dies"), child), 0);
+    assert_int_equal(lynx_block_attach(fb.name, 0, &b), 0);
+#ifdef SYS_pidfd_open
+    assert_true(b->pidfd >= 0); /* Linux >= 5.3 */
+#endif
+    assert_int_equal(lynx_block_check_alive(b), 0);
+    assert_int_equal(kill(child, SIGKILL), 0);
+    for (int i = 0; i < 200 && lynx_block_check_alive(b) == 0; i++) {
+        usleep(10 * 1000);
+    }
+    /* A zombie now (not reaped): dead for us. */
+    assert_int_equal(lynx_block_check_alive(b), LYNX_EDEAD);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(lynx_block_check_alive(b), LYNX_EDEAD);
+    lynx_block_detach(b);
     fake_block_destroy(&fb);
 }
 
@@ -398,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_corruptions),
         cmocka_unit_test(test_dead_and_zombie),
+        cmocka_unit_test(test_dies_while_attached),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_pid_alive),
