@@ -221,6 +221,51 @@ static void test_dies_while_attached(void **state)
     fake_block_destroy(&fb);
 }
 
+/* "The only target running" (no name given) is kept while /dev/shm is
+ * unchanged: a kept target that died is found out, a block that appears
+ * is seen at once. */
+static void test_only_live_kept(void **state)
+{
+    fake_block_t a;
+    fake_block_t b;
+    fake_block_t c;
+    lynx_target_t *t = NULL;
+    pid_t child;
+    int status;
+    (void)state;
+
+    if (!fake_private_shm()) {
+        skip(); /* not root: others' blocks would make it ambiguous */
+    }
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(fake_block_create(&a, fake_name("only"), child), 0);
+    usleep(100 * 1000); /* the directory's time settles: kept from now */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(lynx_target_open(NULL, NULL, &t), 0);
+        assert_string_equal(lynx_target_name(t), a.name);
+        lynx_target_close(t);
+    }
+    assert_int_equal(kill(child, SIGKILL), 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), LYNX_ENOTARGET);
+    assert_null(t);
+    assert_int_equal(fake_block_create(&b, fake_name("only"), getpid()), 0);
+    usleep(100 * 1000);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), 0);
+    assert_string_equal(lynx_target_name(t), b.name);
+    lynx_target_close(t);
+    assert_int_equal(fake_block_create(&c, fake_name("only"), getpid()), 0);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), LYNX_EAMBIGUOUS);
+    fake_block_destroy(&c);
+    fake_block_destroy(&b);
+    fake_block_destroy(&a);
+}
+
 static void test_list(void **state)
 {
     fake_block_t a;
@@ -434,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_corruptions),
         cmocka_unit_test(test_dead_and_zombie),
         cmocka_unit_test(test_dies_while_attached),
+        cmocka_unit_test(test_only_live_kept),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_pid_alive),
