@@ -8,6 +8,8 @@
 # median wall time, the median CPU time (user + system), and the median and
 # interquartile range of the per-round ratios of its wall and CPU times to
 # the first command's in the same round.  A markdown table on stdout.
+# INTERLEAVE_OUT=DIR keeps each command's per-round "wall cpu" lines in
+# DIR/0, DIR/1, ... for other pairings (paired_ratio below).
 interleave() {
     local rounds="$1"; shift
     local tmp r i c name cmd
@@ -53,5 +55,25 @@ interleave() {
             }'
         i=$((i + 1))
     done
+    if [ -n "${INTERLEAVE_OUT:-}" ]; then
+        mkdir -p "$INTERLEAVE_OUT"
+        cp "$tmp"/[0-9]* "$INTERLEAVE_OUT"/
+    fi
     rm -rf "$tmp"
+}
+
+# paired_ratio NUM_FILE DEN_FILE COLUMN: median (quartiles) of the
+# per-round ratios of COLUMN of two files with one line per round, alike
+# (interleave's: 1 wall, 2 CPU).
+paired_ratio() {
+    paste -d' ' "$1" "$2" | awk -v c="$3" '
+        { n++; r[n] = $c / $(c + NF / 2) }
+        END {
+            for (i = 1; i <= n; i++)
+                for (j = i + 1; j <= n; j++)
+                    if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+            m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+            printf "%.3f (%.3f-%.3f)", m, r[int(1 + (n - 1) / 4)],
+                r[int(1 + 3 * (n - 1) / 4)]
+        }'
 }

@@ -12,15 +12,24 @@
 #     machine cannot blur;
 #   - where the time goes with the defaults (perf record -e cpu-clock, the
 #     only events this machine has): the agent's malloc and free, glibc's
-#     malloc and free, with and without the agent.
-#   bench/malloc_rest.sh [rounds] [threads] [steps per thread]
+#     malloc and free, with and without the agent;
+#   - the same configurations on the demo (log workload, 2 threads, no
+#     profile running): CPU time per log line, interleaved rounds, paired
+#     ratios to no agent.
+# Beside them, in the same rounds, gperftools' tcmalloc without and with its
+# own sampling at 512 KiB (TCMALLOC_SAMPLE_PARAMETER), the peer: its
+# sampling is read against tcmalloc without it.
+#   bench/malloc_rest.sh [rounds] [threads] [steps per thread] [demo seconds]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 rounds="${1:-11}"
 threads="${2:-2}"
 steps="${3:-4000000}"
+demo_secs="${4:-3}"
 agent="$src/build/.libs/libprofile-agent.so"
+demo="$src/build/demo/lynx-demo"
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 tmp=$(mktemp -d /tmp/lynxprof-mallocrest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
@@ -29,9 +38,12 @@ for tool in perf valgrind; do
     command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
 done
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
+[ -x "$demo" ] || { echo "build first: $demo"; exit 1; }
+[ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
 gcc -O2 -g -pthread -I"$here" -o "$tmp/loop" "$here/malloc_loop.c"
 
 A="LD_PRELOAD=$agent LYNXPROF_NAME=mallocrest"
+T="LD_PRELOAD=$tcmalloc"
 configs=(
     "no agent|"
     "no agent again (control)|"
@@ -39,7 +51,10 @@ configs=(
     "agent, LYNXPROF_HEAP_COUNTERS=0|$A LYNXPROF_HEAP_COUNTERS=0"
     "agent, LYNXPROF_HEAP_RATE=0|$A LYNXPROF_HEAP_RATE=0"
     "agent, neither|$A LYNXPROF_HEAP_COUNTERS=0 LYNXPROF_HEAP_RATE=0"
+    "tcmalloc, sampling off|$T TCMALLOC_SAMPLE_PARAMETER=0"
+    "tcmalloc, sampling at 512 KiB|$T TCMALLOC_SAMPLE_PARAMETER=524288"
 )
+tc_off=6 # index of "tcmalloc, sampling off"; the next is its sampling
 
 echo "malloc_loop, $threads threads x $steps steps, $rounds interleaved rounds, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -47,7 +62,11 @@ runs=()
 for c in "${configs[@]}"; do
     runs+=("${c%%|*}|env ${c#*|} $tmp/loop $threads $steps")
 done
-interleave "$rounds" "${runs[@]}"
+INTERLEAVE_OUT="$tmp/loop-rounds" interleave "$rounds" "${runs[@]}"
+echo
+echo "tcmalloc's sampling against tcmalloc without it (paired, same rounds):" \
+    "CPU $(paired_ratio "$tmp/loop-rounds/$((tc_off + 1))" "$tmp/loop-rounds/$tc_off" 2)," \
+    "wall $(paired_ratio "$tmp/loop-rounds/$((tc_off + 1))" "$tmp/loop-rounds/$tc_off" 1)"
 
 echo
 echo "| configuration | instructions / step | ratio |"
@@ -90,7 +109,7 @@ for row in "agent: malloc|libprofile-agent|^malloc$" \
            "glibc: free (entry)|libc\\.so|^(free|cfree.*)$" \
            "glibc: _int_malloc, _int_free and the rest|libc\\.so|^(_int_.*|unlink_chunk.*|malloc_consolidate|sysmalloc|tcache_.*)$" \
            "libunwind (the samples' stacks)|libunwind|.*" \
-           "kernel (the samples' getpid, page faults, ...)|kernel|.*" \
+           "kernel (page faults, scheduling, ...)|kernel|.*" \
            "the loop itself|loop|.*"; do
     IFS='|' read -r name d s <<<"$row"
     if [ "$name" = "agent: everything else" ]; then
@@ -104,3 +123,35 @@ for row in "agent: malloc|libprofile-agent|^malloc$" \
     printf '| %s | %s | %s |\n' "$name" "$(share "$tmp/a.data" "$d" "$s")" \
         "$(share "$tmp/n.data" "$d" "$s")"
 done
+
+echo
+echo "demo: log workload, 2 threads, ${demo_secs} s, no profile running, $rounds interleaved rounds"
+echo "(CPU time, user + system, per log line; paired ratios to no agent)"
+echo
+mkdir -p "$tmp/demo"
+for ((r = 0; r < rounds; r++)); do
+    i=0
+    for c in "${configs[@]}"; do
+        # shellcheck disable=SC2086
+        lines=$(/usr/bin/time -o "$tmp/t" -f '%U %S' env ${c#*|} \
+            "$demo" --threads 2 --duration "$demo_secs" --quiet |
+            sed -n 's/^lines=\([0-9]*\) .*/\1/p')
+        awk -v n="${lines:-0}" '{ print (n > 0 ? 1e6 * ($1 + $2) / n : "nan") }' \
+            "$tmp/t" >>"$tmp/demo/$i"
+        i=$((i + 1))
+    done
+done
+echo "| configuration | median CPU us per line | ratio to no agent, median (quartiles) |"
+echo "|---|---:|---:|"
+i=0
+for c in "${configs[@]}"; do
+    printf '| %s | %s | %s |\n' "${c%%|*}" \
+        "$(sort -g "$tmp/demo/$i" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }')" \
+        "$(paired_ratio "$tmp/demo/$i" "$tmp/demo/0" 1)"
+    i=$((i + 1))
+done
+echo
+echo "tcmalloc's sampling against tcmalloc without it (paired):" \
+    "$(paired_ratio "$tmp/demo/$((tc_off + 1))" "$tmp/demo/$tc_off" 1)"
+echo
+echo "command: bench/malloc_rest.sh $rounds $threads $steps $demo_secs"

@@ -21,6 +21,7 @@
 # Prints markdown tables; docs/PERFORMANCE.md ("At rest") records a run.
 # Never part of the test suite; asserts nothing.
 #   bench/rest.sh [wrk seconds] [alloc rounds] [idle rounds] [idle seconds]
+# REST_PARTS: the parts to run (default "1 2 3 4").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
@@ -54,7 +55,9 @@ gcc -O2 -o "$tmp/hello.fcgi" "$here/hello_fcgi.c" \
 gcc -O2 -g -pthread -o "$tmp/alloc_loop" "$here/alloc_loop.c"
 
 echo "at rest: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+part() { [[ " ${REST_PARTS:-1 2 3 4} " == *" $1 "* ]]; }
 
+if part 1; then
 # ---- 1. memory endpoint vs a json-c FastCGI hello ------------------------------
 STACK_SRC="$src" STACK_RUNDIR="$tmp/run"
 STACK_PORT=28180 STACK_TLS_PORT=28543 STACK_APP_PORT=28181
@@ -111,6 +114,9 @@ paste -d' ' "$tmp/hello" "$tmp/memory" | awk '{
         NR, $3 / $1, $4 / $2 }'
 stack_stop
 
+fi
+
+if part 2; then
 # ---- 2. the allocator-bound loop -------------------------------------------------------------
 loop="$tmp/alloc_loop 2 2000000"
 echo
@@ -131,6 +137,9 @@ interleave "$alloc_rounds" \
     "tcmalloc, TCMALLOC_SAMPLE_PARAMETER unset (its own default)|env -u TCMALLOC_SAMPLE_PARAMETER LD_PRELOAD=$tcmalloc $loop" \
     "tcmalloc, sampling at 512 KiB|env LD_PRELOAD=$tcmalloc TCMALLOC_SAMPLE_PARAMETER=524288 $loop"
 
+fi
+
+if part 3; then
 # ---- 3. the idle demo ------------------------------------------------------------------------
 demo="$build/demo/lynx-demo --threads 2 --duration $idle_secs --quiet"
 # "label|environment" per configuration; the first is the baseline.
@@ -188,6 +197,9 @@ for c in "${idle_configs[@]:1}"; do
             END { printf "| %s | %.2f %% | %.2f %% | %.2f %% |\n", k, a, u, a + u }'
 done
 
+fi
+
+if part 4; then
 # ---- 4. the lock hooks at rest ---------------------------------------------------------------
 echo
 echo "### 4. lock hooks (bench/lock_overhead.sh), full agent, then the CPU-only agent"
@@ -199,4 +211,5 @@ LYNXPROF_AGENT_SO="$agent_cpu" bash "$here/lock_overhead.sh" |
     grep -E '^(lock hooks|no agent|agent at rest|ratio)' |
     sed -e 's/^agent at rest (no window)/CPU-only agent           /' -e 's/; window,.*//'
 echo
+fi
 echo "command: bench/rest.sh $wrk_secs $alloc_rounds $idle_rounds $idle_secs"

@@ -3,6 +3,8 @@
  * as JSON (fields in docs/API.md).  Served from the snapshot the agent
  * publishes when it is at most max_age old, else asked of the agent.
  */
+#include <errno.h>
+
 #include "fcgi/endpoint.h"
 #include "fcgi/report.h"
 
@@ -16,6 +18,8 @@ static void handle_memory(lynx_req_t *req)
 {
     lynx_target_t *t = lynx_req_target(req);
     lynx_memstats_t ms;
+    const char *text;
+    size_t len;
     int rc;
 
     if (t == NULL) {
@@ -27,9 +31,13 @@ static void handle_memory(lynx_req_t *req)
     if (rc != 0) {
         lynx_reply_code(req, rc, lynx_target_name(t));
     } else {
-        lynx_reply_json(req, 200,
-                        lynx_memstats_json(&ms, lynx_target_name(t),
-                                           lynx_target_started_unix_ns(t)));
+        text = lynx_memstats_text(&ms, lynx_target_name(t),
+                                  lynx_target_started_unix_ns(t), &len);
+        if (text == NULL) {
+            lynx_reply_code(req, -ENOMEM, NULL);
+        } else {
+            lynx_reply_bytes(req, 200, "application/json", text, len, NULL);
+        }
     }
     lynx_target_close(t);
 }

@@ -8,8 +8,8 @@
  * and inside a heap sample's unwind.  The wrapper allocates nothing itself
  * and takes no lock but the loader's own.  lynx_dl_iterate_busy() is
  * ASYNC-SIGNAL-SAFE: it reads initial-exec TLS, the owner words of the
- * loader's locks (found at start-up, below) and gettid, and bumps one
- * atomic.
+ * loader's locks (found at start-up, below) and the thread's id (cached:
+ * agent/fork.h), and bumps one atomic.
  *
  * Finding the real function: dlsym(RTLD_NEXT) in a constructor, before
  * the agent installs any signal handler, so no handler's unwind ever
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "agent/dl_hooks.h"
+#include "agent/fork.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define IE_TLS __attribute__((tls_model("initial-exec")))
@@ -192,7 +193,7 @@ static int loader_lock_held_here(void)
     if (nloader_locks == 0) {
         return 0;
     }
-    tid = (pid_t)syscall(SYS_gettid); /* not cached: fork changes it */
+    tid = lynx_fork_thread_tid(); /* cached; forgotten in a forked child */
     for (int i = 0; i < nloader_locks; i++) {
         if (__atomic_load_n(&loader_locks[i]->__data.__owner,
                             __ATOMIC_RELAXED) == tid) {

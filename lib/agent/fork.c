@@ -25,10 +25,20 @@
  *
  * `owner` is the process allowed to unwind: the one that loaded the agent,
  * or a child that started an agent of its own; 0 in a forked child
- * without one.  Comparing it with getpid() also shuts out the child of
- * vfork(), posix_spawn() and system(), which run no atfork handler and
- * share this memory until they exec.
+ * without one.  An entry makes no system call: the child of vfork(),
+ * which runs no atfork handler and shares this memory (the thread's TLS
+ * too) until it execs, is told apart by its process id only after the
+ * agent's vfork (below) has marked the thread that called it; the parent
+ * clears the mark at its next entry.  The children of posix_spawn() and
+ * system() (glibc clones them the same way, with its own stack) never
+ * reach an entry: they run with every signal blocked, reset the
+ * handlers, allocate nothing and exec.  A child of glibc's _Fork() (no
+ * atfork handlers, by design: it is for a child that only execs) is not
+ * told apart.  (Before, every entry called getpid: two system calls per
+ * sampled allocation with the tid of agent/dl_hooks.c, more time than the
+ * unwind itself on an allocation-bound loop.)
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -47,8 +57,20 @@
 /* This file's part of the agent's state (agent/context.h). */
 #define g (lynx_agent.fork)
 
+#define IE_TLS __attribute__((tls_model("initial-exec")))
+
 /* This thread's entries not yet left (nesting, and a fork from inside). */
-static __thread int32_t depth __attribute__((tls_model("initial-exec")));
+static __thread int32_t depth IE_TLS;
+/* This thread's kernel thread id; 0 until first asked.  Forgotten in a
+ * forked child (fork_child: the only thread there is the one that forked). */
+static __thread pid_t tid_cache IE_TLS;
+/* Set by vfork (below) on the thread that calls it: a child may be
+ * running in this thread's memory.  Read by entries; cleared by the
+ * parent. */
+__attribute__((visibility("hidden"), used)) __thread int lynx_vfork_mark
+    IE_TLS;
+/* The C library's vfork, resolved by fork_gate_init; NULL before. */
+__attribute__((visibility("hidden"), used)) void *lynx_real_vfork;
 
 static pid_t current_pid(void)
 {
@@ -57,11 +79,43 @@ static pid_t current_pid(void)
     return (pid_t)syscall(SYS_getpid);
 }
 
-int lynx_fork_gate_enter(void)
+pid_t lynx_fork_thread_tid(void)
+{
+    pid_t tid = tid_cache;
+
+    if (__builtin_expect(tid != 0, 1)) {
+        return tid;
+    }
+    tid = (pid_t)syscall(SYS_gettid);
+    /* Not kept while a vfork child may be the caller: the TLS is the
+     * parent thread's, and would keep the child's id. */
+    if (!lynx_vfork_mark) {
+        tid_cache = tid;
+    }
+    return tid;
+}
+
+/* 1 if this process is the one allowed to unwind.  No system call but
+ * after a vfork of this thread (see the top). */
+static int owner_here(void)
 {
     pid_t owner = atomic_load_explicit(&g.owner, memory_order_relaxed);
 
-    if (owner == 0 || owner != current_pid()) {
+    if (owner == 0) {
+        return 0;
+    }
+    if (__builtin_expect(lynx_vfork_mark != 0, 0)) {
+        if (owner != current_pid()) {
+            return 0; /* the vfork child */
+        }
+        lynx_vfork_mark = 0; /* the parent: its child has exec'd or ended */
+    }
+    return 1;
+}
+
+int lynx_fork_gate_enter(void)
+{
+    if (!owner_here()) {
         return 0;
     }
     if (atomic_load(&g.closing) != 0) {
@@ -94,8 +148,7 @@ static int64_t mono_ns(void)
 int lynx_fork_gate_enter_wait(void)
 {
     for (int round = 0;; round++) {
-        pid_t owner = atomic_load_explicit(&g.owner, memory_order_relaxed);
-        if (owner == 0 || owner != current_pid()) {
+        if (!owner_here()) {
             return 0;
         }
         if (lynx_fork_gate_enter()) {
@@ -159,10 +212,12 @@ static void fork_child(void)
     atomic_store(&g.inflight, depth);
     atomic_store(&g.stuck_at, 0);
     atomic_store(&g.owner, 0);
+    tid_cache = 0;
 }
 
 void lynx_fork_gate_agent_started(void)
 {
+    lynx_vfork_mark = 0;
     atomic_store(&g.owner, current_pid());
 }
 
@@ -176,6 +231,40 @@ uint64_t lynx_fork_gate_timeouts(void)
  * so this one runs before the heap's takes its lock. */
 __attribute__((constructor(102))) static void fork_gate_init(void)
 {
+    void *fn = dlsym(RTLD_NEXT, "vfork");
+
+    __atomic_store_n(&lynx_real_vfork, fn != (void *)vfork ? fn : NULL,
+                     __ATOMIC_RELEASE);
     atomic_store(&g.owner, current_pid());
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
+
+/*
+ * vfork and __vfork, interposed: mark the calling thread (lynx_vfork_mark),
+ * then jump to the C library's vfork with the caller's frame as it was.
+ * No C function may stand in between: the child returns through it first,
+ * on the parent's stack, and the parent would return through what the
+ * child left there.  Before fork_gate_init has found the real function
+ * (another library's constructor), fork() stands in, as POSIX allows.
+ * Other architectures: not interposed; their vfork children are not told
+ * apart (see the top).
+ */
+#if defined(__x86_64__) && defined(__ELF__)
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork, @function\n"
+        ".globl __vfork\n"
+        ".type __vfork, @function\n"
+        ".p2align 4\n"
+        "vfork:\n"
+        "__vfork:\n"
+        "    movq lynx_vfork_mark@gottpoff(%rip), %rax\n"
+        "    movl $1, %fs:(%rax)\n"
+        "    movq lynx_real_vfork(%rip), %rax\n"
+        "    testq %rax, %rax\n"
+        "    jz 1f\n"
+        "    jmp *%rax\n"
+        "1:  jmp *fork@GOTPCREL(%rip)\n"
+        ".size vfork, .-vfork\n"
+        ".size __vfork, .-__vfork\n");
+#endif

@@ -17,18 +17,20 @@
  * Before fork() (pthread_atfork prepare) the gate closes: new entries are
  * refused and the prepare handler waits, bounded, for those in flight.
  * The parent reopens it after the fork; the child keeps it shut for good
- * (it has no agent) until it starts an agent of its own.  vfork(),
- * posix_spawn() and system() run no atfork handler: their child shares the
- * parent's memory until it execs, and is told apart by its process id.
+ * (it has no agent) until it starts an agent of its own.  vfork() runs no
+ * atfork handler: its child shares the parent's memory until it execs;
+ * the agent's vfork marks the calling thread, and an entry on a marked
+ * thread compares the process id (agent/fork.c says more).
  *
  * ASYNC-SIGNAL-SAFE: enter and leave are called from the SIGPROF handler
  * and from inside malloc.  They take no lock, allocate nothing, and make
- * one system call (getpid, never cached by glibc) per entry.
+ * no system call (but getpid once after each vfork of the thread).
  */
 #ifndef LYNX_AGENT_FORK_H
 #define LYNX_AGENT_FORK_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* 1 if the calling thread may unwind now; it then calls
  * lynx_fork_gate_leave() when done.  0 if not (a fork is being prepared,
@@ -48,6 +50,11 @@ void lynx_fork_gate_leave(void);
 /* This process starts an agent of its own (lynx_agent_start): unwinding
  * is allowed in it from now on, also when it is a forked child. */
 void lynx_fork_gate_agent_started(void);
+
+/* The calling thread's kernel thread id (gettid), kept in initial-exec
+ * TLS after the first call and forgotten in a forked child: what glibc
+ * writes as the owner of a mutex this thread holds.  Async-signal-safe. */
+pid_t lynx_fork_thread_tid(void);
 
 /* Forks that went ahead with an unwind still in flight after the bounded
  * wait (a thread stopped by a debugger in the middle of one): their

@@ -45,6 +45,9 @@ typedef struct lynx_block {
     char name[LYNX_NAME_MAX];
     dev_t dev;                   /* the data object's identity at attach */
     ino_t ino;
+    int pidfd;                   /* the target process (pidfd_open, opened
+                                    before its start time was checked), or
+                                    -1: liveness from /proc each time */
 } lynx_block_t;
 
 #define LYNX_ATTACH_ALLOW_DEAD 0x1u /* read a dead target's block */
@@ -90,7 +93,8 @@ int lynx_block_version(const char *name, uint32_t *version);
 void lynx_block_detach(lynx_block_t *b);
 
 /* 0 if the target is alive and its agent beating, else LYNX_EDEAD or
- * LYNX_ESTALE. */
+ * LYNX_ESTALE.  With a pidfd one poll(2); else kill(2) and /proc/<pid>/stat
+ * (start time and state). */
 int lynx_block_check_alive(const lynx_block_t *b);
 
 /* Pointer to the region of `kind` if present and at least min_bytes long,

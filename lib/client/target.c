@@ -308,39 +308,96 @@ static int count_live(lynx_target_t *t, const char *name, int status,
     return 0;
 }
 
-/* The only live target, when there is exactly one. */
-static int only_live(char name[LYNX_NAME_MAX])
+/* only_live()'s last answer "exactly one: <name>", kept while the
+ * shared-memory directory keeps the modification time it had before that
+ * walk: a block created, removed or replaced since changes it.  A target
+ * that died and left its block changes nothing there: its attach fails,
+ * and the caller walks again (lynx_target_open).  Guarded by cache_lock.
+ * Saves a request that names no target the walk (a directory listing, and
+ * an attach and liveness check per block). */
+static struct {
+    int valid;
+    struct timespec dir_mtime;
+    char name[LYNX_NAME_MAX];
+} only;
+
+/* The directory's time is kept only once it is this old: a change within
+ * the same clock tick as the one it records could leave it as it was. */
+#define DIR_SETTLED_NS (50LL * 1000 * 1000)
+
+/* The only live target, when there is exactly one; *cached 1 when the
+ * answer is the kept one. */
+static int only_live(char name[LYNX_NAME_MAX], int *cached)
 {
     live_ctx_t l = {name, 0};
-    int rc = lynx_target_foreach(LYNX_VISIT_LIVE, count_live, &l);
+    struct stat dir;
+    int have_dir = stat(LYNX_SHM_DIR, &dir) == 0;
+    int rc;
 
+    *cached = 0;
+    pthread_mutex_lock(&cache_lock);
+    if (have_dir && only.valid &&
+        only.dir_mtime.tv_sec == dir.st_mtim.tv_sec &&
+        only.dir_mtime.tv_nsec == dir.st_mtim.tv_nsec) {
+        memcpy(name, only.name, LYNX_NAME_MAX);
+        *cached = 1;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (*cached) {
+        return 0;
+    }
+    rc = lynx_target_foreach(LYNX_VISIT_LIVE, count_live, &l);
     if (rc != 0) {
         return rc;
     }
     if (l.nlive == 0) {
         return LYNX_ENOTARGET;
     }
-    return l.nlive == 1 ? 0 : LYNX_EAMBIGUOUS;
+    if (l.nlive > 1) {
+        return LYNX_EAMBIGUOUS;
+    }
+    if (have_dir && lynx_real_ns() - ((int64_t)dir.st_mtim.tv_sec *
+                                          1000000000LL +
+                                      dir.st_mtim.tv_nsec) >=
+                        DIR_SETTLED_NS) {
+        pthread_mutex_lock(&cache_lock);
+        only.valid = 1;
+        only.dir_mtime = dir.st_mtim;
+        memcpy(only.name, name, LYNX_NAME_MAX);
+        pthread_mutex_unlock(&cache_lock);
+    }
+    return 0;
 }
 
 EXPORT int lynx_target_open(const char *name, const char *fallback,
                             lynx_target_t **out)
 {
     char chosen[LYNX_NAME_MAX];
+    int cached;
     int rc;
 
     *out = NULL;
     if (name == NULL || *name == '\0') {
         name = fallback;
     }
-    if (name == NULL || *name == '\0') {
-        rc = only_live(chosen);
-        if (rc != 0) {
-            return rc;
-        }
-        name = chosen;
+    if (name != NULL && *name != '\0') {
+        return lynx_target_attach(name, 0, out);
     }
-    return lynx_target_attach(name, 0, out);
+    rc = only_live(chosen, &cached);
+    if (rc == 0) {
+        rc = lynx_target_attach(chosen, 0, out);
+    }
+    if (rc != 0 && cached) {
+        /* The one kept has died: look again. */
+        pthread_mutex_lock(&cache_lock);
+        only.valid = 0;
+        pthread_mutex_unlock(&cache_lock);
+        rc = only_live(chosen, &cached);
+        if (rc == 0) {
+            rc = lynx_target_attach(chosen, 0, out);
+        }
+    }
+    return rc;
 }
 
 EXPORT const char *lynx_target_name(const lynx_target_t *t)

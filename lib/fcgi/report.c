@@ -1,6 +1,10 @@
 /*
  * fcgi/report.c - JSON documents built from libprofile results.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "fcgi/endpoint.h"
 #include "fcgi/report.h"
 
@@ -81,6 +85,56 @@ json_object *lynx_memstats_json(const lynx_memstats_t *ms, const char *name,
     /* null until the heap profiler's exact counters are available */
     add(root, "allocations", alloc);
     return root;
+}
+
+/* The last document of lynx_memstats_text and what it was made of. */
+static struct {
+    lynx_memstats_t ms;
+    char name[LYNX_NAME_MAX];
+    int64_t started_unix_ns;
+    char *text;                  /* NULL: none kept */
+    size_t len;
+} last_memstats;
+
+const char *lynx_memstats_text(const lynx_memstats_t *ms, const char *name,
+                               int64_t started_unix_ns, size_t *len)
+{
+    json_object *o;
+    const char *text;
+    size_t n;
+    char *copy;
+
+    if (last_memstats.text != NULL &&
+        memcmp(&last_memstats.ms, ms, sizeof(*ms)) == 0 &&
+        strncmp(last_memstats.name, name, sizeof(last_memstats.name)) == 0 &&
+        last_memstats.started_unix_ns == started_unix_ns) {
+        *len = last_memstats.len;
+        return last_memstats.text;
+    }
+    o = lynx_memstats_json(ms, name, started_unix_ns);
+    if (o == NULL) {
+        return NULL;
+    }
+    text = lynx_json_text(o);
+    n = strlen(text);
+    copy = malloc(n + 2);
+    if (copy != NULL) {
+        memcpy(copy, text, n);
+        copy[n] = '\n'; /* friendlier to curl users */
+        copy[n + 1] = '\0';
+    }
+    json_object_put(o);
+    if (copy == NULL) {
+        return NULL;
+    }
+    free(last_memstats.text);
+    last_memstats.ms = *ms;
+    snprintf(last_memstats.name, sizeof(last_memstats.name), "%s", name);
+    last_memstats.started_unix_ns = started_unix_ns;
+    last_memstats.text = copy;
+    last_memstats.len = n + 1;
+    *len = n + 1;
+    return copy;
 }
 
 json_object *lynx_target_info_json(const lynx_target_info_t *info)

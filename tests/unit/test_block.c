@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,6 +185,85 @@ static void test_dead_and_zombie(void **state)
     /* Reaped: the pid is gone altogether. */
     assert_int_equal(attach_rc(fb.name, 0), LYNX_EDEAD);
     fake_block_destroy(&fb);
+}
+
+/* A block kept attached while its target dies: the pidfd opened at
+ * attach says so at the next check, zombie or reaped, as /proc did. */
+static void test_dies_while_attached(void **state)
+{
+    fake_block_t fb;
+    lynx_block_t *b = NULL;
+    pid_t child;
+    int status;
+    (void)state;
+
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(fake_block_create(&fb, fake_name("dies"), child), 0);
+    assert_int_equal(lynx_block_attach(fb.name, 0, &b), 0);
+#ifdef SYS_pidfd_open
+    assert_true(b->pidfd >= 0); /* Linux >= 5.3 */
+#endif
+    assert_int_equal(lynx_block_check_alive(b), 0);
+    assert_int_equal(kill(child, SIGKILL), 0);
+    for (int i = 0; i < 200 && lynx_block_check_alive(b) == 0; i++) {
+        usleep(10 * 1000);
+    }
+    /* A zombie now (not reaped): dead for us. */
+    assert_int_equal(lynx_block_check_alive(b), LYNX_EDEAD);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(lynx_block_check_alive(b), LYNX_EDEAD);
+    lynx_block_detach(b);
+    fake_block_destroy(&fb);
+}
+
+/* "The only target running" (no name given) is kept while /dev/shm is
+ * unchanged: a kept target that died is found out, a block that appears
+ * is seen at once. */
+static void test_only_live_kept(void **state)
+{
+    fake_block_t a;
+    fake_block_t b;
+    fake_block_t c;
+    lynx_target_t *t = NULL;
+    pid_t child;
+    int status;
+    (void)state;
+
+    if (!fake_private_shm()) {
+        skip(); /* not root: others' blocks would make it ambiguous */
+    }
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(fake_block_create(&a, fake_name("only"), child), 0);
+    usleep(100 * 1000); /* the directory's time settles: kept from now */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(lynx_target_open(NULL, NULL, &t), 0);
+        assert_string_equal(lynx_target_name(t), a.name);
+        lynx_target_close(t);
+    }
+    assert_int_equal(kill(child, SIGKILL), 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), LYNX_ENOTARGET);
+    assert_null(t);
+    assert_int_equal(fake_block_create(&b, fake_name("only"), getpid()), 0);
+    usleep(100 * 1000);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), 0);
+    assert_string_equal(lynx_target_name(t), b.name);
+    lynx_target_close(t);
+    assert_int_equal(fake_block_create(&c, fake_name("only"), getpid()), 0);
+    assert_int_equal(lynx_target_open(NULL, NULL, &t), LYNX_EAMBIGUOUS);
+    fake_block_destroy(&c);
+    fake_block_destroy(&b);
+    fake_block_destroy(&a);
 }
 
 static void test_list(void **state)
@@ -398,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_corruptions),
         cmocka_unit_test(test_dead_and_zombie),
+        cmocka_unit_test(test_dies_while_attached),
+        cmocka_unit_test(test_only_live_kept),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_pid_alive),

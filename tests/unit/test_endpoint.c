@@ -220,6 +220,56 @@ static void test_memstats_json(void **state)
     json_object_put(o);
 }
 
+/* The memory endpoint's text: the document of lynx_memstats_json and a
+ * newline; kept while its inputs stay the same, made anew when any
+ * changes. */
+static void expect_text(const lynx_memstats_t *ms, const char *name,
+                        int64_t started, const char *text, size_t len)
+{
+    json_object *o = lynx_memstats_json(ms, name, started);
+    const char *want;
+
+    assert_non_null(o);
+    want = lynx_json_text(o);
+    assert_int_equal(len, strlen(want) + 1);
+    assert_memory_equal(text, want, len - 1);
+    assert_int_equal(text[len - 1], '\n');
+    json_object_put(o);
+}
+
+static void test_memstats_text(void **state)
+{
+    lynx_memstats_t ms;
+    const char *a;
+    const char *b;
+    size_t len;
+
+    (void)state;
+    memset(&ms, 0, sizeof(ms));
+    ms.pid = 42;
+    ms.resident_bytes = 4096;
+    ms.sampled_unix_ns = 1704110400LL * SEC;
+    ms.flags = LYNX_MEMSTATS_FROM_SNAPSHOT;
+    a = lynx_memstats_text(&ms, "demo", 1704110000LL * SEC, &len);
+    assert_non_null(a);
+    expect_text(&ms, "demo", 1704110000LL * SEC, a, len);
+    b = lynx_memstats_text(&ms, "demo", 1704110000LL * SEC, &len);
+    assert_ptr_equal(a, b); /* the same snapshot: the same text, kept */
+    ms.sampled_unix_ns += SEC;
+    b = lynx_memstats_text(&ms, "demo", 1704110000LL * SEC, &len);
+    assert_non_null(b);
+    expect_text(&ms, "demo", 1704110000LL * SEC, b, len);
+    assert_non_null(strstr(b, "2024-01-01T12:00:01Z"));
+    b = lynx_memstats_text(&ms, "other", 1704110000LL * SEC, &len);
+    assert_non_null(strstr(b, "\"other\""));
+    expect_text(&ms, "other", 1704110000LL * SEC, b, len);
+    b = lynx_memstats_text(&ms, "other", 1704110001LL * SEC, &len);
+    expect_text(&ms, "other", 1704110001LL * SEC, b, len);
+    ms.flags = 0;
+    b = lynx_memstats_text(&ms, "other", 1704110001LL * SEC, &len);
+    assert_non_null(strstr(b, "\"source\":\"agent\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_cross_origin),
         cmocka_unit_test(test_memstats_json),
+        cmocka_unit_test(test_memstats_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

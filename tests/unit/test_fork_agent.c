@@ -3,7 +3,9 @@
  * process, with the agent's sources linked in: fork() waits for an unwind
  * in flight, for a bounded time only; a fork from a signal handler that
  * interrupted an unwind does not wait for itself; children (forked or
- * vforked) never unwind until they start an agent; and a child forked
+ * vforked) never unwind until they start an agent; the thread id kept
+ * for the loader-lock check is each thread's own, also after fork and
+ * vfork; and a child forked
  * while another thread walks the loaded modules without pause never
  * inherits the loader's lock; and a child that takes a mutex its parent's
  * threads contended for does not inherit the lock hooks' bookkeeping of
@@ -22,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +217,58 @@ static void test_vfork_child_refused(void **state)
     assert_int_equal(in_child, 0);
     assert_int_equal(lynx_fork_gate_enter(), 1);
     lynx_fork_gate_leave();
+}
+
+/* The thread id the unwinders compare with the loader's lock owners is
+ * cached per thread: a forked child has its own, and a vfork child (which
+ * shares the parent thread's TLS) leaves the parent's cache alone. */
+static void *tid_after_vfork(void *arg)
+{
+    volatile pid_t in_child = -1;
+    int status;
+    pid_t child;
+
+    (void)arg;
+    child = vfork(); /* first use of the cache on this thread: in the child */
+    if (child == 0) {
+        in_child = lynx_fork_thread_tid();
+        _exit(0);
+    }
+    if (child < 0 || waitpid(child, &status, 0) != child) {
+        return (void *)(intptr_t)-1;
+    }
+    if (in_child != child) {
+        return (void *)(intptr_t)-2; /* the child did not see its own id */
+    }
+    /* The parent's first entry after the vfork clears the mark. */
+    if (lynx_fork_gate_enter() != 1) {
+        return (void *)(intptr_t)-3;
+    }
+    lynx_fork_gate_leave();
+    return (void *)(intptr_t)(lynx_fork_thread_tid() ==
+                              (pid_t)syscall(SYS_gettid) ? 0 : -4);
+}
+
+static void test_thread_tid_cache(void **state)
+{
+    pthread_t t;
+    void *r = NULL;
+    int status;
+    pid_t child;
+
+    (void)state;
+    assert_int_equal(lynx_fork_thread_tid(), (pid_t)syscall(SYS_gettid));
+    child = fork();
+    if (child == 0) {
+        _exit(lynx_fork_thread_tid() == (pid_t)syscall(SYS_gettid) ? 0 : 1);
+    }
+    assert_true(child > 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(pthread_create(&t, NULL, tid_after_vfork, NULL), 0);
+    assert_int_equal(pthread_join(t, &r), 0);
+    assert_int_equal((intptr_t)r, 0);
 }
 
 static void test_child_with_own_agent_unwinds(void **state)
@@ -415,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_stuck_unwind_bounds_the_wait),
         cmocka_unit_test(test_fork_from_handler_inside_gate),
         cmocka_unit_test(test_vfork_child_refused),
+        cmocka_unit_test(test_thread_tid_cache),
         cmocka_unit_test(test_child_with_own_agent_unwinds),
         cmocka_unit_test(test_children_never_inherit_loader_lock),
         cmocka_unit_test(test_child_uses_contended_mutex),
