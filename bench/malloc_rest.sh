@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the malloc path of the agent at rest (no profile being read),
-# on the allocator-bound loop bench/malloc_loop.c (threads doing nothing but
-# free and malloc of 16 B-16 KiB), in one run:
+# on the allocator-bound loop bench/alloc_loop.c built with -DLOG_SIZES
+# (threads doing nothing but free and malloc of 16 B-16 KiB, log-uniform
+# sizes), in one run:
 #   - paired CPU and wall time ratios to no agent, interleaved rounds
 #     (bench/interleave.sh; median and IQR), for: no agent again (control),
 #     the agent with its defaults (exact counters, sampling every 512 KiB),
@@ -40,7 +41,7 @@ done
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
 [ -x "$demo" ] || { echo "build first: $demo"; exit 1; }
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
-gcc -O2 -g -pthread -I"$here" -o "$tmp/loop" "$here/malloc_loop.c"
+gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
 
 A="LD_PRELOAD=$agent LYNXPROF_NAME=mallocrest"
 T="LD_PRELOAD=$tcmalloc"
@@ -56,7 +57,7 @@ configs=(
 )
 tc_off=6 # index of "tcmalloc, sampling off"; the next is its sampling
 
-echo "malloc_loop, $threads threads x $steps steps, $rounds interleaved rounds, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "alloc_loop (log-uniform sizes), $threads threads x $steps steps, $rounds interleaved rounds, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 runs=()
 for c in "${configs[@]}"; do
