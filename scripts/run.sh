@@ -21,7 +21,7 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 
 if [ "$(id -u)" -ne 0 ]; then
-    exec sudo --preserve-env=LYNXPROF_USER,LYNXPROF_PASSWORD,LYNXPROF_PORT,LYNXPROF_TLS_PORT,LYNXPROF_APP_PORT,LYNXPROF_RUNDIR,LYNXPROF_AGENT_KIND,PROFILING_ENABLED,SERVER_PRODUCTION,MAX_PROFILE_DURATION,PROFILE_CLEANUP_INTERVAL,LYNXPROF_RETENTION "$0" "$@"
+    exec sudo --preserve-env=LYNXPROF_USER,LYNXPROF_PASSWORD,LYNXPROF_PORT,LYNXPROF_TLS_PORT,LYNXPROF_APP_PORT,LYNXPROF_RUNDIR,LYNXPROF_AGENT_KIND,LYNXPROF_HEAP_COUNTERS,PROFILING_ENABLED,SERVER_PRODUCTION,MAX_PROFILE_DURATION,PROFILE_CLEANUP_INTERVAL,LYNXPROF_RETENTION "$0" "$@"
 fi
 
 STACK_RUNDIR="${LYNXPROF_RUNDIR:-/run/lynxprof}"
@@ -59,6 +59,9 @@ else
 fi
 export PROFILING_ENABLED="${PROFILING_ENABLED:-true}"
 export LYNXPROF_SPOOL_DIR="$STACK_RUNDIR/spool"
+# The demo shows every part of the page: its exact allocation counters are
+# on (off by default in the agent, for their cost: README, "Agent").
+export LYNXPROF_HEAP_COUNTERS="${LYNXPROF_HEAP_COUNTERS:-1}"
 
 # shellcheck source=scripts/stack.sh
 . "$src/scripts/stack.sh"

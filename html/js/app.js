@@ -319,7 +319,7 @@ function renderMemory(m, v) {
   add('heap', m.heap);
   add('process', m.process);
   if (m.allocations) add('allocations', m.allocations);
-  else rows.push(el('tr', {}, el('th', { scope: 'row', text: 'allocations' }), el('td', { class: 'num', text: 'not counted (no malloc interposition, or LYNXPROF_HEAP_COUNTERS=0)' })));
+  else rows.push(el('tr', {}, el('th', { scope: 'row', text: 'allocations' }), el('td', { class: 'num', text: 'not counted (off by default: LYNXPROF_HEAP_COUNTERS=1 in the program turns them on)' })));
   $('mem-all').tBodies[0].replaceChildren(...rows);
   const tgt = m.target || {};
   $('mem-sampled').textContent = `${tgt.name || ''} pid ${tgt.pid || '?'} · sampled ${formatClock(m.sampled_at || new Date().toISOString())}`;

@@ -1,6 +1,7 @@
 /*
- * agent/malloc_hooks.c - the malloc family of the target, interposed: exact
- * counters on every call and a sampling heap profiler.
+ * agent/malloc_hooks.c - the malloc family of the target, interposed: a
+ * sampling heap profiler, and exact counters on every call when asked for
+ * (LYNXPROF_HEAP_COUNTERS=1; off by default for their cost).
  *
  * RUNS INSIDE MALLOC, on every thread of the target, at any time, also
  * while the dynamic loader bootstraps and re-entered from code it calls.
@@ -24,14 +25,14 @@
  * twice at once, without a system call to block the signal.
  *
  * Workload: millions of calls per second on many threads.  With glibc
- * underneath, the fast path of malloc and calloc is the countdown
- * (compare, subtract), the real call, the chunk size from its header and
- * two plain adds to the thread's own counter slot (about 25
- * instructions); of free the chunk header word (which also tells a
- * sampled or mmapped block: see "tag" below), two adds and a tail call
- * (16).  With the counters off
- * (LYNXPROF_HEAP_COUNTERS=0) malloc is the countdown and a tail call (16),
- * free the header word and a tail call (13).  Sampling is a
+ * underneath and the defaults, the fast path of malloc and calloc is the
+ * countdown (compare, subtract) and a tail call; of free a test of the
+ * block's address and a tail call (7 instructions, nothing read but the
+ * thread's own word: see "tag" below).  With the counters on, malloc
+ * adds the real call, the chunk size from its header and two plain adds
+ * to the thread's own counter slot (about 25 instructions); free reads
+ * the chunk header word (which also tells a sampled or mmapped block),
+ * adds two and tail-calls (16).  Sampling is a
  * Poisson process over requested bytes with mean `rate`
  * (LYNXPROF_HEAP_RATE, default 512 KiB): a thread-local countdown drawn
  * from the exponential distribution; the allocation that crosses zero is
@@ -87,6 +88,11 @@
 #define TAG ((size_t)0x4c594e58u << 32 | TAG_BIT)      /* sampled */
 #define BOOT_TAG ((size_t)0x424f4f54u << 32 | TAG_BIT) /* boot memory */
 #define TAG_PREFIX_MAX 4096u
+/* Every sampled block (and every block of boot memory) starts at a
+ * multiple of TAG_ALIGN: free() without counters rules the others out by
+ * their address alone, without reading their header.  A glibc block lands
+ * there one time in 32. */
+#define TAG_ALIGN 512u
 #define BOOT_BYTES (128u * 1024)   /* allocations made while dlsym runs */
 #define BOOT_HEADER 16u
 #define FILTER_BITS 14u            /* 16 KiB of 8-bit counters */
@@ -154,9 +160,11 @@ enum { TS_NONE = 0, TS_OWN = 1, TS_SHARED = 2 };
 
 static thread_counts_t counts[THREAD_SLOTS];
 static thread_counts_t shared_counts; /* atomic adds: threads without slot */
-/* 0 with LYNXPROF_HEAP_COUNTERS=0: no exact counters (set once by the
- * constructor).  The fast paths then use `uncounted` as their slot, which
- * nothing ever adds to, and call the real functions as tail calls. */
+/* 1 with LYNXPROF_HEAP_COUNTERS=1: exact counters, else 0 (set once by
+ * the constructor; 1 until then, so that what was allocated before it is
+ * counted when they are on).  Without them the fast paths use `uncounted`
+ * as their slot, which nothing ever adds to, and call the real functions
+ * as tail calls. */
 static int counting = 1;
 static MAYBE_UNUSED thread_counts_t uncounted;
 static _Atomic uint32_t slot_hint;
@@ -258,8 +266,8 @@ static MAYBE_UNUSED void *boot_alloc(size_t size, size_t align)
 {
     size_t used = atomic_load_explicit(&boot_used, memory_order_relaxed);
 
-    if (align < BOOT_HEADER) {
-        align = BOOT_HEADER;
+    if (align < TAG_ALIGN) {
+        align = TAG_ALIGN; /* free()'s address test steps aside too */
     }
     for (;;) {
         size_t start = (used + BOOT_HEADER + align - 1) & ~(align - 1);
@@ -914,13 +922,16 @@ INLINE size_t chunk_counted(size_t h)
 
 /* ---- sampled blocks carry a tag ---------------------------------------------
  *
- * With glibc's allocator, a sampled block is allocated `prefix` bytes
- * larger (16, or its alignment up to a page) and handed out at the real
- * block + prefix, with two words in front: the prefix, then TAG where
- * glibc keeps a chunk's size.  A chunk size is a multiple of 16, so bit 3
- * of that word is never set in a block of glibc's own: free() tells a
- * sampled block from the word it reads anyway for the exact counters, and
- * needs no table lookup, no filter and no lock for all the others.  With
+ * With glibc's allocator, a sampled block is allocated up to TAG_ALIGN
+ * bytes larger (or its alignment, up to a page) and handed out at the
+ * first multiple of TAG_ALIGN (or of its alignment) at least 16 bytes into
+ * the real block, with two words in front: the distance from the real
+ * block (`prefix`), then TAG where glibc keeps a chunk's size.  A chunk
+ * size is a multiple of 16, so bit 3 of that word is never set in a block
+ * of glibc's own: free() tells a sampled block from that word, and needs
+ * no table lookup, no filter and no lock for all the others.  Without the
+ * exact counters (which read the word anyway) free() reads it only for
+ * blocks at a multiple of TAG_ALIGN.  With
  * another allocator, a counting filter of sampled addresses does that job
  * (slower).  malloc_usable_size, realloc and free know the tag; nothing
  * else reads chunk headers. */
@@ -984,7 +995,11 @@ enum { ALLOC_PLAIN = 0, ALLOC_ZEROED = 1 };
 static MAYBE_UNUSED __attribute__((noinline)) void *
 alloc_sampled(int how, size_t align, size_t size, const void *ra)
 {
-    size_t prefix = align > 16 ? align : 16;
+    /* Up to TAG_ALIGN the block is over-allocated by TAG_ALIGN and the
+     * prefix found once the real block is known; above it the real block
+     * is aligned and the prefix is the alignment. */
+    size_t extra = align > TAG_ALIGN ? align : TAG_ALIGN;
+    size_t prefix;
     size_t total;
     char *r;
     void *q;
@@ -1003,16 +1018,21 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
         }
         return q;
     }
-    if (prefix > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
-        __builtin_add_overflow(size, prefix, &total)) {
+    if (extra > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
+        __builtin_add_overflow(size, extra, &total)) {
         return NOT_TAKEN; /* rare shapes stay unsampled */
     }
     r = how == ALLOC_ZEROED ? real.calloc(1, total)
-        : align != 0        ? real.memalign(align, total)
+        : align > TAG_ALIGN ? real.memalign(align, total)
                             : real.malloc(total);
     if (r == NULL) {
         return NULL;
     }
+    /* glibc's blocks are 16-aligned, so the prefix is 16 to TAG_ALIGN. */
+    prefix = align > TAG_ALIGN ? align
+                               : (((uintptr_t)r + 16 + TAG_ALIGN - 1) &
+                                  ~(uintptr_t)(TAG_ALIGN - 1)) -
+                                     (uintptr_t)r;
     q = r + prefix;
     ((size_t *)q)[-2] = prefix;
     ((size_t *)q)[-1] = TAG;
@@ -1153,15 +1173,29 @@ INLINE void *counted(thread_counts_t *c, void *p)
     return p;
 }
 
+/* The counted fast paths, apart: malloc and calloc themselves then need
+ * no stack frame, and without counters are a test and a tail jump. */
+static __attribute__((noinline)) void *malloc_counted(thread_counts_t *c,
+                                                      size_t size)
+{
+    return counted(c, real.malloc(size));
+}
+
+static __attribute__((noinline)) void *calloc_counted(thread_counts_t *c,
+                                                      size_t total)
+{
+    return counted(c, real.calloc(1, total));
+}
+
 EXPORT void *malloc(size_t size)
 {
     thread_counts_t *c = tls_hot.fast;
 
     if (LIKELY(fast_take(c, size))) {
-        if (c == &uncounted) {
+        if (LIKELY(c == &uncounted)) {
             return real.malloc(size);
         }
-        return counted(c, real.malloc(size));
+        return malloc_counted(c, size);
     }
     return alloc_slow(ALLOC_PLAIN, size, RETURN_ADDRESS());
 }
@@ -1176,10 +1210,10 @@ EXPORT void *calloc(size_t n, size_t size)
         return NULL;
     }
     if (LIKELY(fast_take(c, total))) {
-        if (c == &uncounted) {
+        if (LIKELY(c == &uncounted)) {
             return real.calloc(1, total);
         }
-        return counted(c, real.calloc(1, total));
+        return calloc_counted(c, total);
     }
     return alloc_slow(ALLOC_ZEROED, total, RETURN_ADDRESS());
 }
@@ -1200,7 +1234,23 @@ EXPORT void free(void *p)
 {
     thread_counts_t *c = tls_hot.fast;
 
-    if (LIKELY(p != NULL && c != NULL)) {
+    if (LIKELY(c == &uncounted)) {
+        /* No counters: a block that does not start at a multiple of
+         * TAG_ALIGN is neither sampled nor boot memory nor NULL, and goes
+         * to the real free untouched (glibc reads its header itself); one
+         * that does is looked at first. */
+        if (LIKELY(((uintptr_t)p & (TAG_ALIGN - 1)) != 0)) {
+            real.free(p);
+            return;
+        }
+        if (p == NULL) {
+            return;
+        }
+        if ((((const size_t *)p)[-1] & TAG_BIT) == 0) {
+            real.free(p);
+            return;
+        }
+    } else if (LIKELY(p != NULL && c != NULL)) {
         size_t h = ((const size_t *)p)[-1];
         if (LIKELY((h & (TAG_BIT | 2)) == 0)) { /* not sampled, not mmapped */
             if (c != &uncounted) {
@@ -1405,13 +1455,14 @@ static void fork_child(void)
     unlock();
 }
 
-/* LYNXPROF_HEAP_COUNTERS: 0 turns the exact counters off, anything else
- * (or nothing) leaves them on. */
+/* LYNXPROF_HEAP_COUNTERS: set and neither empty nor 0 turns the exact
+ * counters on.  Off by default: they read every block's chunk header
+ * (see "The malloc path at rest" in docs/PERFORMANCE.md for the cost). */
 static int env_counting(void)
 {
     const char *s = getenv("LYNXPROF_HEAP_COUNTERS");
 
-    return s == NULL || strcmp(s, "0") != 0;
+    return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
 }
 
 static uint64_t env_rate(void)

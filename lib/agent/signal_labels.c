@@ -107,7 +107,24 @@ static size_t fit_utf8(const char *s, size_t room, int *cut)
 static int reserved_key(const char *key)
 {
     /* The agent's own labels: a program cannot fake them. */
-    return strcmp(key, "thread") == 0 || strcmp(key, "tid") == 0;
+    return key[0] == 't' &&
+           (strcmp(key, "thread") == 0 || strcmp(key, "tid") == 0);
+}
+
+/* Zero what follows the first NUL of field[0..n): push writes a record's
+ * strings without clearing the rest (it runs on every request), and
+ * capture makes equal labels equal bytes, as the sample tables'
+ * aggregation key wants. */
+static void clear_tail(char *field, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && field[i] != '\0') {
+        i++;
+    }
+    for (; i < n; i++) {
+        field[i] = '\0';
+    }
 }
 
 EXPORT int lynx_agent_label_push(const char *key, const char *value)
@@ -120,7 +137,9 @@ EXPORT int lynx_agent_label_push(const char *key, const char *value)
         lynx_label_rec_t *r = &ls->recs[d];
         size_t klen = key != NULL ? strnlen(key, LYNX_LABEL_KEY_MAX) : 0;
 
-        memset(r, 0, sizeof(*r));
+        /* Each string ends at its NUL; capture clears the rest. */
+        r->key[0] = '\0';
+        r->value[0] = '\0';
         if (key == NULL || klen == 0 || reserved_key(key)) {
             rc = -EINVAL;
         } else if (klen == LYNX_LABEL_KEY_MAX) {
@@ -129,8 +148,9 @@ EXPORT int lynx_agent_label_push(const char *key, const char *value)
             int cut;
             size_t vlen = fit_utf8(value != NULL ? value : "",
                                    LYNX_LABEL_VALUE_MAX, &cut);
-            memcpy(r->key, key, klen);
+            memcpy(r->key, key, klen + 1);
             memcpy(r->value, value != NULL ? value : "", vlen);
+            r->value[vlen] = '\0';
             rc = cut ? 1 : 0;
         }
         if (rc != 0) {
@@ -189,6 +209,10 @@ void lynx_labels_capture(lynx_sample_labels_t *out, uint32_t *flags)
     n = d < LYNX_LABEL_DEPTH ? d : LYNX_LABEL_DEPTH;
     out->nlabels = n;
     memcpy(out->labels, ls->recs, n * sizeof(lynx_label_rec_t));
+    for (uint32_t i = 0; i < n; i++) {
+        clear_tail(out->labels[i].key, LYNX_LABEL_KEY_MAX);
+        clear_tail(out->labels[i].value, LYNX_LABEL_VALUE_MAX);
+    }
     if (d > LYNX_LABEL_DEPTH ||
         (n > 0 && (ls->cut & (0xffffffffu >> (32 - n))) != 0)) {
         *flags |= LYNX_STACK_LABELS_CUT;

@@ -14,6 +14,8 @@ it_stack lynx-demo 18280
 STACK_USER=heaptester STACK_PASSWORD='h3ap-pw'
 STACK_DEMO_ARGS="--threads 2 --intensity 50 --workload heap-sites"
 unset LYNXPROF_HEAP_RATE
+# The exact counters are off by default; the memory check below wants them.
+export LYNXPROF_HEAP_COUNTERS=1
 # go tool pprof keeps fetched profiles under $HOME/pprof.
 export HOME="$T_TMP/home" PPROF_TMPDIR="$T_TMP/home/pprof"
 mkdir -p "$PPROF_TMPDIR"
@@ -118,6 +120,8 @@ expect "memory: exact allocation counters" 200 '
   (.allocations.allocated_bytes_total >= .allocations.live_bytes) and
   (.allocations.live_bytes > 120000000) and
   (.allocations.live_objects >= 102020)' GET "$B/api/v1/profiling/memory" "${AUTH[@]}"
+t_check "metrics: the exact counters as lynxprof_alloc_*" \
+  bash -c "curl -s ${AUTH[*]@Q} '$B/metrics' | grep -Eq '^lynxprof_alloc_allocations_total\{target=\"lynx-demo\"\} [1-9]'"
 
 # ---- accuracy: the mean of independent profiles ------------------------------------------
 # Each run is a fresh demo (its own sample points); ACC_RUNS profiles make

@@ -882,9 +882,12 @@ static int off_child(void)
                : 1;
 }
 
-/* LYNXPROF_HEAP_COUNTERS=0: no counters (zeros, and the memory
- * statistics say they are not available), every call still served, and
- * sampling as usual. */
+/* Without counters (LYNXPROF_HEAP_COUNTERS=0, or not set: the default):
+ * no counters (zeros, and the memory statistics say they are not
+ * available), every call still served, and sampling as usual.  free()
+ * then tells a sampled block by its address (a multiple of 512) before
+ * it reads anything: every sampled block is there, and every one freed
+ * leaves the live table. */
 static int uncounted_child(void)
 {
     lynx_memstats_t ms;
@@ -892,8 +895,12 @@ static int uncounted_child(void)
     snap_t s;
     void *keep = heap_test_site_c(1 << 20);
     void *blocks[64];
+    uint64_t live_before;
     int bad = 0;
 
+    take(&s, 0);
+    live_before = s.rep.live_samples;
+    free(s.bulk);
     for (int round = 0; round < 2000; round++) {
         for (int i = 0; i < 64; i++) {
             size_t size = (size_t)16 << (i % 11);
@@ -902,12 +909,25 @@ static int uncounted_child(void)
             if (i % 5 == 0 && blocks[i] != NULL) {
                 blocks[i] = realloc(blocks[i], size * 2);
             }
+            if (i % 7 == 0) {
+                free(NULL);
+            }
+            /* At rate 1 every block is sampled, so at a multiple of 512. */
+            if (lynx_heap_rate() == 1 && ((uintptr_t)blocks[i] & 511) != 0) {
+                bad |= 2;
+            }
         }
         for (int i = 0; i < 64; i++) {
             free(blocks[i]);
         }
     }
     take(&s, 0);
+    if (s.rep.live_samples > live_before + 16) {
+        fprintf(stderr, "uncounted: %llu live samples, %llu before\n",
+                (unsigned long long)s.rep.live_samples,
+                (unsigned long long)live_before);
+        bad |= 4;
+    }
     bad |= s.rep.totals.allocs != 0 || s.rep.totals.frees != 0 ||
            s.rep.totals.alloc_bytes != 0 || s.rep.totals.free_bytes != 0;
     bad |= lynx_heap_counting() != 0;
@@ -935,7 +955,16 @@ static void test_counters_off(void **state)
         agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "524288"), 0);
     assert_int_equal(agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "0"),
                      0);
+    /* The default: not set (and set but empty) is off. */
     unsetenv("LYNXPROF_HEAP_COUNTERS");
+    assert_int_equal(agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "1"),
+                     0);
+    assert_int_equal(
+        agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "524288"), 0);
+    setenv("LYNXPROF_HEAP_COUNTERS", "", 1);
+    assert_int_equal(agent_child_run("uncounted", "LYNXPROF_HEAP_RATE", "0"),
+                     0);
+    setenv("LYNXPROF_HEAP_COUNTERS", "1", 1);
 }
 
 static int setup(void **state)
@@ -1012,8 +1041,13 @@ int main(int argc, char **argv)
         return cmocka_run_group_tests(skipped, NULL, NULL);
     }
 #endif
-    if (getenv("LYNXPROF_HEAP_RATE") == NULL) {
-        setenv("LYNXPROF_HEAP_RATE", "1", 1);
+    if (mode == NULL && (getenv("LYNXPROF_HEAP_RATE") == NULL ||
+                         getenv("LYNXPROF_HEAP_COUNTERS") == NULL)) {
+        /* Every allocation sampled, and the exact counters (off by
+         * default) on, unless asked otherwise; the children get what
+         * each test sets. */
+        setenv("LYNXPROF_HEAP_RATE", "1", 0);
+        setenv("LYNXPROF_HEAP_COUNTERS", "1", 0);
         execv("/proc/self/exe", argv);
         return 127;
     }

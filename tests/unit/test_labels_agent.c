@@ -63,6 +63,24 @@ static void test_push_pop(void **state)
     lynx_label_pop(); /* one too many: nothing happens */
     capture(&l, &flags);
     assert_int_equal(l.nlabels, 0);
+
+    /* A short label where a longer one was: captured as the same bytes
+     * as a fresh one (push leaves the old tail, capture clears it). */
+    {
+        lynx_sample_labels_t fresh;
+        assert_int_equal(
+            lynx_label_push("longer-key-abc", "a-much-longer-value"), 0);
+        lynx_label_pop();
+        assert_int_equal(lynx_label_push("k", "v"), 0);
+        capture(&l, &flags);
+        lynx_label_pop();
+        memset(&fresh.labels[0], 0, sizeof(fresh.labels[0]));
+        memcpy(fresh.labels[0].key, "k", 2);
+        memcpy(fresh.labels[0].value, "v", 2);
+        assert_int_equal(l.nlabels, 1);
+        assert_memory_equal(&l.labels[0], &fresh.labels[0],
+                            sizeof(l.labels[0]));
+    }
 }
 
 /* Push a value too long by a few bytes with an e acute (two bytes) at
