@@ -5,11 +5,32 @@
 #
 # Each round runs every command once, in order, so that a slow spell of a
 # shared machine touches all of them alike.  Per command it prints the
-# median wall time, the median CPU time (user + system), and the median and
+# median wall time, the median CPU time (user + system: perf stat's
+# task-clock, to the microsecond, where perf is there; else /usr/bin/time's,
+# to 10 ms), and the median and
 # interquartile range of the per-round ratios of its wall and CPU times to
 # the first command's in the same round.  A markdown table on stdout.
 # INTERLEAVE_OUT=DIR keeps each command's per-round "wall cpu" lines in
 # DIR/0, DIR/1, ... for other pairings (paired_ratio below).
+# One run of command $2: "wall cpu" seconds appended to file $1; its
+# stderr to aux.err beside it.  Non-zero when the command failed.
+interleave_measure() {
+    local out="$1" cmd="$2" aux="${1%/*}/aux" t0 t1
+    if command -v perf >/dev/null; then
+        t0=$(date +%s.%N)
+        perf stat -x, -e task-clock -o "$aux.ps" bash -c "$cmd" \
+            >/dev/null 2>"$aux.err" || return 1
+        t1=$(date +%s.%N)
+        awk -F, -v w="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+            '$3 == "task-clock" { printf "%.4f %.4f\n", w, $1 / 1000 }' \
+            "$aux.ps" >>"$out"
+    else
+        /usr/bin/time -o "$aux.t" -f '%e %U %S' bash -c "$cmd" \
+            >/dev/null 2>"$aux.err" || return 1
+        awk '{ print $1, $2 + $3 }' "$aux.t" >>"$out"
+    fi
+}
+
 interleave() {
     local rounds="$1"; shift
     local tmp r i c name cmd
@@ -18,12 +39,9 @@ interleave() {
         i=0
         for c in "$@"; do
             cmd="${c#*|}"
-            if /usr/bin/time -o "$tmp/t" -f '%e %U %S' bash -c "$cmd" \
-                    >/dev/null 2>"$tmp/err"; then
-                awk '{ print $1, $2 + $3 }' "$tmp/t" >>"$tmp/$i"
-            else
+            if ! interleave_measure "$tmp/$i" "$cmd"; then
                 echo "interleave: failed: $cmd" >&2
-                tail -3 "$tmp/err" >&2
+                tail -3 "$tmp/aux.err" >&2
                 echo "nan nan" >>"$tmp/$i"
             fi
             i=$((i + 1))

@@ -5,9 +5,10 @@
 # sizes), in one run:
 #   - paired CPU and wall time ratios to no agent, interleaved rounds
 #     (bench/interleave.sh; median and IQR), for: no agent again (control),
-#     the agent with its defaults (exact counters, sampling every 512 KiB),
-#     without exact counters (LYNXPROF_HEAP_COUNTERS=0), without sampling
-#     (LYNXPROF_HEAP_RATE=0), with neither;
+#     the agent with its defaults (sampling every 512 KiB, no exact
+#     counters), with the exact counters too (LYNXPROF_HEAP_COUNTERS=1),
+#     without sampling (LYNXPROF_HEAP_RATE=0: the interposer alone), and
+#     with the counters but no sampling;
 #   - instructions per step of each (cachegrind, one thread, the difference
 #     of two run lengths so that start-up cancels out): what a noisy
 #     machine cannot blur;
@@ -26,7 +27,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 rounds="${1:-11}"
 threads="${2:-2}"
-steps="${3:-4000000}"
+steps="${3:-16000000}"
 demo_secs="${4:-3}"
 agent="$src/build/.libs/libprofile-agent.so"
 demo="$src/build/demo/lynx-demo"
@@ -43,25 +44,32 @@ done
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
 gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
 
+# The loop's live set (64 blocks of up to 16 KiB a thread) sits at glibc's
+# default trim threshold (128 KiB): its arenas shrink (madvise) and grow
+# back (page faults) thousands of times a second, and any change of layout
+# -- even preloading a library that starts a thread -- moves some 20 % of
+# its time in or out of the kernel.  A high threshold, the same in every
+# configuration, keeps that out of what is compared.
+STEADY="MALLOC_TRIM_THRESHOLD_=67108864"
 A="LD_PRELOAD=$agent LYNXPROF_NAME=mallocrest"
 T="LD_PRELOAD=$tcmalloc"
 configs=(
     "no agent|"
     "no agent again (control)|"
-    "agent, defaults (counters, 512 KiB sampling)|$A"
-    "agent, LYNXPROF_HEAP_COUNTERS=0|$A LYNXPROF_HEAP_COUNTERS=0"
-    "agent, LYNXPROF_HEAP_RATE=0|$A LYNXPROF_HEAP_RATE=0"
-    "agent, neither|$A LYNXPROF_HEAP_COUNTERS=0 LYNXPROF_HEAP_RATE=0"
+    "agent, defaults (512 KiB sampling, no counters)|$A"
+    "agent, LYNXPROF_HEAP_COUNTERS=1 (counters too)|$A LYNXPROF_HEAP_COUNTERS=1"
+    "agent, LYNXPROF_HEAP_RATE=0 (the interposer alone)|$A LYNXPROF_HEAP_RATE=0"
+    "agent, counters, no sampling|$A LYNXPROF_HEAP_COUNTERS=1 LYNXPROF_HEAP_RATE=0"
     "tcmalloc, sampling off|$T TCMALLOC_SAMPLE_PARAMETER=0"
     "tcmalloc, sampling at 512 KiB|$T TCMALLOC_SAMPLE_PARAMETER=524288"
 )
 tc_off=6 # index of "tcmalloc, sampling off"; the next is its sampling
 
-echo "alloc_loop (log-uniform sizes), $threads threads x $steps steps, $rounds interleaved rounds, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "alloc_loop (log-uniform sizes), $threads threads x $steps steps, $rounds interleaved rounds, $STEADY, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 runs=()
 for c in "${configs[@]}"; do
-    runs+=("${c%%|*}|env ${c#*|} $tmp/loop $threads $steps")
+    runs+=("${c%%|*}|env $STEADY ${c#*|} $tmp/loop $threads $steps")
 done
 INTERLEAVE_OUT="$tmp/loop-rounds" interleave "$rounds" "${runs[@]}"
 echo
@@ -94,9 +102,9 @@ echo
 echo "| symbol | with the agent | without |"
 echo "|---|---:|---:|"
 # shellcheck disable=SC2086
-env $A perf record -q -e cpu-clock -F 1999 -o "$tmp/a.data" -- \
+env $STEADY $A perf record -q -e cpu-clock -F 1999 -o "$tmp/a.data" -- \
     "$tmp/loop" "$threads" "$steps" >/dev/null 2>&1
-perf record -q -e cpu-clock -F 1999 -o "$tmp/n.data" -- \
+env $STEADY perf record -q -e cpu-clock -F 1999 -o "$tmp/n.data" -- \
     "$tmp/loop" "$threads" "$steps" >/dev/null 2>&1
 share() { # data-file dso-pattern symbol-pattern
     perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null |

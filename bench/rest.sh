@@ -6,8 +6,8 @@
 #      wrk -t2 -c16, alternating hello / memory, two runs each; requests/s
 #      and p99 per run and their ratios.
 #   2. The allocator-bound loop (bench/alloc_loop.c: 2 threads, malloc/free
-#      of 16 B-16 KiB) with no agent, the full agent (default heap rate and
-#      sampling off), the CPU-only agent, and gperftools' tcmalloc with its
+#      of 16 B-16 KiB) with no agent, the full agent (its defaults, sampling
+#      off, and the exact counters on), the CPU-only agent, and gperftools' tcmalloc with its
 #      sampling at 512 KiB (TCMALLOC_SAMPLE_PARAMETER=524288): interleaved
 #      rounds, median of the paired per-round CPU-time ratios to no agent;
 #      then tcmalloc's sampling against tcmalloc without it, the same way.
@@ -15,7 +15,8 @@
 #      agent, the full agent and the CPU-only agent: CPU time per log line
 #      in interleaved rounds (paired ratios to no agent), and the share of
 #      its CPU time perf attributes to each agent's code and to libunwind;
-#      the full agent also with heap sampling off (LYNXPROF_HEAP_RATE=0).
+#      the full agent also with heap sampling off (LYNXPROF_HEAP_RATE=0) and
+#      with the exact counters on (LYNXPROF_HEAP_COUNTERS=1).
 #   4. The lock hooks: bench/lock_overhead.sh with the full agent, then with
 #      the CPU-only agent in its place ("agent at rest" is then that agent).
 # Prints markdown tables; docs/PERFORMANCE.md ("At rest") records a run.
@@ -118,15 +119,18 @@ fi
 
 if part 2; then
 # ---- 2. the allocator-bound loop -------------------------------------------------------------
-loop="$tmp/alloc_loop 2 2000000"
+# glibc's trim threshold raised alike in every configuration: see
+# bench/malloc_rest.sh (the loop's live set sits at the default one).
+loop="env MALLOC_TRIM_THRESHOLD_=67108864 $tmp/alloc_loop 2 8000000"
 echo
-echo "### 2. allocator-bound loop: 2 threads x 2M malloc/free, 16 B-16 KiB"
+echo "### 2. allocator-bound loop: 2 threads x 8M malloc/free, 16 B-16 KiB"
 echo "($alloc_rounds interleaved rounds; ratios are paired, to no agent)"
 echo
 interleave "$alloc_rounds" \
     "no agent|$loop" \
-    "full agent, default heap rate (512 KiB)|env LD_PRELOAD=$agent LYNXPROF_NAME=rest-a $loop" \
+    "full agent, defaults (512 KiB sampling, no exact counters)|env LD_PRELOAD=$agent LYNXPROF_NAME=rest-a $loop" \
     "full agent, heap sampling off (rate 0)|env LD_PRELOAD=$agent LYNXPROF_NAME=rest-b LYNXPROF_HEAP_RATE=0 $loop" \
+    "full agent, exact counters on (LYNXPROF_HEAP_COUNTERS=1)|env LD_PRELOAD=$agent LYNXPROF_NAME=rest-d LYNXPROF_HEAP_COUNTERS=1 $loop" \
     "CPU-only agent|env LD_PRELOAD=$agent_cpu LYNXPROF_NAME=rest-c $loop" \
     "tcmalloc, sampling at 512 KiB|env LD_PRELOAD=$tcmalloc TCMALLOC_SAMPLE_PARAMETER=524288 $loop"
 echo
@@ -147,6 +151,7 @@ idle_configs=(
     "no agent|"
     "full agent, heap sampling off (rate 0)|LD_PRELOAD=$agent LYNXPROF_HEAP_RATE=0"
     "full agent, defaults|LD_PRELOAD=$agent"
+    "full agent, exact counters on (LYNXPROF_HEAP_COUNTERS=1)|LD_PRELOAD=$agent LYNXPROF_HEAP_COUNTERS=1"
     "CPU-only agent|LD_PRELOAD=$agent_cpu"
 )
 echo

@@ -1509,7 +1509,12 @@ __attribute__((constructor(101))) static void heap_configure(void)
         if (dladdr((void *)real.malloc, &info) != 0 &&
             info.dli_fname != NULL && strstr(info.dli_fname, "libc.so")) {
             int agree = 1;
-            static const size_t probe[] = {1, 24, 100, 1000, 200000};
+            /* All below glibc's mmap threshold (128 KiB unless set):
+             * freeing an mmapped block would raise the program's mmap
+             * and trim thresholds (glibc adjusts them to the largest
+             * such block freed), and so change when it gives memory
+             * back to the system. */
+            static const size_t probe[] = {1, 24, 100, 1000, 100000};
             for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
                 void *p = real.malloc(probe[i]);
                 size_t h;
