@@ -9,7 +9,8 @@
 #          case for any interposer.
 # Configurations: no agent (twice, and with an empty preloaded library: the
 # controls that show the noise); the agent with sampling off
-# (LYNXPROF_HEAP_RATE=0: exact counters only); the default rate (512 KiB);
+# (LYNXPROF_HEAP_RATE=0: the interposers alone, the exact counters being
+# off by default); the default rate (512 KiB);
 # tcmalloc alone (the baseline of gperftools' profiler) -- these in
 # interleaved rounds, compared by paired per-round ratios; then, fewer
 # rounds, the ones that record every allocation: the agent at rate 1,
@@ -62,8 +63,9 @@ malloc_share() {
 # Where the time goes (perf, default rate, `perf_runs` interleaved pairs of
 # runs with and without the agent; samples summed, and each pair alone): the agent's own code
 # and libunwind; and glibc's free, whose first touch of a block's header (a
-# cache miss) moves into the agent's free, which reads the same word for the
-# exact counters.  Net cost: with s the share of the agent, libunwind and
+# cache miss) moves into the agent's free where it reads the same word (for
+# the exact counters when they are on, else for the 1 in 32 blocks at a
+# multiple of 512, where sampled blocks are).  Net cost: with s the share of the agent, libunwind and
 # glibc's free with the agent, f glibc's free's share without it, the time
 # added over the time without is (s - f) / (1 - s).  Shares, not sample
 # counts, so that a run the machine slowed as a whole does not count.

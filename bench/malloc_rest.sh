@@ -7,8 +7,10 @@
 #     (bench/interleave.sh; median and IQR), for: no agent again (control),
 #     the agent with its defaults (sampling every 512 KiB, no exact
 #     counters), with the exact counters too (LYNXPROF_HEAP_COUNTERS=1),
-#     without sampling (LYNXPROF_HEAP_RATE=0: the interposer alone), and
-#     with the counters but no sampling;
+#     without sampling (LYNXPROF_HEAP_RATE=0: the interposer alone), with
+#     the counters but no sampling, with LYNXPROF_AGENT=0 (the interposers
+#     present, no agent thread, nothing sampled), and an empty preloaded
+#     library (a control for preloading as such), and the CPU-only agent;
 #   - instructions per step of each (cachegrind, one thread, the difference
 #     of two run lengths so that start-up cancels out): what a noisy
 #     machine cannot blur;
@@ -30,6 +32,7 @@ threads="${2:-2}"
 steps="${3:-16000000}"
 demo_secs="${4:-3}"
 agent="$src/build/.libs/libprofile-agent.so"
+agent_cpu="$src/build/.libs/libprofile-agent-cpu.so"
 demo="$src/build/demo/lynx-demo"
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 tmp=$(mktemp -d /tmp/lynxprof-mallocrest.XXXXXX)
@@ -43,6 +46,8 @@ done
 [ -x "$demo" ] || { echo "build first: $demo"; exit 1; }
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
 gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
+echo 'void mallocrest_empty(void) {}' >"$tmp/empty.c"
+gcc -O2 -shared -fPIC -o "$tmp/libempty.so" "$tmp/empty.c"
 
 # The loop's live set (64 blocks of up to 16 KiB a thread) sits at glibc's
 # default trim threshold (128 KiB): its arenas shrink (madvise) and grow
@@ -60,10 +65,13 @@ configs=(
     "agent, LYNXPROF_HEAP_COUNTERS=1 (counters too)|$A LYNXPROF_HEAP_COUNTERS=1"
     "agent, LYNXPROF_HEAP_RATE=0 (the interposer alone)|$A LYNXPROF_HEAP_RATE=0"
     "agent, counters, no sampling|$A LYNXPROF_HEAP_COUNTERS=1 LYNXPROF_HEAP_RATE=0"
+    "agent, LYNXPROF_AGENT=0 (interposers, no agent thread)|$A LYNXPROF_AGENT=0"
+    "empty preloaded library (control)|LD_PRELOAD=$tmp/libempty.so"
+    "CPU-only agent (no malloc or lock interposers)|LD_PRELOAD=$agent_cpu LYNXPROF_NAME=mallocrest"
     "tcmalloc, sampling off|$T TCMALLOC_SAMPLE_PARAMETER=0"
     "tcmalloc, sampling at 512 KiB|$T TCMALLOC_SAMPLE_PARAMETER=524288"
 )
-tc_off=6 # index of "tcmalloc, sampling off"; the next is its sampling
+tc_off=9 # index of "tcmalloc, sampling off"; the next is its sampling
 
 echo "alloc_loop (log-uniform sizes), $threads threads x $steps steps, $rounds interleaved rounds, $STEADY, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
