@@ -31,13 +31,12 @@ add_counts() { # log file
     fail=$((fail + $(echo "$line" | sed 's/.*, \([0-9]*\) failed/\1/')))
 }
 
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-    echo "# installing playwright-core (npm ci)"
-    if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-        echo "not ok - npm ci in tests/browser failed"
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
+# shellcheck source=tests/browser/deps.sh
+. "$here/deps.sh"
+if ! browser_deps; then
+    echo "not ok - npm ci in tests/browser failed"
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 mkdir -p "$here/screenshots"
 tmp=$(mktemp -d /tmp/lynxprof-browser.XXXXXX)

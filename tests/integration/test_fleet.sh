@@ -21,15 +21,15 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
+# shellcheck source=tests/browser/deps.sh
+. "$src/tests/browser/deps.sh"
 
 if [ -z "${LYNXFLEET_NETNS:-}" ]; then
     # The browser part needs playwright-core: installed here, before the
     # namespace, where the npm registry is still reachable (a fresh
     # checkout runs this test before the browser tests install it).
-    if [ -z "${LYNXFLEET_NO_BROWSER:-}" ] &&
-        [ ! -f "$src/tests/browser/node_modules/playwright-core/package.json" ]; then
-        echo "# installing playwright-core (npm ci)"
-        (cd "$src/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) || true
+    if [ -z "${LYNXFLEET_NO_BROWSER:-}" ]; then
+        browser_deps || true # checked again below, inside
     fi
     export LYNXFLEET_NETNS=1
     exec unshare --net --mount --propagation private -- bash -c \
@@ -301,8 +301,7 @@ t_check "dashboard: $n panel queries each returned series for every host" test "
 # ---- the page through the prefix, in headless Chromium ----------------------------------
 if [ -n "${LYNXFLEET_NO_BROWSER:-}" ]; then
     echo "# the browser part is skipped (LYNXFLEET_NO_BROWSER)"
-elif [ ! -f "$src/tests/browser/node_modules/playwright-core/package.json" ] &&
-    ! (cd "$src/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+elif ! browser_deps; then
     t_fail "the page through /hosts/web-a/profiling/" "npm ci in tests/browser failed"
 else
     read -r _ demo <"$T_TMP/web-a/pids"
