@@ -48,6 +48,9 @@ F="$T_TMP/fleet"          # the fleet's configuration
 mkdir -p "$F"
 chmod 0755 "$F"
 export HOME="$T_TMP" PPROF_TMPDIR="$T_TMP/pprof"
+# Each host's demo runs as command 1 runs it, with the agent's exact
+# allocation counters on: the dashboard's allocation panels read them.
+export LYNXPROF_HEAP_COUNTERS=1
 mkdir -p "$PPROF_TMPDIR"
 
 host_addr() { # name: its address (10.77.N.2)
