@@ -142,6 +142,12 @@ for row in "agent: malloc|libprofile-agent|^malloc$" \
 done
 
 echo
+echo "the agent's own functions with the defaults, by share of the loop's CPU time:"
+perf report -i "$tmp/a.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+    awk '/^ *[0-9.]+%/ && $2 ~ /libprofile-agent/ { printf "%s %s; ", $1, $NF; if (++n == 10) exit }'
+echo
+
+echo
 echo "demo: log workload, 2 threads, ${demo_secs} s, no profile running, $rounds interleaved rounds"
 echo "(CPU time, user + system, per log line; paired ratios to no agent)"
 echo
