@@ -5,8 +5,8 @@
  * agent/malloc_hooks.c exports malloc, free, calloc, realloc, reallocarray,
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc and
  * malloc_usable_size, forwarding each to the next definition
- * (dlsym(RTLD_NEXT)), counting every call exactly and sampling allocations
- * for the heap profile.  The functions below are for the agent thread.
+ * (dlsym(RTLD_NEXT)), sampling allocations for the heap profile and, when
+ * asked, counting every call exactly.  The functions below are for the agent thread.
  */
 #ifndef LYNX_AGENT_HEAP_H
 #define LYNX_AGENT_HEAP_H
@@ -23,7 +23,8 @@
 int lynx_heap_totals(lynx_heap_totals_t *t);
 
 /* 1 when the exact counters are kept (the malloc functions interposed and
- * LYNXPROF_HEAP_COUNTERS not 0); else lynx_heap_totals() gives zeros. */
+ * LYNXPROF_HEAP_COUNTERS=1, off by default); else lynx_heap_totals() gives
+ * zeros. */
 int lynx_heap_counting(void);
 
 /* Copy the aggregated stack table into buf (cap bytes) as packed
