@@ -142,7 +142,7 @@ LOAD_PIDS="$LOAD_PIDS $!"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
 sum_rss() { local s=0 p; for p in "$@"; do s=$((s + $(rss_kb "$p"))); done; echo "$s"; }
-status_val() { tr ' ' '\n' <"$tmp/status" 2>/dev/null | sed -n "s/^$1=//p"; }
+status_val() { tr ' ' '\n' 2>/dev/null <"$tmp/status" | sed -n "s/^$1=//p"; }
 
 ep_pids=($STACK_EP_PIDS)
 eps=($STACK_ENDPOINTS)
