@@ -49,7 +49,7 @@ done
 tmp=$(mktemp -d /tmp/lynxprof-rest.XXXXXX)
 chmod 0755 "$tmp"
 STACK_PIDS=""
-trap 'stack_stop; rm -rf "$tmp"' EXIT
+trap '[ -z "${STACK_RUNDIR:-}" ] || stack_stop; rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2046
 gcc -O2 -o "$tmp/hello.fcgi" "$here/hello_fcgi.c" \
     $(pkg-config --cflags --libs fcgi json-c)
