@@ -32,6 +32,10 @@ static json_object *json_time_or_null(int64_t unix_ns)
     return unix_ns > 0 ? lynx_json_time(unix_ns) : NULL;
 }
 
+/* The states a saved session record may carry. */
+static const int saved_states[] = {LYNX_CPU_COMPLETED, LYNX_CPU_CANCELLED,
+                                   LYNX_CPU_FAILED};
+
 static const char *origin_name(int32_t origin)
 {
     return origin == LYNX_CPU_ORIGIN_DEBUG ? "debug" : "api";
@@ -257,17 +261,20 @@ int lynx_cpu_json_record_parse(const char *text, const char *id,
         get_i64(o, "duration_ns", &s->duration_ns) != 0) {
         goto out;
     }
-    if (strcmp(status, "completed") == 0) {
-        s->state = LYNX_CPU_COMPLETED;
-    } else if (strcmp(status, "cancelled") == 0) {
-        s->state = LYNX_CPU_CANCELLED;
-    } else if (strcmp(status, "failed") == 0) {
-        s->state = LYNX_CPU_FAILED;
-    } else {
+    /* The names the encoder above writes; only ended sessions are saved. */
+    s->state = LYNX_CPU_RUNNING;
+    for (size_t i = 0; i < sizeof(saved_states) / sizeof(saved_states[0]);
+         i++) {
+        if (strcmp(status, lynx_cpu_state_name(saved_states[i])) == 0) {
+            s->state = saved_states[i];
+        }
+    }
+    if (s->state == LYNX_CPU_RUNNING) {
         goto out;
     }
-    s->origin = strcmp(origin, "debug") == 0 ? LYNX_ORIGIN_DEBUG
-                                              : LYNX_ORIGIN_API;
+    s->origin = strcmp(origin, origin_name(LYNX_CPU_ORIGIN_DEBUG)) == 0
+                    ? LYNX_CPU_ORIGIN_DEBUG
+                    : LYNX_CPU_ORIGIN_API;
     if (pid <= 0 || pid > INT32_MAX || hz < LYNX_CPU_HZ_MIN ||
         hz > LYNX_CPU_HZ_MAX || samples < 0 || lost < 0 ||
         s->started_unix_ns <= 0 || s->duration_ns <= 0 ||

@@ -119,6 +119,19 @@ cpu_covers() {
     fi
 }
 
+# intervals_ok SCRAPER SECONDS: each of the scraper's three intervals (its
+# files $P/SCRAPER-KIND-N) served every profile, read by pprof with the host
+# label, and a CPU profile of SECONDS.
+intervals_ok() {
+    local n k
+    for n in 1 2 3; do
+        for k in cpu allocs block mutex goroutine; do
+            pprof_ok "$1 interval $n: $k served, read by pprof, host label on every sample" "$P/$1-$k-$n"
+        done
+        cpu_covers "$1 interval $n: CPU profile covers its ${2}s" "$P/$1-cpu-$n" "$2"
+    done
+}
+
 sleep 2 # let the workers contend for a while
 
 # ticker UA PREFIX URL [cumulative URL]: one profile's scrape loop, as
@@ -149,12 +162,7 @@ done
 ticker "$PARCA_UA" "$P/parca-goroutine" "$D/goroutine" & pids+=($!)
 wait "${pids[@]}"
 
-for n in 1 2 3; do
-    for k in cpu allocs block mutex goroutine; do
-        pprof_ok "parca interval $n: $k served, read by pprof, host label on every sample" "$P/parca-$k-$n"
-    done
-    cpu_covers "parca interval $n: CPU profile covers its ${I}s" "$P/parca-cpu-$n" "$I"
-done
+intervals_ok parca "$I"
 
 # Three consecutive windows add up to what the cumulative profile gained
 # over them, minus the moments between two requests (in the cumulative one
@@ -209,12 +217,7 @@ for k in allocs block mutex goroutine; do
     ticker "$ALLOY_UA" "$P/alloy-$k" "$D/$k" & pids+=($!)
 done
 wait "${pids[@]}"
-for n in 1 2 3; do
-    for k in cpu allocs block mutex goroutine; do
-        pprof_ok "alloy interval $n: $k served, read by pprof, host label on every sample" "$P/alloy-$k-$n"
-    done
-    cpu_covers "alloy interval $n: CPU profile covers its $((I - 1))s" "$P/alloy-cpu-$n" "$((I - 1))"
-done
+intervals_ok alloy "$((I - 1))"
 
 # Alloy subtracts scrape n from scrape n+1 sample by sample: nothing in a
 # cumulative profile may shrink (checked per function: pprof -diff_base
