@@ -95,13 +95,26 @@ typedef struct lynx_agent_cpu_state {
 
 /* ---- agent/fork.c: the fork gate; async-signal-safe, see there ----------- */
 
+/* Entries in flight are counted in stripes, a cache line each: a thread
+ * keeps to the stripe it drew at its first entry, so threads that unwind
+ * at once (allocation samples on every thread) do not pass one line back
+ * and forth; the prepare handler sums the stripes. */
+#define LYNX_FORK_STRIPES 32u
+
+typedef struct lynx_fork_stripe {
+    _Atomic int32_t inflight;  /* entries not yet left, of its threads */
+    _Atomic uint64_t leaves;   /* entries left, ever */
+} __attribute__((aligned(64))) lynx_fork_stripe_t;
+
 typedef struct lynx_agent_fork_state {
-    _Atomic int32_t inflight;  /* entries not yet left, all threads */
+    /* Read by every entry, written only around a fork: */
     _Atomic int32_t closing;   /* forks being prepared */
     _Atomic pid_t owner;       /* may unwind; 0: forked child, no agent */
-    _Atomic uint64_t leaves;   /* entries left, ever */
-    _Atomic uint64_t stuck_at; /* `leaves` at the last timeout, +1; 0 none */
+    _Atomic uint64_t stuck_at; /* leaves at the last timeout, +1; 0 none */
     _Atomic uint64_t timeouts;
+    /* Written once per thread (its first entry): */
+    _Atomic uint32_t next_stripe __attribute__((aligned(64)));
+    lynx_fork_stripe_t stripes[LYNX_FORK_STRIPES];
 } lynx_agent_fork_state_t;
 
 /* ---- agent/lock_hooks.c: lock contention (block and mutex) --------------- */
@@ -161,21 +174,26 @@ typedef struct lynx_agent_locks_state {
 struct lynx_live_entry;  /* agent/malloc_hooks.c */
 struct lynx_stack_entry; /* agent/malloc_hooks.c */
 
-/* Guarded by heap_lock (agent/malloc_hooks.c), except the fields set once
- * by the constructor before `configured` is published. */
+/* Two lines and more: what every sampled allocation reads (set once by
+ * the constructor before `configured` is published), and apart from it
+ * the lock and what it guards, written by every sample: a sample on one
+ * thread then does not take away the line another thread is reading. */
 typedef struct lynx_agent_heap_state {
     _Atomic int configured;          /* the constructor has run */
     uint64_t rate;                   /* 0 = off */
     double inv_rate;
     pthread_key_t exit_key;
     int key_ready;
-    struct lynx_live_entry *live;    /* 1 << live_bits, open addressing;
-                                        doubled when half full */
-    uint32_t live_bits;
     struct lynx_stack_entry *stacks; /* STACK_SLOTS; NULL when off */
     uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
+    /* Guarded by `lock` (a spinlock: agent/malloc_hooks.c): */
+    _Atomic int lock __attribute__((aligned(64)));
     uint32_t nlive;
     uint32_t nstacks;                /* >= 1: entry 0 is the empty stack */
+    uint32_t live_bits;
+    struct lynx_live_entry *live;    /* 1 << live_bits, open addressing;
+                                        doubled when half full; NULL
+                                        when blocks are tagged (glibc) */
     uint64_t samples;
     uint64_t untracked;
     uint64_t overflow;

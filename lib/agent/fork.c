@@ -7,12 +7,16 @@
  * handler.  So: no lock, no allocation, no stdio, errno left as found;
  * the only system calls are getpid, sched_yield and nanosleep.
  *
- * State: `inflight` counts gate entries not yet left, all threads;
- * `closing` counts forks being prepared.  An entry increments inflight,
- * then looks at closing; the prepare handler increments closing, then
- * looks at inflight.  Both are sequentially consistent, so at least one of
- * them sees the other: either the entry backs out, or the prepare handler
- * waits for it.  A thread that forks while it is itself inside the gate
+ * State: `closing` counts forks being prepared; each stripe's `inflight`
+ * counts the gate entries not yet left of the threads that use it (a
+ * thread keeps to one stripe, drawn at its first entry: two threads that
+ * unwind at the same time then write lines of their own; an allocation-
+ * bound program samples on every thread).  An entry increments its
+ * stripe, then looks at closing; the prepare handler increments closing,
+ * then reads every stripe.  Both are sequentially consistent, so at least
+ * one of them sees the other: either the entry backs out, or the prepare
+ * handler counts it and waits.  An entry that backs out may be counted
+ * for a moment: the handler only waits a round longer.  A thread that forks while it is itself inside the gate
  * (fork from a signal handler that interrupted an unwind of ours) waits
  * only for the others: its own entry cannot end before the fork returns.
  *
@@ -61,6 +65,8 @@
 
 /* This thread's entries not yet left (nesting, and a fork from inside). */
 static __thread int32_t depth IE_TLS;
+/* This thread's stripe, + 1; 0 until its first entry. */
+static __thread uint32_t stripe_plus1 IE_TLS;
 /* This thread's kernel thread id; 0 until first asked.  Forgotten in a
  * forked child (fork_child: the only thread there is the one that forked). */
 static __thread pid_t tid_cache IE_TLS;
@@ -113,17 +119,34 @@ static int owner_here(void)
     return 1;
 }
 
+static lynx_fork_stripe_t *my_stripe(void)
+{
+    uint32_t s = stripe_plus1;
+
+    if (__builtin_expect(s == 0, 0)) {
+        s = atomic_fetch_add_explicit(&g.next_stripe, 1,
+                                      memory_order_relaxed) %
+                LYNX_FORK_STRIPES +
+            1;
+        stripe_plus1 = s;
+    }
+    return &g.stripes[s - 1];
+}
+
 int lynx_fork_gate_enter(void)
 {
+    lynx_fork_stripe_t *st;
+
     if (!owner_here()) {
         return 0;
     }
     if (atomic_load(&g.closing) != 0) {
         return 0;
     }
-    atomic_fetch_add(&g.inflight, 1);
+    st = my_stripe();
+    atomic_fetch_add(&st->inflight, 1);
     if (atomic_load(&g.closing) != 0) {
-        atomic_fetch_sub(&g.inflight, 1);
+        atomic_fetch_sub(&st->inflight, 1);
         return 0;
     }
     depth++;
@@ -164,9 +187,33 @@ int lynx_fork_gate_enter_wait(void)
 
 void lynx_fork_gate_leave(void)
 {
+    lynx_fork_stripe_t *st = &g.stripes[stripe_plus1 - 1];
+
     depth--;
-    atomic_fetch_add_explicit(&g.leaves, 1, memory_order_relaxed);
-    atomic_fetch_sub(&g.inflight, 1);
+    atomic_fetch_add_explicit(&st->leaves, 1, memory_order_relaxed);
+    atomic_fetch_sub(&st->inflight, 1);
+}
+
+/* Entries in flight, all threads (the calling thread's own included). */
+static int64_t inflight_sum(void)
+{
+    int64_t n = 0;
+
+    for (uint32_t i = 0; i < LYNX_FORK_STRIPES; i++) {
+        n += atomic_load(&g.stripes[i].inflight);
+    }
+    return n;
+}
+
+/* Entries left, ever, all threads. */
+static uint64_t leaves_sum(void)
+{
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < LYNX_FORK_STRIPES; i++) {
+        n += atomic_load(&g.stripes[i].leaves);
+    }
+    return n;
 }
 
 static void fork_prepare(void)
@@ -177,12 +224,12 @@ static void fork_prepare(void)
     int64_t deadline = 0;
 
     atomic_fetch_add(&g.closing, 1);
-    if (stuck != 0 && stuck - 1 == atomic_load(&g.leaves)) {
+    if (stuck != 0 && stuck - 1 == leaves_sum()) {
         /* Nothing left the gate since the last timeout: the same entry
          * is still stuck; do not make every fork pay for it in full. */
         limit = STUCK_WAIT_NS;
     }
-    for (int round = 0; atomic_load(&g.inflight) > depth; round++) {
+    for (int round = 0; inflight_sum() > depth; round++) {
         if (round < SPINS) {
             sched_yield();
             continue;
@@ -191,7 +238,7 @@ static void fork_prepare(void)
             deadline = mono_ns() + limit;
         } else if (mono_ns() >= deadline) {
             atomic_fetch_add(&g.timeouts, 1);
-            atomic_store(&g.stuck_at, atomic_load(&g.leaves) + 1);
+            atomic_store(&g.stuck_at, leaves_sum() + 1);
             break;
         }
         pause_ns(20 * 1000);
@@ -209,7 +256,10 @@ static void fork_child(void)
     /* Only this thread exists: no other fork is being prepared, and no
      * other entry is in flight.  The child has no agent. */
     atomic_store(&g.closing, 0);
-    atomic_store(&g.inflight, depth);
+    for (uint32_t i = 0; i < LYNX_FORK_STRIPES; i++) {
+        atomic_store(&g.stripes[i].inflight,
+                     i + 1 == stripe_plus1 ? depth : 0);
+    }
     atomic_store(&g.stuck_at, 0);
     atomic_store(&g.owner, 0);
     tid_cache = 0;

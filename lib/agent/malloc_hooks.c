@@ -38,15 +38,17 @@
  * from the exponential distribution; the allocation that crosses zero is
  * sampled with its stack (libunwind unw_backtrace), weighted
  * 1/(1-exp(-size/rate)) (Go's scaleHeapSample, applied per sample),
- * aggregated per stack, and remembered in the live table so that free and
- * realloc take it out of the in-use estimates.
+ * aggregated per stack, and remembered so that free and realloc take it
+ * out of the in-use estimates: in the block's own prefix with glibc
+ * underneath (see "tag" below), else in the live table.
  *
  * Tables, all mapped at start: THREAD_SLOTS per-thread counter slots
  * (threads beyond that share one slot with atomic adds); STACK_SLOTS
  * distinct stacks (then samples go to stack 0, the empty stack, counted in
- * overflow_samples); LIVE_MAX live sampled pointers (then a sample counts
- * in alloc_* only, in untracked_samples) in a table that starts small and
- * doubles under the lock when half full.
+ * overflow_samples); with another allocator than glibc's, LIVE_MAX live
+ * sampled pointers (then a sample counts in alloc_* only, in
+ * untracked_samples) in a table that starts small and doubles under the
+ * lock when half full.
  *
  * Under AddressSanitizer (which owns malloc itself, and calls it before it
  * is initialised) the interposed functions are left out: the counters then
@@ -88,6 +90,7 @@
 #define TAG ((size_t)0x4c594e58u << 32 | TAG_BIT)      /* sampled */
 #define BOOT_TAG ((size_t)0x424f4f54u << 32 | TAG_BIT) /* boot memory */
 #define TAG_PREFIX_MAX 4096u
+#define TAG_UNTRACKED SIZE_MAX /* a tagged block's stack: none */
 /* Every sampled block (and every block of boot memory) starts at a
  * multiple of TAG_ALIGN: free() without counters rules the others out by
  * their address alone, without reading their header.  A glibc block lands
@@ -202,7 +205,7 @@ typedef struct lynx_stack_entry {
  * by the constructor before `configured` is published. */
 #define heap (lynx_agent.heap)
 
-static _Atomic int heap_lock;
+#define heap_lock (heap.lock)
 /* Counting filter over live sampled addresses: free() looks the table up
  * only when its byte is non-zero.  255 sticks (never decremented). */
 static _Atomic uint8_t filter[1u << FILTER_BITS];
@@ -221,6 +224,15 @@ static __thread struct {
     int64_t countdown;
 } tls_hot IE_TLS;
 #define tls_countdown tls_hot.countdown
+/* 1 when sampled blocks are tagged (glibc, checked at start:
+ * see "tag" below). */
+static int tagging;
+/* The words before a tagged block, counted back from it. */
+#define TAG_WORD_WEIGHT 5
+#define TAG_WORD_STACK 4
+#define TAG_WORD_SIZE 3
+#define TAG_WORD_PREFIX 2
+#define TAG_WORDS 5
 static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
 static __thread int tls_guard IE_TLS;         /* inside our slow path */
 static _Atomic uint64_t seed_counter;
@@ -639,13 +651,13 @@ static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags,
     return h | 1;
 }
 
-/* The stack's entry, added if new; 0 (the empty stack) when full. */
+/* The stack's entry, added if new; 0 (the empty stack) when full.  `h`
+ * is its hash_pcs, taken before the lock. */
 static uint32_t stack_intern(const uint64_t *pcs, uint32_t depth,
                              uint32_t flags,
-                             const lynx_sample_labels_t *labels)
+                             const lynx_sample_labels_t *labels, uint64_t h)
 {
     const uint32_t mask = STACK_INDEX - 1;
-    uint64_t h = hash_pcs(pcs, depth, flags, labels);
     uint32_t i = (uint32_t)(h >> 32) & mask;
 
     for (uint32_t n = 0; n < STACK_INDEX; n++, i = (i + 1) & mask) {
@@ -795,13 +807,18 @@ static double weight(size_t size)
 }
 
 /* Record a sampled allocation.  `ra` is the return address of the
- * interposed function: frames before it are ours and are dropped. */
-static void record(void *p, size_t size, const void *ra)
+ * interposed function: frames before it are ours and are dropped.
+ * Returns the sample's stack: a tagged block keeps it in its prefix, and
+ * only a block of another allocator goes into the live table (then
+ * TAG_UNTRACKED is returned). */
+static size_t record(void *p, size_t size, double w, const void *ra)
 {
     void *buf[UNWIND_MAX];
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
     lynx_sample_labels_t labels;
     live_entry_t e;
+    size_t tracked = TAG_UNTRACKED;
+    uint64_t h;
     uint32_t depth = 0;
     uint32_t flags = 0;
     int first = 0;
@@ -835,15 +852,16 @@ static void record(void *p, size_t size, const void *ra)
     }
     e.ptr = (uintptr_t)p;
     e.size_bytes = size;
-    e.weight = weight(size);
+    e.weight = w;
     e.reserved = 0;
     /* The allocating thread and what it works for; not its id (the
      * table lives as long as the process, threads do not). */
     lynx_labels_capture(&labels, &flags);
     labels.tid = 0;
 
+    h = hash_pcs(pcs, depth, flags, &labels);
     lock();
-    e.stack = stack_intern(pcs, depth, flags, &labels);
+    e.stack = stack_intern(pcs, depth, flags, &labels, h);
     {
         stack_entry_t *st = &heap.stacks[e.stack];
         st->alloc_objects += e.weight;
@@ -852,10 +870,15 @@ static void record(void *p, size_t size, const void *ra)
         st->alloc_sampled_bytes += size;
     }
     heap.samples++;
-    if (!live_insert(&e)) {
+    if (tagging) {
+        heap.nlive++;
+        stack_add(e.stack, &e, +1);
+        tracked = e.stack;
+    } else if (!live_insert(&e)) {
         heap.untracked++;
     }
     unlock();
+    return tracked;
 }
 
 /* The countdown ran out: whether this allocation is recorded.  Draws the
@@ -892,16 +915,19 @@ static __attribute__((noinline)) int take_sample(void)
     return take;
 }
 
-/* Record a sampled allocation (the slow path: errno kept, no re-entry). */
-static __attribute__((noinline)) void sample(void *p, size_t size,
-                                             const void *ra)
+/* Record a sampled allocation of weight `w` (the slow path: errno kept,
+ * no re-entry).  Returns what record() does. */
+static __attribute__((noinline)) size_t sample(void *p, size_t size,
+                                               double w, const void *ra)
 {
     int saved_errno = errno;
+    size_t si;
 
     tls_guard = 1;
-    record(p, size, ra);
+    si = record(p, size, w, ra);
     tls_guard = 0;
     errno = saved_errno;
+    return si;
 }
 
 /* Usable bytes of a glibc chunk from its header word: size | flags, 0x2 =
@@ -922,11 +948,17 @@ INLINE size_t chunk_counted(size_t h)
 
 /* ---- sampled blocks carry a tag ---------------------------------------------
  *
- * With glibc's allocator, a sampled block is allocated up to TAG_ALIGN
+ * With glibc's allocator, a sampled block is allocated up to TAG_ALIGN + 32
  * bytes larger (or its alignment, up to a page) and handed out at the
- * first multiple of TAG_ALIGN (or of its alignment) at least 16 bytes into
- * the real block, with two words in front: the distance from the real
- * block (`prefix`), then TAG where glibc keeps a chunk's size.  A chunk
+ * first multiple of TAG_ALIGN (or of its alignment) at least TAG_WORDS
+ * words into the real block, with its sample in the words in front: its
+ * weight, the stack it was allocated from (an index into the stack table,
+ * or TAG_UNTRACKED), the size asked for, the distance from the real block
+ * (`prefix`), then TAG where glibc keeps a chunk's size.  So the free of
+ * a sampled block finds its sample without a table of live blocks.  It
+ * checks the stack index against the table and the weight's range (a
+ * program that writes before its block must make us neither write
+ * outside the table nor spoil a stack's sums).  A chunk
  * size is a multiple of 16, so bit 3 of that word is never set in a block
  * of glibc's own: free() tells a sampled block from that word, and needs
  * no table lookup, no filter and no lock for all the others.  Without the
@@ -936,8 +968,6 @@ INLINE size_t chunk_counted(size_t h)
  * (slower).  malloc_usable_size, realloc and free know the tag; nothing
  * else reads chunk headers. */
 
-/* 1 when sampled blocks are tagged (glibc, checked at start). */
-static int tagging;
 
 /* Sampling is on but blocks cannot be tagged: the filter finds them. */
 INLINE int filtering(void)
@@ -953,7 +983,7 @@ INLINE int tagged(const void *q)
 /* The real block under a tagged one, and the tagged block's usable size. */
 static void *untag(void *q, size_t *usable)
 {
-    size_t prefix = ((const size_t *)q)[-2];
+    size_t prefix = ((const size_t *)q)[-TAG_WORD_PREFIX];
     void *r = (char *)q - prefix;
 
     *usable = chunk_usable(((const size_t *)r)[-1]) - prefix;
@@ -995,10 +1025,11 @@ enum { ALLOC_PLAIN = 0, ALLOC_ZEROED = 1 };
 static MAYBE_UNUSED __attribute__((noinline)) void *
 alloc_sampled(int how, size_t align, size_t size, const void *ra)
 {
-    /* Up to TAG_ALIGN the block is over-allocated by TAG_ALIGN and the
-     * prefix found once the real block is known; above it the real block
-     * is aligned and the prefix is the alignment. */
-    size_t extra = align > TAG_ALIGN ? align : TAG_ALIGN;
+    /* Up to TAG_ALIGN the block is over-allocated by TAG_ALIGN + 32 and
+     * the prefix found once the real block is known; above it the real
+     * block is aligned and the prefix is the alignment. */
+    size_t extra = align > TAG_ALIGN ? align : TAG_ALIGN + 32;
+    double w;
     size_t prefix;
     size_t total;
     char *r;
@@ -1014,7 +1045,7 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
                                 : real.malloc(size);
         if (q != NULL) {
             count_alloc(real.usable(q));
-            sample(q, size, ra);
+            sample(q, size, weight(size), ra);
         }
         return q;
     }
@@ -1028,24 +1059,50 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
     if (r == NULL) {
         return NULL;
     }
-    /* glibc's blocks are 16-aligned, so the prefix is 16 to TAG_ALIGN. */
-    prefix = align > TAG_ALIGN ? align
-                               : (((uintptr_t)r + 16 + TAG_ALIGN - 1) &
-                                  ~(uintptr_t)(TAG_ALIGN - 1)) -
-                                     (uintptr_t)r;
+    /* glibc's blocks are 16-aligned, so the prefix is 48 bytes (TAG_WORDS
+     * words, rounded up to 16) to TAG_ALIGN + 32. */
+    prefix = align > TAG_ALIGN
+                 ? align
+                 : (((uintptr_t)r + TAG_WORDS * sizeof(size_t) +
+                     TAG_ALIGN - 1) &
+                    ~(uintptr_t)(TAG_ALIGN - 1)) -
+                       (uintptr_t)r;
     q = r + prefix;
-    ((size_t *)q)[-2] = prefix;
+    w = weight(size);
+    ((size_t *)q)[-TAG_WORD_STACK] = TAG_UNTRACKED;
+    ((double *)q)[-TAG_WORD_WEIGHT] = w;
+    ((size_t *)q)[-TAG_WORD_SIZE] = size;
+    ((size_t *)q)[-TAG_WORD_PREFIX] = prefix;
     ((size_t *)q)[-1] = TAG;
     count_alloc(chunk_usable(((const size_t *)r)[-1]) - prefix);
-    sample(q, size, ra);
+    /* Not handed out yet: nobody else can free it meanwhile. */
+    ((size_t *)q)[-TAG_WORD_STACK] = sample(q, size, w, ra);
     return q;
 }
 
-/* Take a sampled pointer out of the live table. */
+/* Take a sampled pointer out of the in-use estimates: a tagged block by
+ * the sample in its prefix, another by the live table. */
 static void forget(void *p)
 {
     live_entry_t e;
 
+    if (tagging) {
+        size_t si = ((const size_t *)p)[-TAG_WORD_STACK];
+        e.size_bytes = ((const size_t *)p)[-TAG_WORD_SIZE];
+        e.weight = ((const double *)p)[-TAG_WORD_WEIGHT];
+        /* 1 to rate / 1 byte, as weight() gives them; false for NaN */
+        if (si == TAG_UNTRACKED ||
+            !(e.weight >= 1.0 && e.weight <= 2.0 * (double)heap.rate)) {
+            return;
+        }
+        lock();
+        if (si < heap.nstacks && heap.nlive > 0) {
+            heap.nlive--;
+            stack_add((uint32_t)si, &e, -1);
+        }
+        unlock();
+        return;
+    }
     lock();
     if (heap.live != NULL) {
         live_remove((uintptr_t)p, &e);
@@ -1538,11 +1595,15 @@ __attribute__((constructor(101))) static void heap_configure(void)
     }
     rate = env_rate();
     if (rate > 0) {
-        heap.live_bits = LIVE_BITS_MIN;
-        heap.live = map_table(sizeof(live_entry_t) << LIVE_BITS_MIN);
+        /* Tagged blocks carry their sample: the live table is for the
+         * blocks of another allocator only. */
+        if (!glibc_chunks) {
+            heap.live_bits = LIVE_BITS_MIN;
+            heap.live = map_table(sizeof(live_entry_t) << LIVE_BITS_MIN);
+        }
         heap.stacks = map_table(STACK_SLOTS * sizeof(stack_entry_t));
         heap.stack_index = map_table(STACK_INDEX * sizeof(uint32_t));
-        if (heap.live == NULL || heap.stacks == NULL ||
+        if ((heap.live == NULL && !glibc_chunks) || heap.stacks == NULL ||
             heap.stack_index == NULL) {
             heap.live = NULL;
             heap.stacks = NULL;
@@ -1623,7 +1684,7 @@ size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
     rep->nrecords = 0;
     rep->flags = 0;
     rep->stacks_capacity = STACK_SLOTS;
-    rep->live_capacity = LIVE_MAX;
+    rep->live_capacity = tagging ? UINT32_MAX : LIVE_MAX;
     if (heap.stacks == NULL ||
         !atomic_load_explicit(&heap.configured, memory_order_acquire)) {
         rep->samples = rep->live_samples = 0;

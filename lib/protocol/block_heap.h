@@ -58,7 +58,9 @@ typedef struct lynx_heap_snapshot_reply {
     uint64_t overflow_samples;          /* stack table full: recorded
                                            under the empty stack */
     uint32_t stacks_capacity;           /* distinct stacks the agent keeps */
-    uint32_t live_capacity;             /* live sampled pointers it keeps */
+    uint32_t live_capacity;             /* live sampled pointers it keeps;
+                                           UINT32_MAX: no limit (the
+                                           blocks carry their samples) */
     lynx_heap_totals_t totals;
 } lynx_heap_snapshot_reply_t;
 

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/context.h"
 #include "agent/dl_hooks.h"
 #include "agent/fork.h"
 #include "agent/internal.h"
@@ -130,6 +131,76 @@ static void test_fork_waits_for_unwind_in_flight(void **state)
         void *buf[16];
         assert_true(lynx_unwind_here(buf, 16) > 0);
     }
+}
+
+/* Threads keep to stripes of the gate (agent/context.h): with more
+ * holders than stripes, on every stripe, fork() still waits for the last
+ * one to leave.  Holder i leaves when `staggered` reaches i + 1; the
+ * releaser counts up every 3 ms. */
+#define HOLDERS (LYNX_FORK_STRIPES + 3)
+static _Atomic int staggered;
+static _Atomic int holders_in;
+static _Atomic int holders_left;
+
+static void *staggered_holder(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+
+    if (!lynx_fork_gate_enter()) {
+        atomic_fetch_add(&holders_in, 1000);
+        return NULL;
+    }
+    atomic_fetch_add(&holders_in, 1);
+    while (atomic_load(&staggered) <= i) {
+        struct timespec ts = {0, MS / 2};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&holders_left, 1);
+    lynx_fork_gate_leave();
+    return NULL;
+}
+
+static void *count_up(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HOLDERS; i++) {
+        struct timespec ts = {0, 3 * MS};
+        nanosleep(&ts, NULL);
+        atomic_fetch_add(&staggered, 1);
+    }
+    return NULL;
+}
+
+static void test_fork_waits_for_every_stripe(void **state)
+{
+    pthread_t t[HOLDERS];
+    pthread_t r;
+    int left_at_fork;
+    uint64_t timeouts = lynx_fork_gate_timeouts();
+
+    (void)state;
+    atomic_store(&staggered, 0);
+    atomic_store(&holders_in, 0);
+    atomic_store(&holders_left, 0);
+    for (int i = 0; i < HOLDERS; i++) {
+        assert_int_equal(
+            pthread_create(&t[i], NULL, staggered_holder, (void *)(intptr_t)i),
+            0);
+    }
+    while (atomic_load(&holders_in) < HOLDERS) {
+        sched_yield();
+    }
+    assert_int_equal(atomic_load(&holders_in), HOLDERS);
+    assert_int_equal(pthread_create(&r, NULL, count_up, NULL), 0);
+    assert_int_equal(fork_and_unwind_in_child(0), 0);
+    /* fork() returned (the parent's side) only after every holder left. */
+    left_at_fork = atomic_load(&holders_left);
+    pthread_join(r, NULL);
+    for (int i = 0; i < HOLDERS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    assert_int_equal(left_at_fork, HOLDERS);
+    assert_int_equal(lynx_fork_gate_timeouts(), timeouts);
 }
 
 static void test_stuck_unwind_bounds_the_wait(void **state)
@@ -467,6 +538,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fork_waits_for_unwind_in_flight),
+        cmocka_unit_test(test_fork_waits_for_every_stripe),
         cmocka_unit_test(test_stuck_unwind_bounds_the_wait),
         cmocka_unit_test(test_fork_from_handler_inside_gate),
         cmocka_unit_test(test_vfork_child_refused),

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,6 +320,50 @@ static void test_rate1_exact_and_free(void **state)
     assert_true(a.inuse_objects == a0.inuse_objects);
     assert_true(b.inuse_objects == b0.inuse_objects);
     assert_true(b.inuse_bytes == b0.inuse_bytes);
+}
+
+/* A sampled block keeps its sample in the words before it (agent/
+ * malloc_hooks.c, "tag"): the weight 5 words back, the stack 4 back.  A
+ * program that writes there (a buffer underflow) must make the agent
+ * neither write outside its stack table nor spoil a stack's sums: such a
+ * free is refused (the block stays in the in-use estimates), every other
+ * free still counts, and every estimate stays finite. */
+static void test_scribbled_prefix(void **state)
+{
+    snap_t s;
+    lynx_heap_record_t a0;
+    lynx_heap_record_t a;
+    const double nan_weight = NAN;
+    const double huge_weight = 1e300;
+    void **v;
+    (void)state;
+
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_a, &a0);
+    free(s.bulk);
+    v = heap_test_site_a(5, 32); /* at rate 1: every block sampled */
+    ((size_t *)v[0])[-4] = (size_t)1 << 40;   /* a stack beyond the table */
+    ((size_t *)v[1])[-4] = 0xffffffffu;       /* ... and at its limit */
+    memcpy((size_t *)v[2] - 5, &nan_weight, sizeof(double));
+    memcpy((size_t *)v[3] - 5, &huge_weight, sizeof(double));
+    for (int i = 0; i < 5; i++) {
+        free(v[i]);
+    }
+    free(v);
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_a, &a);
+    for (size_t off = 0; off < s.bulk_len;) {
+        lynx_heap_record_t r;
+        memcpy(&r, s.bulk + off, sizeof(r));
+        assert_true(isfinite(r.inuse_objects) && isfinite(r.inuse_bytes));
+        assert_true(r.inuse_objects >= 0.0 && r.inuse_bytes >= 0.0);
+        off += sizeof(r) + r.depth * sizeof(uint64_t);
+    }
+    free(s.bulk);
+    /* 5 blocks and the vector allocated; the vector and v[4] taken out. */
+    assert_true(a.alloc_objects - a0.alloc_objects == 6.0);
+    assert_true(a.inuse_objects - a0.inuse_objects == 4.0);
+    assert_true(a.inuse_bytes - a0.inuse_bytes == 4.0 * 32);
 }
 
 /* Samples carry the allocating thread's name at the allocation and its
@@ -1017,6 +1062,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_counters_exact_rate_zero),
         cmocka_unit_test(test_memstats_has_counters),
         cmocka_unit_test(test_rate1_exact_and_free),
+        cmocka_unit_test(test_scribbled_prefix),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_realloc_failure_keeps_sample),
         cmocka_unit_test(test_alignment),
