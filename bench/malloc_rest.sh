@@ -144,7 +144,7 @@ done
 echo
 echo "the agent's own functions with the defaults, by share of the loop's CPU time:"
 perf report -i "$tmp/a.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-    awk '/^ *[0-9.]+%/ && $2 ~ /libprofile-agent/ { printf "%s %s; ", $1, $NF; if (++n == 10) exit }'
+    awk '/^ *[0-9.]+%/ && $2 ~ /libprofile-agent/ && n < 10 { printf "%s %s; ", $1, $NF; n++ }'
 echo
 
 echo
