@@ -84,14 +84,28 @@ interleave() {
 # per-round ratios of COLUMN of two files with one line per round, alike
 # (interleave's: 1 wall, 2 CPU).
 paired_ratio() {
-    paste -d' ' "$1" "$2" | awk -v c="$3" '
-        { n++; r[n] = $c / $(c + NF / 2) }
+    paired_stat ratio "$1" "$2" "$3" 1 "%.3f"
+}
+
+# paired_difference NUM_FILE DEN_FILE COLUMN SCALE: the same for the
+# per-round differences, times SCALE, to the unit.
+paired_difference() {
+    paired_stat difference "$1" "$2" "$3" "$4" "%.0f"
+}
+
+paired_stat() { # ratio|difference NUM_FILE DEN_FILE COLUMN SCALE FORMAT
+    paste -d' ' "$2" "$3" | awk -v op="$1" -v c="$4" -v s="$5" -v f="$6" '
+        {
+            n++
+            if (op == "ratio") r[n] = $c / $(c + NF / 2)
+            else r[n] = ($c - $(c + NF / 2)) * s
+        }
         END {
             for (i = 1; i <= n; i++)
                 for (j = i + 1; j <= n; j++)
                     if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
             m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-            printf "%.3f (%.3f-%.3f)", m, r[int(1 + (n - 1) / 4)],
+            printf f " (" f "-" f ")", m, r[int(1 + (n - 1) / 4)],
                 r[int(1 + 3 * (n - 1) / 4)]
         }'
 }

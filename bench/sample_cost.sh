@@ -50,15 +50,8 @@ for threads in 1 2; do
             if [ "$rate" != 0 ]; then
                 samples=$(awk -v t="$threads" -v s="$steps" -v m="$mean" -v r="$rate" \
                     'BEGIN { printf "%d", t * s * m / r }')
-                per=$(paste -d' ' "$tmp/r/$i" "$tmp/r/$base" | awk -v n="$samples" '
-                    { k++; d[k] = ($2 - $4) * 1e9 / n }
-                    END {
-                        for (a = 1; a <= k; a++)
-                            for (b = a + 1; b <= k; b++)
-                                if (d[b] < d[a]) { t = d[a]; d[a] = d[b]; d[b] = t }
-                        printf "%.0f (%.0f-%.0f)", d[int((k + 1) / 2)],
-                            d[int(1 + (k - 1) / 4)], d[int(1 + 3 * (k - 1) / 4)]
-                    }')
+                per=$(paired_difference "$tmp/r/$i" "$tmp/r/$base" 2 \
+                    "$(awk -v n="$samples" 'BEGIN { print 1e9 / n }')")
                 printf '| %s | %d | %d | %d | %s | %s |\n' "${l%%|*}" "$threads" \
                     "$rate" "$samples" "$per" "$(paired_ratio "$tmp/r/$i" "$tmp/r/$base" 2)"
             else

@@ -16,9 +16,10 @@
  * then reads every stripe.  Both are sequentially consistent, so at least
  * one of them sees the other: either the entry backs out, or the prepare
  * handler counts it and waits.  An entry that backs out may be counted
- * for a moment: the handler only waits a round longer.  A thread that forks while it is itself inside the gate
- * (fork from a signal handler that interrupted an unwind of ours) waits
- * only for the others: its own entry cannot end before the fork returns.
+ * for a moment: the handler only waits a round longer.  A thread that
+ * forks while it is itself inside the gate (fork from a signal handler
+ * that interrupted an unwind of ours) waits only for the others: its own
+ * entry cannot end before the fork returns.
  *
  * The wait is bounded (WAIT_NS): a thread stopped by a debugger in the
  * middle of an unwind must not stop every fork of the program.  After a

@@ -1069,7 +1069,6 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
                        (uintptr_t)r;
     q = r + prefix;
     w = weight(size);
-    ((size_t *)q)[-TAG_WORD_STACK] = TAG_UNTRACKED;
     ((double *)q)[-TAG_WORD_WEIGHT] = w;
     ((size_t *)q)[-TAG_WORD_SIZE] = size;
     ((size_t *)q)[-TAG_WORD_PREFIX] = prefix;
