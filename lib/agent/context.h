@@ -186,6 +186,7 @@ typedef struct lynx_agent_heap_state {
     int key_ready;
     struct lynx_stack_entry *stacks; /* STACK_SLOTS; NULL when off */
     uint32_t *stack_index;           /* STACK_INDEX: stack + 1, 0 = empty */
+    _Atomic(const void *) unwind_site; /* set once: lynx_heap_unwind_site */
     /* Guarded by `lock` (a spinlock: agent/malloc_hooks.c): */
     _Atomic int lock __attribute__((aligned(64)));
     uint32_t nlive;

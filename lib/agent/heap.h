@@ -37,4 +37,10 @@ size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep);
 /* The sampling rate in force (mean bytes between samples; 0 = off). */
 uint64_t lynx_heap_rate(void);
 
+/* Where the heap sampler's unwind returns to, the first frame of every
+ * stack it takes (always dropped from the sample), or NULL before the
+ * first sample: a CPU sample or thread dump held back during that unwind
+ * and delivered after it has it as its leaf. */
+const void *lynx_heap_unwind_site(void);
+
 #endif

@@ -811,7 +811,7 @@ static double weight(size_t size)
  * Returns the sample's stack: a tagged block keeps it in its prefix, and
  * only a block of another allocator goes into the live table (then
  * TAG_UNTRACKED is returned). */
-static size_t record(void *p, size_t size, double w, const void *ra)
+INLINE size_t record(void *p, size_t size, double w, const void *ra)
 {
     void *buf[UNWIND_MAX];
     uint64_t pcs[LYNX_HEAP_MAX_DEPTH];
@@ -824,7 +824,11 @@ static size_t record(void *p, size_t size, double w, const void *ra)
     int first = 0;
     int n;
 
-    n = lynx_unwind_here(buf, UNWIND_MAX);
+    n = lynx_unwind_inline(buf, UNWIND_MAX);
+    if (UNLIKELY(n > 0 && atomic_load_explicit(&heap.unwind_site,
+                                               memory_order_relaxed) == NULL)) {
+        atomic_store_explicit(&heap.unwind_site, buf[0], memory_order_relaxed);
+    }
     for (int i = 0; i < n && i < 8; i++) {
         if (buf[i] == ra) {
             first = i;
@@ -917,8 +921,7 @@ static __attribute__((noinline)) int take_sample(void)
 
 /* Record a sampled allocation of weight `w` (the slow path: errno kept,
  * no re-entry).  Returns what record() does. */
-static __attribute__((noinline)) size_t sample(void *p, size_t size,
-                                               double w, const void *ra)
+INLINE size_t sample(void *p, size_t size, double w, const void *ra)
 {
     int saved_errno = errno;
     size_t si;
@@ -1032,6 +1035,7 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
     double w;
     size_t prefix;
     size_t total;
+    size_t si;
     char *r;
     void *q;
 
@@ -1043,39 +1047,46 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
         q = how == ALLOC_ZEROED ? real.calloc(1, size)
             : align != 0        ? real.memalign(align, size)
                                 : real.malloc(size);
-        if (q != NULL) {
-            count_alloc(real.usable(q));
-            sample(q, size, weight(size), ra);
+        if (q == NULL) {
+            return NULL;
         }
-        return q;
+        count_alloc(real.usable(q));
+        w = weight(size);
+    } else {
+        if (extra > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
+            __builtin_add_overflow(size, extra, &total)) {
+            return NOT_TAKEN; /* rare shapes stay unsampled */
+        }
+        r = how == ALLOC_ZEROED ? real.calloc(1, total)
+            : align > TAG_ALIGN ? real.memalign(align, total)
+                                : real.malloc(total);
+        if (r == NULL) {
+            return NULL;
+        }
+        /* glibc's blocks are 16-aligned, so the prefix is 48 bytes
+         * (TAG_WORDS words, rounded up to 16) to TAG_ALIGN + 32. */
+        prefix = align > TAG_ALIGN
+                     ? align
+                     : (((uintptr_t)r + TAG_WORDS * sizeof(size_t) +
+                         TAG_ALIGN - 1) &
+                        ~(uintptr_t)(TAG_ALIGN - 1)) -
+                           (uintptr_t)r;
+        q = r + prefix;
+        w = weight(size);
+        ((double *)q)[-TAG_WORD_WEIGHT] = w;
+        ((size_t *)q)[-TAG_WORD_SIZE] = size;
+        ((size_t *)q)[-TAG_WORD_PREFIX] = prefix;
+        ((size_t *)q)[-1] = TAG;
+        count_alloc(chunk_usable(((const size_t *)r)[-1]) - prefix);
     }
-    if (extra > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
-        __builtin_add_overflow(size, extra, &total)) {
-        return NOT_TAKEN; /* rare shapes stay unsampled */
+    /* One call, inlined here with the unwind (each frame of ours between
+     * the unwinder and the program costs a lookup a sample).  A tagged
+     * block keeps the stack it returns; it is not handed out yet, so
+     * nobody else can free it meanwhile. */
+    si = sample(q, size, w, ra);
+    if (tagging) {
+        ((size_t *)q)[-TAG_WORD_STACK] = si;
     }
-    r = how == ALLOC_ZEROED ? real.calloc(1, total)
-        : align > TAG_ALIGN ? real.memalign(align, total)
-                            : real.malloc(total);
-    if (r == NULL) {
-        return NULL;
-    }
-    /* glibc's blocks are 16-aligned, so the prefix is 48 bytes (TAG_WORDS
-     * words, rounded up to 16) to TAG_ALIGN + 32. */
-    prefix = align > TAG_ALIGN
-                 ? align
-                 : (((uintptr_t)r + TAG_WORDS * sizeof(size_t) +
-                     TAG_ALIGN - 1) &
-                    ~(uintptr_t)(TAG_ALIGN - 1)) -
-                       (uintptr_t)r;
-    q = r + prefix;
-    w = weight(size);
-    ((double *)q)[-TAG_WORD_WEIGHT] = w;
-    ((size_t *)q)[-TAG_WORD_SIZE] = size;
-    ((size_t *)q)[-TAG_WORD_PREFIX] = prefix;
-    ((size_t *)q)[-1] = TAG;
-    count_alloc(chunk_usable(((const size_t *)r)[-1]) - prefix);
-    /* Not handed out yet: nobody else can free it meanwhile. */
-    ((size_t *)q)[-TAG_WORD_STACK] = sample(q, size, w, ra);
     return q;
 }
 
@@ -1660,6 +1671,11 @@ int lynx_heap_counting(void)
 {
     return atomic_load_explicit(&heap.configured, memory_order_acquire) &&
            counting;
+}
+
+const void *lynx_heap_unwind_site(void)
+{
+    return atomic_load_explicit(&heap.unwind_site, memory_order_relaxed);
 }
 
 uint64_t lynx_heap_rate(void)

@@ -6,9 +6,13 @@
 #ifndef LYNX_AGENT_SAMPLER_H
 #define LYNX_AGENT_SAMPLER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/dl_hooks.h"
+#include "agent/fork.h"
+#include "agent/internal.h"
 #include "protocol/block.h"
 
 /* One raw sample as the handler leaves it in the ring. */
@@ -45,6 +49,34 @@ uint32_t lynx_unwind_context(void *ucontext, uint64_t *pcs, uint32_t max,
  * May take the loader's lock (the lock hooks let it through while
  * lynx_agent_unwinding is set). */
 int lynx_unwind_here(void **buf, int max);
+
+/* lynx_unwind_here's body, inlined into a caller that wants no frame of
+ * its own in what it takes: buf[0] is then in the caller, buf[1] in the
+ * caller's caller.  Every frame walked costs (libunwind's fast trace
+ * looks each one up in its cache), so the heap sampler, which unwinds
+ * most often, takes this.  The same rules as lynx_unwind_here; what a
+ * signal asked for meanwhile is delivered by lynx_unwind_finish, out of
+ * line. */
+int unw_backtrace(void **buf, int size); /* libunwind's, in either mode */
+void lynx_unwind_finish(void *const *buf, int n);
+static inline __attribute__((always_inline)) int
+lynx_unwind_inline(void **buf, int max)
+{
+    int n;
+
+    if (lynx_dl_iterate_busy() || !lynx_fork_gate_enter()) {
+        return 0;
+    }
+    lynx_agent_unwinding++;
+    atomic_signal_fence(memory_order_seq_cst);
+    n = unw_backtrace(buf, max);
+    atomic_signal_fence(memory_order_seq_cst);
+    lynx_agent_unwinding--;
+    lynx_fork_gate_leave();
+    atomic_signal_fence(memory_order_seq_cst);
+    lynx_unwind_finish(buf, n);
+    return n;
+}
 
 /* Allocate the ring (once, outside any handler) and install the SIGPROF
  * handler.  Fails with -EBUSY (message in msg) when the program has its own

@@ -289,20 +289,8 @@ static __attribute__((noinline)) void deliver_deferred(void *const *buf,
     }
 }
 
-int lynx_unwind_here(void **buf, int max)
+void lynx_unwind_finish(void *const *buf, int n)
 {
-    int n;
-
-    if (lynx_dl_iterate_busy() || !lynx_fork_gate_enter()) {
-        return 0;
-    }
-    lynx_agent_unwinding++;
-    atomic_signal_fence(memory_order_seq_cst);
-    n = unw_backtrace(buf, max);
-    atomic_signal_fence(memory_order_seq_cst);
-    lynx_agent_unwinding--;
-    lynx_fork_gate_leave();
-    atomic_signal_fence(memory_order_seq_cst);
     if (__builtin_expect(
             lynx_agent_unwinding == 0 &&
                 (atomic_load_explicit(&deferred_weight,
@@ -312,7 +300,11 @@ int lynx_unwind_here(void **buf, int max)
             0)) {
         deliver_deferred(buf, n > 0 ? n : 0);
     }
-    return n;
+}
+
+__attribute__((noinline)) int lynx_unwind_here(void **buf, int max)
+{
+    return lynx_unwind_inline(buf, max);
 }
 
 int lynx_sampler_install(char *msg, size_t msg_size)
