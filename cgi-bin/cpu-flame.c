@@ -1,8 +1,8 @@
 /*
  * cpu-flame.c - GET /api/v1/profiling/cpu/flame/:id[?format=folded]
  * [&tagfocus=key=value]: a finished session as flame-graph JSON for the
- * web page (with its samples' labels; only the samples of one label with
- * tagfocus), or folded text.
+ * web page (with its samples' labels), or folded text; in both, tagfocus
+ * keeps only the samples of one label.
  */
 #include <stdlib.h>
 #include <string.h>

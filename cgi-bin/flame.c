@@ -1,8 +1,8 @@
 /*
  * flame.c - GET /api/v1/profiling/flame?type=<kind>&target=: the profile of
  * any registry kind as flame-graph JSON (lynx_pprof_flame_json_focus's
- * document plus "type" and "target"; &tagfocus=key=value keeps the
- * samples of one label), or with &format=folded as folded stacks.
+ * document plus "type" and "target"), or with &format=folded as folded
+ * stacks; in both, &tagfocus=key=value keeps the samples of one label.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,8 +52,11 @@ static void handle_flame(lynx_req_t *req)
     if (folded) {
         char *text = NULL;
         size_t len = 0;
-        rc = lynx_pprof_folded(p, sym, -1, &text, &len);
-        if (rc != 0) {
+        rc = lynx_pprof_folded(p, sym, -1, tagfocus, &text, &len);
+        if (rc == -EINVAL) {
+            lynx_reply_error(req, 400, "invalid tagfocus '%.64s': use "
+                                       "key=value", tagfocus);
+        } else if (rc != 0) {
             lynx_reply_error(req, 500, "folded: %s", lynx_strerror(rc));
         } else {
             lynx_reply_bytes(req, 200, "text/plain; charset=utf-8", text, len,

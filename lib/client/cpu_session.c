@@ -987,7 +987,7 @@ int lynx_cpu_flame(lynx_cpu_t *c, const char *id_arg, const char *tagfocus,
     if (json != NULL) {
         rc = lynx_pprof_flame_json_focus(p, c->sym, tagfocus, json);
     } else {
-        rc = lynx_pprof_folded(p, c->sym, -1, text, text_len);
+        rc = lynx_pprof_folded(p, c->sym, -1, tagfocus, text, text_len);
     }
     pthread_mutex_unlock(&c->sym_lock);
     lynx_pprof_destroy(p);

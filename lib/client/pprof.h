@@ -198,11 +198,12 @@ int lynx_pprof_flame_json_focus(lynx_pprof_t *p, lynx_symbolizer_t *sym,
 /*
  * Folded stacks ("root;caller;leaf 123\n" per line, frames as in the flame
  * JSON) for sample type `type_index` (negative: the default type), leaving
- * out stacks whose value is 0.  *out is malloc'd and NUL-terminated,
- * *out_len excludes the NUL; caller frees.
+ * out stacks whose value is 0; tagfocus as lynx_pprof_flame_json_focus
+ * (NULL or "" keeps all samples, -EINVAL when malformed).  *out is
+ * malloc'd and NUL-terminated, *out_len excludes the NUL; caller frees.
  */
 int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
-                      char **out, size_t *out_len);
+                      const char *tagfocus, char **out, size_t *out_len);
 
 /* Sum of sample type `type` over all samples (0 if out of range). */
 int64_t lynx_pprof_total(const lynx_pprof_t *p, size_t type);

@@ -460,9 +460,10 @@ done:
 /* ---- folded text ---- */
 
 int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
-                      char **out, size_t *out_len)
+                      const char *tagfocus, char **out, size_t *out_len)
 {
     lynx_buf_t b = LYNX_BUF_INIT;
+    pp_focus_t focus;
     pp_flame_t fl;
     size_t type;
     size_t i;
@@ -475,7 +476,12 @@ int lynx_pprof_folded(lynx_pprof_t *p, lynx_symbolizer_t *sym, int type_index,
         return -EINVAL;
     }
     type = type_index >= 0 ? (size_t)type_index : pp_default_index(p);
-    rc = pp_flame_build(p, sym, NULL, &fl);
+    memset(&fl, 0, sizeof(fl));
+    rc = pp_focus_parse(p, tagfocus, &focus);
+    if (rc < 0) {
+        goto done;
+    }
+    rc = pp_flame_build(p, sym, &focus, &fl);
     if (rc < 0) {
         goto done;
     }

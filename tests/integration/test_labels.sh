@@ -165,6 +165,25 @@ expect "flame JSON ?tagfocus=thread=alpha: only alpha's samples" 200 '
     GET "$CPU/flame/$sid?target=$SHARES&tagfocus=thread=alpha" "${AUTH[@]}"
 expect "flame JSON ?tagfocus without '=': 400" 400 '.error | test("tagfocus")' \
     GET "$CPU/flame/$sid?target=$SHARES&tagfocus=alpha" "${AUTH[@]}"
+# Folded text: the same filter, the same total as the JSON's.
+folded_sum() { awk '{ s += $NF } END { printf "%.0f", s }' <<<"$H_BODY"; }
+http GET "$CPU/flame/$sid?target=$SHARES&format=folded" "${AUTH[@]}"
+folded_all=$(folded_sum)
+http GET "$CPU/flame/$sid?target=$SHARES&format=folded&tagfocus=thread=alpha" "${AUTH[@]}"
+t_check "flame folded ?tagfocus=thread=alpha: 200, alpha's total ($(folded_sum) of ${alpha_ns:-0}), less than all ($folded_all)" \
+    bash -c '[ "$0" = 200 ] && [ "$1" = "$2" ] && [ "$1" -gt 0 ] && [ "$1" -lt "$3" ]' \
+    "$H_CODE" "$(folded_sum)" "${alpha_ns:-0}" "$folded_all"
+expect "flame folded ?tagfocus without '=': 400" 400 '.error | test("tagfocus")' \
+    GET "$CPU/flame/$sid?target=$SHARES&format=folded&tagfocus=alpha" "${AUTH[@]}"
+# Threads (goroutine): one is beta, of at least alpha, beta and gamma.
+http GET "$B/api/v1/profiling/flame?type=goroutine&format=folded&target=$SHARES" "${AUTH[@]}"
+threads_all=$(folded_sum)
+http GET "$B/api/v1/profiling/flame?type=goroutine&format=folded&target=$SHARES&tagfocus=thread=beta" "${AUTH[@]}"
+t_check "flame?type=goroutine folded ?tagfocus=thread=beta: 200, one thread of $threads_all ($(folded_sum))" \
+    bash -c '[ "$0" = 200 ] && [ "$1" = 1 ] && [ "$2" -ge 3 ]' \
+    "$H_CODE" "$(folded_sum)" "$threads_all"
+expect "flame?type=goroutine folded ?tagfocus='=x': 400" 400 '.error | test("tagfocus")' \
+    GET "$B/api/v1/profiling/flame?type=goroutine&format=folded&target=$SHARES&tagfocus==x" "${AUTH[@]}"
 
 # A thread dump: each thread under its own name, with its request labels.
 it_fetch_gz "goroutine profile of the shares target" \

@@ -421,8 +421,6 @@ static void test_record_check(void **state)
     }
 }
 
-/* A completed session in a fake block is spooled on lookup: the files are
- * there, the pprof decodes to the table's samples, the agent is told. */
 /* Session cpu_1001's flame JSON with tagfocus has `with` and not
  * `without` (NULL: not checked). */
 static void flame_has(lynx_cpu_t *c, const char *tagfocus, const char *with,
@@ -439,6 +437,27 @@ static void flame_has(lynx_cpu_t *c, const char *tagfocus, const char *with,
     json_object_put(flame);
 }
 
+/* The same for its folded text ("" as `with`: empty text). */
+static void folded_has(lynx_cpu_t *c, const char *tagfocus, const char *with,
+                       const char *without)
+{
+    char *text = NULL;
+    size_t len = 0;
+
+    assert_int_equal(lynx_cpu_flame(c, "cpu_1001", tagfocus, NULL, NULL,
+                                    &text, &len), 0);
+    assert_non_null(text);
+    if (with[0] == '\0') {
+        assert_int_equal(len, 0);
+    } else {
+        assert_non_null(strstr(text, with));
+    }
+    assert_null(strstr(text, without));
+    free(text);
+}
+
+/* A completed session in a fake block is spooled on lookup: the files are
+ * there, the pprof decodes to the table's samples, the agent is told. */
 static void test_spool_and_decode(void **state)
 {
     fake_block_t fb;
@@ -563,7 +582,16 @@ static void test_spool_and_decode(void **state)
         assert_int_equal(lynx_cpu_flame(c, "cpu_1001", NULL, NULL, NULL,
                                         &text, &tlen), 0);
         assert_non_null(strstr(text, "cs_root;cs_mid;cs_leaf 30"));
+        assert_non_null(strstr(text, "cs_other"));
         free(text);
+        /* Folded text keeps to the label too, and refuses a bad one. */
+        folded_has(c, "thread=alpha", "cs_root;cs_mid;cs_leaf 30", "cs_other");
+        folded_has(c, "tid=102", "cs_other", "cs_mid");
+        folded_has(c, "request=none", "", "cs_");
+        text = NULL;
+        assert_int_equal(lynx_cpu_flame(c, "cpu_1001", "=x", NULL, NULL,
+                                        &text, &tlen), -EINVAL);
+        assert_null(text);
     }
     /* Its status document. */
     {

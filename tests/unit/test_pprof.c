@@ -459,7 +459,7 @@ static void test_long_names_in_text(void **state)
     assert_null(memchr(out + 14, '\n', len - 14 - strlen(want)));
     free(out);
 
-    assert_int_equal(lynx_pprof_folded(p, NULL, 1, &out, &len), 0);
+    assert_int_equal(lynx_pprof_folded(p, NULL, 1, NULL, &out, &len), 0);
     snprintf(want, sizeof(want), "%s 30\n", name);
     assert_string_equal(out, want);
     assert_int_equal(len, strlen(want));
@@ -635,7 +635,7 @@ static void test_errors(void **state)
     bad.build_id_len = 0;
     assert_int_equal(lynx_pprof_set_modules(p, &bad, 1), 0);
     assert_int_equal(lynx_pprof_set_modules(p, NULL, 0), 0);
-    assert_int_equal(lynx_pprof_folded(p, NULL, 5, NULL, NULL), -EINVAL);
+    assert_int_equal(lynx_pprof_folded(p, NULL, 5, NULL, NULL, NULL), -EINVAL);
     lynx_pprof_destroy(p);
 }
 
@@ -783,7 +783,7 @@ static void test_flame_and_folded(void **state)
     json_object_put(flame);
 
     /* Folded, default type (cpu): the zero-cpu stack is left out. */
-    assert_int_equal(lynx_pprof_folded(p, sym, -1, &folded, &len), 0);
+    assert_int_equal(lynx_pprof_folded(p, sym, -1, NULL, &folded, &len), 0);
     snprintf(expect, sizeof(expect),
              "lynx_p_root;lynx_p_outer;lynx_p_inlined;lynx_p_leaf 60000000\n"
              "lynx_p_root;lynx_p_outer;lynx_p_inlined;lynx_p_other 20000000\n");
@@ -791,7 +791,7 @@ static void test_flame_and_folded(void **state)
     assert_int_equal(len, strlen(expect));
     free(folded);
     /* By samples: the alien address is named by its address. */
-    assert_int_equal(lynx_pprof_folded(p, sym, 0, &folded, &len), 0);
+    assert_int_equal(lynx_pprof_folded(p, sym, 0, NULL, &folded, &len), 0);
     snprintf(expect, sizeof(expect),
              "lynx_p_root;lynx_p_outer;lynx_p_inlined;lynx_p_leaf 6\n"
              "lynx_p_root;lynx_p_outer;lynx_p_inlined;lynx_p_other 2\n"
