@@ -11,6 +11,10 @@
 # threads x steps x 3721 / rate.  Median and quartiles over the rounds.
 # SAMPLE_COST_BEFORE=LIB adds the same rows for another build of the agent
 # (e.g. the one before a change), in the same rounds.
+# Then, what no noise blurs: the instructions of one sample (cachegrind,
+# one thread at 32 KiB against sampling off, each the difference of two
+# run lengths so that start-up and the first unwinds cancel out; over the
+# samples the bytes make, so within about 1 %).
 #   bench/sample_cost.sh [rounds] [steps per thread]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +28,9 @@ tmp=$(mktemp -d /tmp/lynxprof-samplecost.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
 
-command -v perf >/dev/null || { echo "missing perf"; exit 1; }
+for tool in perf valgrind; do
+    command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
+done
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
 gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
 STEADY="MALLOC_TRIM_THRESHOLD_=67108864" # see bench/malloc_rest.sh
@@ -60,6 +66,27 @@ for threads in 1 2; do
             i=$((i + 1))
         done
     done
+done
+
+echo
+echo "| agent | instructions per sample (cachegrind, 1 thread, 32 KiB) |"
+echo "|---|---:|"
+ir() { # steps env... : instructions of one run
+    local n=$1
+    shift
+    env "$@" valgrind --tool=cachegrind --cache-sim=no \
+        --cachegrind-out-file=/dev/null "$tmp/loop" 1 "$n" 2>&1 |
+        awk '/I +refs/ { gsub(",", "", $NF); print $NF }'
+}
+for l in "${libs[@]}"; do
+    e="$STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost"
+    # shellcheck disable=SC2086
+    {
+        on=$(($(ir 200000 $e LYNXPROF_HEAP_RATE=32768) - $(ir 100000 $e LYNXPROF_HEAP_RATE=32768)))
+        off=$(($(ir 200000 $e LYNXPROF_HEAP_RATE=0) - $(ir 100000 $e LYNXPROF_HEAP_RATE=0)))
+    }
+    printf '| %s | %s |\n' "${l%%|*}" \
+        "$(awk -v d=$((on - off)) -v m="$mean" 'BEGIN { printf "%.0f", d / (100000 * m / 32768) }')"
 done
 echo
 echo "command: ${before:+SAMPLE_COST_BEFORE=$before }bench/sample_cost.sh $rounds $steps"
