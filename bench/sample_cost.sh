@@ -7,14 +7,18 @@
 # (LYNXPROF_HEAP_RATE=0: the interposer alone), at the default 512 KiB and
 # at 32 KiB (16 times as many samples, so the cost per sample stands out
 # of the noise).  The cost per sample is the paired CPU time difference to
-# sampling off, over the samples the bytes allocated make:
-# threads x steps x 3721 / rate.  Median and quartiles over the rounds.
+# sampling off, over the samples expected: threads x steps x the mean over
+# the loop's sizes s of 1 - exp(-s / rate), the chance that an allocation
+# is sampled (not bytes / rate: a sample's next interval starts after the
+# block it fell in, so at 32 KiB there are 15 % fewer samples than that).
+# Median and quartiles over the rounds.
 # SAMPLE_COST_BEFORE=LIB adds the same rows for another build of the agent
 # (e.g. the one before a change), in the same rounds.
 # Then, what no noise blurs: the instructions of one sample (cachegrind,
 # one thread at 32 KiB against sampling off, each the difference of two
 # run lengths so that start-up and the first unwinds cancel out; over the
-# samples the bytes make, so within about 1 %).
+# samples expected, ~19,000, so within 2-3 %: the intervals are drawn at
+# random).
 #   bench/sample_cost.sh [rounds] [steps per thread]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,7 +27,24 @@ rounds="${1:-11}"
 steps="${2:-8000000}"
 agent="$src/build/.libs/libprofile-agent.so"
 before="${SAMPLE_COST_BEFORE:-}"
-mean=3721 # bytes a step: (sum over k < 10 of 1.5 * 16 * 2^k - 0.5, + 16384) / 11
+# Samples expected in `steps` steps of one thread at `rate`: the loop's
+# sizes are 16 * 2^k (k < 11, each as likely) up to twice that, uniform,
+# capped at 16 KiB (bench/alloc_loop.c); each is sampled with probability
+# 1 - exp(-size / rate).
+expected_samples() { # steps rate
+    awk -v steps="$1" -v r="$2" 'BEGIN {
+        for (k = 0; k < 11; k++) {
+            b = 16 * 2 ^ k; t = 0
+            for (j = 0; j < 1000; j++) {
+                s = b + (j + 0.5) * b / 1000
+                if (s > 16384) s = 16384
+                t += 1 - exp(-s / r)
+            }
+            p += t / 1000
+        }
+        printf "%.0f", steps * p / 11
+    }'
+}
 tmp=$(mktemp -d /tmp/lynxprof-samplecost.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
@@ -54,8 +75,7 @@ for threads in 1 2; do
     for l in "${libs[@]}"; do
         for rate in 0 524288 32768; do
             if [ "$rate" != 0 ]; then
-                samples=$(awk -v t="$threads" -v s="$steps" -v m="$mean" -v r="$rate" \
-                    'BEGIN { printf "%d", t * s * m / r }')
+                samples=$(expected_samples $((threads * steps)) "$rate")
                 per=$(paired_difference "$tmp/r/$i" "$tmp/r/$base" 2 \
                     "$(awk -v n="$samples" 'BEGIN { print 1e9 / n }')")
                 printf '| %s | %d | %d | %d | %s | %s |\n' "${l%%|*}" "$threads" \
@@ -69,7 +89,7 @@ for threads in 1 2; do
 done
 
 echo
-echo "| agent | instructions per sample (cachegrind, 1 thread, 32 KiB) |"
+echo "| agent | instructions per sample (cachegrind, 1 thread, 32 KiB), median of 5 (range) |"
 echo "|---|---:|"
 ir() { # steps env... : instructions of one run
     local n=$1
@@ -78,15 +98,18 @@ ir() { # steps env... : instructions of one run
         --cachegrind-out-file=/dev/null "$tmp/loop" 1 "$n" 2>&1 |
         awk '/I +refs/ { gsub(",", "", $NF); print $NF }'
 }
+n32=$(expected_samples 200000 32768)
 for l in "${libs[@]}"; do
     e="$STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost"
     # shellcheck disable=SC2086
-    {
-        on=$(($(ir 200000 $e LYNXPROF_HEAP_RATE=32768) - $(ir 100000 $e LYNXPROF_HEAP_RATE=32768)))
-        off=$(($(ir 200000 $e LYNXPROF_HEAP_RATE=0) - $(ir 100000 $e LYNXPROF_HEAP_RATE=0)))
-    }
-    printf '| %s | %s |\n' "${l%%|*}" \
-        "$(awk -v d=$((on - off)) -v m="$mean" 'BEGIN { printf "%.0f", d / (100000 * m / 32768) }')"
+    off=$(($(ir 400000 $e LYNXPROF_HEAP_RATE=0) - $(ir 200000 $e LYNXPROF_HEAP_RATE=0)))
+    # How many samples a run draws varies: the median of five.
+    for k in 1 2 3 4 5; do
+        # shellcheck disable=SC2086
+        on=$(($(ir 400000 $e LYNXPROF_HEAP_RATE=32768) - $(ir 200000 $e LYNXPROF_HEAP_RATE=32768)))
+        awk -v d=$((on - off)) -v n="$n32" 'BEGIN { printf "%.0f\n", d / n }'
+    done | sort -n | awk -v name="${l%%|*}" '{ v[NR] = $1 }
+        END { printf "| %s | %d (%d-%d) |\n", name, v[3], v[1], v[5] }'
 done
 echo
 echo "command: ${before:+SAMPLE_COST_BEFORE=$before }bench/sample_cost.sh $rounds $steps"
