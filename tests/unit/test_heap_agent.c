@@ -72,7 +72,7 @@ static void take(snap_t *s, uint32_t flags)
     s->bulk_len = c.bulk_len;
 }
 
-static uintptr_t site_starts[9];
+static uintptr_t site_starts[11];
 static size_t nsite_starts;
 
 /* Sum the records whose leaf (the caller of the allocation function) lies
@@ -838,15 +838,69 @@ static void test_threads_come_and_go(void **state)
 
 /* ---- accuracy at a sparse rate, in a child with its own rate ------------- */
 
-__attribute__((noinline)) void *heap_test_site_small(void)
+/* n blocks of `size` bytes in a list, allocated by the function this is
+ * inlined into (each its own site). */
+static inline __attribute__((always_inline)) void *list_of(size_t size,
+                                                           int n)
 {
     void *head = NULL;
-    for (int i = 0; i < 100000; i++) {
-        void **b = malloc(64);
+    for (int i = 0; i < n; i++) {
+        void **b = malloc(size);
         *b = head;
         head = b;
     }
     return head;
+}
+
+__attribute__((noinline)) void *heap_test_site_small(void)
+{
+    return list_of(64, 100000);
+}
+
+/* Blocks of just under half the rate (x = size / rate = 0.49, where the
+ * weight's series needs all its terms) and of twice the rate (x = 2,
+ * where it is not used). */
+__attribute__((noinline)) void *heap_test_site_near(void)
+{
+    return list_of(2007, 2000);
+}
+
+__attribute__((noinline)) void *heap_test_site_over(void)
+{
+    return list_of(8192, 1000);
+}
+
+static void free_list(void *head)
+{
+    while (head != NULL) {
+        void *next = *(void **)head;
+        free(head);
+        head = next;
+    }
+}
+
+/* Every sample of a block of `size` bytes at `rate` weighs exactly
+ * 1 / (1 - exp(-size / rate)), the inverse of its chance to be sampled:
+ * a site's in-use objects over its samples, and its bytes over its
+ * samples over the size, are that weight to 1e-9. */
+static int weight_exact(const lynx_heap_record_t *r, size_t size,
+                        double rate)
+{
+    double w = 1.0 / -expm1(-(double)size / rate);
+    double per = r->inuse_samples > 0
+                     ? r->inuse_objects / (double)r->inuse_samples
+                     : 0.0;
+    double per_bytes = r->inuse_samples > 0
+                           ? r->inuse_bytes / (double)r->inuse_samples /
+                                 (double)size
+                           : 0.0;
+    int ok = r->inuse_samples > 0 && fabs(per - w) <= 1e-9 * w &&
+             fabs(per_bytes - w) <= 1e-9 * w;
+
+    fprintf(stderr, "%zu bytes at rate %.0f: weight %.12f in %llu samples, "
+            "exact %.12f\n", size, rate, per,
+            (unsigned long long)r->inuse_samples, w);
+    return ok;
 }
 
 /* Sizes no allocator can give, above INT64_MAX: they fail, and must not
@@ -875,15 +929,25 @@ static int accuracy_child(void)
     lynx_heap_record_t r;
     int absurd_failed = absurd_sizes_fail();
     void *keep = heap_test_site_small();
+    void *near = heap_test_site_near();
+    void *over = heap_test_site_over();
     double truth = 100000.0 * 64;
+    int weights_exact;
 
     take(&s, 0);
+    site(&s, (void *)heap_test_site_near, &r);
+    weights_exact = weight_exact(&r, 2007, 4096);
+    site(&s, (void *)heap_test_site_over, &r);
+    weights_exact &= weight_exact(&r, 8192, 4096);
     site(&s, (void *)heap_test_site_small, &r);
+    weights_exact &= weight_exact(&r, 64, 4096);
     fprintf(stderr, "rate %llu: estimate %.0f bytes in %llu samples, "
             "truth %.0f\n", (unsigned long long)s.rep.rate_bytes,
             r.inuse_bytes, (unsigned long long)r.inuse_samples, truth);
     __asm__ volatile("" ::"r"(keep) : "memory");
-    return absurd_failed && s.rep.rate_bytes == 4096 &&
+    free_list(near);
+    free_list(over);
+    return absurd_failed && weights_exact && s.rep.rate_bytes == 4096 &&
                    r.inuse_bytes > truth * 0.9 &&
                    r.inuse_bytes < truth * 1.1
                ? 0
@@ -1030,7 +1094,9 @@ static int setup(void **state)
     site_starts[6] = (uintptr_t)short_life;
     site_starts[7] = (uintptr_t)accuracy_child;
     site_starts[8] = (uintptr_t)storm;
-    nsite_starts = 9;
+    site_starts[9] = (uintptr_t)heap_test_site_near;
+    site_starts[10] = (uintptr_t)heap_test_site_over;
+    nsite_starts = 11;
     blk = agent_test_start("heap");
     assert_non_null(blk);
     {
