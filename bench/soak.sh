@@ -156,6 +156,7 @@ done
 restarts=0
 stalls=0
 last_progress=""
+last_el=0
 csv="$out/soak.csv"
 {
     printf 'elapsed_s,target_rss_kb,endpoints_rss_kb,max_endpoint_rss_kb,nginx_workers_rss_kb,shm_objects,target_alive,forks,dlopens,threads,hung,crashed'
@@ -181,9 +182,12 @@ sample() {
     echo "$el,$tr,$total,$max,$ngx,$shm,$alive,$(status_val forks),$(status_val dlopens),$(status_val threads),$(status_val hung),$(status_val crashed)$line" >>"$csv"
     echo "$maxname" >"$tmp/maxname"
     # A target whose counters stop moving is stuck: record every thread's
-    # stack once (gdb), for the report.
+    # stack once (gdb), for the report.  It writes them once a second, so
+    # a sample closer than 3 s to the one before (the last, taken as soon
+    # as the load stops) cannot tell.
     local progress="$(status_val forks)/$(status_val dlopens)/$(status_val threads)"
-    if [ "$alive" = 1 ] && [ "$progress" = "$last_progress" ]; then
+    if [ "$alive" = 1 ] && [ "$progress" = "$last_progress" ] &&
+        [ $((el - last_el)) -ge 3 ]; then
         stalls=$((stalls + 1))
         echo "$el the target made no progress since the last sample ($progress)" >>"$tmp/bad.log"
         if [ "$stalls" = 1 ] && command -v gdb >/dev/null; then
@@ -192,6 +196,7 @@ sample() {
         fi
     fi
     last_progress=$progress
+    last_el=$el
     if [ "$(worker_set)" != "$workers0" ]; then
         restarts=$((restarts + 1))
         for i in "${!ep_pids[@]}"; do
