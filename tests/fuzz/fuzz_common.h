@@ -99,11 +99,15 @@ static void fuzz_exercise(lynx_pprof_t *p, lynx_profile_text_cb text)
         perftools__profiles__profile__free_unpacked(prof, NULL);
         free(pb);
     }
-    rc = lynx_pprof_folded(p, NULL, -1, &out, &out_len);
-    FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
-    if (rc == 0) {
-        FUZZ_CHECK(strlen(out) == out_len);
-        free(out);
+    /* All samples, then those of one label (a numeric one matches too). */
+    for (int focus = 0; focus < 2; focus++) {
+        rc = lynx_pprof_folded(p, NULL, -1, focus ? "thread=1" : NULL, &out,
+                               &out_len);
+        FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
+        if (rc == 0) {
+            FUZZ_CHECK(strlen(out) == out_len);
+            free(out);
+        }
     }
     rc = lynx_pprof_flame_json(p, NULL, &flame);
     FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
