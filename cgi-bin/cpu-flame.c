@@ -11,7 +11,7 @@
 
 static const lynx_param_spec_t params[] = {
     {"format", LYNX_PARAM_STRING, "json", 0, 0},
-    {"tagfocus", LYNX_PARAM_STRING, "", 0, 0},
+    {"tagfocus", LYNX_PARAM_LABEL, "", 0, 0},
     LYNX_CPU_TARGET_PARAM,
     {NULL, 0, NULL, 0, 0},
 };
@@ -38,12 +38,6 @@ static void handle_flame(lynx_req_t *req)
         return;
     }
     if (lynx_cpu_req_check_target(req, c, id) != 0) {
-        return;
-    }
-    if (tagfocus[0] != '\0' &&
-        (strchr(tagfocus, '=') == NULL || tagfocus[0] == '=')) {
-        lynx_reply_error(req, 400, "invalid tagfocus '%.64s': use key=value",
-                         tagfocus);
         return;
     }
     rc = lynx_cpu_flame(c, id, tagfocus, &s, folded ? NULL : &flame, &text,

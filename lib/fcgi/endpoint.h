@@ -26,6 +26,8 @@ typedef enum lynx_param_kind {
     LYNX_PARAM_DURATION = 3, /* Go duration -> nanoseconds in .i */
     LYNX_PARAM_INT = 4,      /* decimal integer in [min, max] -> .i */
     LYNX_PARAM_BOOL = 5,     /* Go boolean -> 0/1 in .i */
+    LYNX_PARAM_LABEL = 6,    /* a label filter, key=value (pprof's
+                                -tagfocus), or empty: none */
 } lynx_param_kind_t;
 
 typedef struct lynx_param_spec {

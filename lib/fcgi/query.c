@@ -96,6 +96,13 @@ static int parse_value(const lynx_param_spec_t *spec, lynx_param_t *p,
         }
         p->i = b;
         return 0;
+    case LYNX_PARAM_LABEL:
+        if (t[0] != '\0' && (t[0] == '=' || strchr(t, '=') == NULL)) {
+            snprintf(err, err_size, "invalid %s '%.64s': use key=value",
+                     spec->name, t);
+            return -1;
+        }
+        return 0;
     }
     if (spec->min != 0 || spec->max != 0) {
         if (p->i < spec->min || p->i > spec->max) {

@@ -23,6 +23,7 @@ static const lynx_param_spec_t spec[] = {
     {"hz", LYNX_PARAM_INT, "100", 1, 1000},
     {"gc", LYNX_PARAM_BOOL, NULL, 0, 0},
     {"note", LYNX_PARAM_STRING, NULL, 0, 0},
+    {"tagfocus", LYNX_PARAM_LABEL, "", 0, 0},
     {NULL, 0, NULL, 0, 0},
 };
 
@@ -55,6 +56,10 @@ static void test_query_ok(void **state)
     assert_string_equal(p[4].text, "a b c/d");
     assert_int_equal(parse("note", p, err), 0);
     assert_string_equal(p[4].text, "");
+    assert_string_equal(p[5].text, ""); /* no filter */
+    assert_int_equal(parse("tagfocus=thread%3Dalpha", p, err), 0);
+    assert_string_equal(p[5].text, "thread=alpha");
+    assert_int_equal(parse("tagfocus=k%3D", p, err), 0); /* empty value */
 }
 
 static void test_query_errors(void **state)
@@ -83,6 +88,8 @@ static void test_query_errors(void **state)
         {"hz=10x", "not an integer"},
         {"hz=", "not an integer"},
         {"gc=maybe", "use true or false"},
+        {"tagfocus=alpha", "invalid tagfocus 'alpha': use key=value"},
+        {"tagfocus=%3Dx", "invalid tagfocus '=x'"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
