@@ -182,6 +182,8 @@ typedef struct lynx_agent_heap_state {
     _Atomic int configured;          /* the constructor has run */
     uint64_t rate;                   /* 0 = off */
     double inv_rate;
+    uint32_t sample_limit;           /* samples a second a thread; 0 = any */
+    double mean_max;                 /* the largest mean a thread may use */
     pthread_key_t exit_key;
     int key_ready;
     struct lynx_stack_entry *stacks; /* STACK_SLOTS; NULL when off */
@@ -196,6 +198,7 @@ typedef struct lynx_agent_heap_state {
                                         doubled when half full; NULL
                                         when blocks are tagged (glibc) */
     uint64_t samples;
+    uint64_t paced;                  /* of which at a raised mean */
     uint64_t untracked;
     uint64_t overflow;
 } lynx_agent_heap_state_t;

@@ -43,4 +43,11 @@ uint64_t lynx_heap_rate(void);
  * and delivered after it has it as its leaf. */
 const void *lynx_heap_unwind_site(void);
 
+/* A thread's mean sampling interval after a window of `samples` samples
+ * over `elapsed_ns` (counted as 1 ms at least), under a limit of `limit`
+ * samples a second (> 0): `mean` scaled by the rate seen over the limit,
+ * kept within [rate, mean_max].  Pure; the sampler's pace. */
+double lynx_heap_paced_mean(double mean, uint32_t samples, int64_t elapsed_ns,
+                            uint32_t limit, double rate, double mean_max);
+
 #endif

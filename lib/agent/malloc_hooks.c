@@ -74,6 +74,7 @@
 #include "agent/sampler.h"
 #include "agent/internal.h"
 #include "protocol/block.h"
+#include "protocol/clock.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -106,6 +107,11 @@
 #define STACK_INDEX (2 * STACK_SLOTS)
 #define UNWIND_MAX (LYNX_HEAP_MAX_DEPTH + 8) /* + our own frames */
 #define GOLDEN 0x9e3779b97f4a7c15ULL
+/* pace(): a thread's samples are counted over a second at most; a window
+ * closed sooner counts as 1 ms at least (the rate seen is then capped). */
+#define PACE_WINDOW_NS 1000000000LL
+#define PACE_MIN_NS 1000000LL
+#define PACE_MEAN_MAX 1099511627776.0 /* 1 TiB: far beyond any thread */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LYNX_NO_MALLOC_HOOKS 1
@@ -235,6 +241,18 @@ static int tagging;
 #define TAG_WORDS 5
 static __thread uint64_t tls_rng IE_TLS;      /* 0 until first sample */
 static __thread int tls_guard IE_TLS;         /* inside our slow path */
+
+/* The thread's pace (see pace() below), read and written by the sampling
+ * slow path only: the mean interval it draws with (0 until its first
+ * sample: heap.rate), the inverse of the mean the last sample was taken
+ * at (its weight's), and the window over which it counts its samples. */
+static __thread struct {
+    double mean;
+    double taken_inv;
+    int64_t window_start_ns;         /* CLOCK_MONOTONIC; 0: none yet */
+    uint32_t window_samples;
+    int taken_raised;                /* the last sample's mean > rate */
+} tls_pace IE_TLS;
 static _Atomic uint64_t seed_counter;
 
 
@@ -775,8 +793,14 @@ static void seed_rng(void)
     tls_rng = s != 0 ? s : GOLDEN;
 }
 
-/* Bytes until the next sample: exponential with mean heap.rate; -1 (every
- * allocation) for rate 1. */
+/* The thread's mean interval: heap.rate unless pace() raised it. */
+INLINE double thread_mean(void)
+{
+    return tls_pace.mean > 0.0 ? tls_pace.mean : (double)heap.rate;
+}
+
+/* Bytes until the next sample: exponential with the thread's mean; 0
+ * (every allocation) for rate 1. */
 static int64_t draw_interval(void)
 {
     uint64_t x = tls_rng;
@@ -791,18 +815,76 @@ static int64_t draw_interval(void)
     x ^= x >> 27;
     tls_rng = x;
     u = (double)(((x * 2685821657736338717ULL) >> 11) + 1) * 0x1.0p-53;
-    v = -log_unit(u) * (double)heap.rate;
+    v = -log_unit(u) * thread_mean();
     return v > 4e18 ? (int64_t)4e18 : (int64_t)v;
 }
 
-static double weight(size_t size)
+double lynx_heap_paced_mean(double mean, uint32_t samples, int64_t elapsed_ns,
+                            uint32_t limit, double rate, double mean_max)
+{
+    double seen;
+
+    if (elapsed_ns < PACE_MIN_NS) {
+        elapsed_ns = PACE_MIN_NS;
+    }
+    seen = (double)samples * 1e9 / (double)elapsed_ns; /* a second */
+    mean *= seen / (double)limit;
+    return mean < rate ? rate : mean > mean_max ? mean_max : mean;
+}
+
+/* The pace of a thread's samples (LYNXPROF_HEAP_SAMPLE_LIMIT, samples a
+ * second; 0 = no limit; not for rate 1).  A sample costs a stack walk:
+ * at the default rate, a thread that allocates 500 MB a second would
+ * spend several per cent of its time on them.  So each thread counts its
+ * samples over a window of a second, closed early when it holds `limit`
+ * samples; when a window closes the mean is scaled by the rate seen over
+ * the limit (lynx_heap_paced_mean), between heap.rate and heap.mean_max:
+ * a thread that samples faster than the limit draws longer intervals
+ * from then on, about `limit` samples a second, and one that slows down
+ * draws shorter ones again, down to heap.rate (a window that ends after
+ * a second holds fewer samples than the limit).  Other threads keep
+ * their own pace.
+ * Each sample still weighs the inverse of its chance, 1/(1-exp(-size /
+ * mean)) with the mean its interval was drawn with (the countdown is
+ * memoryless, and the mean is fixed before the bytes it applies to are
+ * allocated), so every estimate stays unbiased; only the variance of a
+ * fast allocating thread's share grows.  Called for every sample taken,
+ * after its weight's mean is kept in taken_inv. */
+static void pace(void)
+{
+    uint32_t limit = heap.sample_limit;
+    int64_t now;
+    int64_t elapsed;
+
+    if (limit == 0 || heap.rate <= 1) {
+        return;
+    }
+    now = lynx_mono_ns(); /* vDSO: no system call, nothing allocated */
+    if (tls_pace.window_start_ns == 0) {
+        tls_pace.window_start_ns = now;
+    }
+    tls_pace.window_samples++;
+    elapsed = now - tls_pace.window_start_ns;
+    if (tls_pace.window_samples < limit && elapsed < PACE_WINDOW_NS) {
+        return;
+    }
+    tls_pace.mean =
+        lynx_heap_paced_mean(thread_mean(), tls_pace.window_samples, elapsed,
+                             limit, (double)heap.rate, heap.mean_max);
+    tls_pace.window_start_ns = now;
+    tls_pace.window_samples = 0;
+}
+
+/* The weight of a sample of `size` bytes taken at the mean whose inverse
+ * is `inv` (tls_pace.taken_inv). */
+static double weight(size_t size, double inv)
 {
     double x;
 
     if (heap.rate <= 1 || size == 0) {
         return 1.0;
     }
-    x = (double)size * heap.inv_rate;
+    x = (double)size * inv;
     if (x < 0.5) {
         /* Blocks under half the rate (nearly all): 1 / (1 - exp(-x)) by
          * its Laurent series (Bernoulli numbers), 1/x + 1/2 + x/12 -
@@ -888,6 +970,7 @@ INLINE size_t record(void *p, size_t size, double w, const void *ra)
         st->alloc_sampled_bytes += size;
     }
     heap.samples++;
+    heap.paced += (uint64_t)tls_pace.taken_raised;
     if (tagging) {
         heap.nlive++;
         stack_add(e.stack, &e, +1);
@@ -922,13 +1005,18 @@ static __attribute__((noinline)) int take_sample(void)
         /* First decision on this thread: start its countdown. */
         seed_rng();
         tls_countdown += draw_interval();
-        if (tls_countdown <= 0) {
-            tls_countdown = draw_interval();
-            take = 1;
-        }
+        take = tls_countdown <= 0;
     } else {
-        tls_countdown = draw_interval();
         take = 1;
+    }
+    if (take) {
+        /* The interval that ran out was drawn with the mean in force: the
+         * sample weighs by it, and the next is drawn after pace(). */
+        double mean = thread_mean();
+        tls_pace.taken_inv = 1.0 / mean;
+        tls_pace.taken_raised = mean > (double)heap.rate;
+        pace();
+        tls_countdown = draw_interval();
     }
     return take;
 }
@@ -1065,7 +1153,7 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
             return NULL;
         }
         count_alloc(real.usable(q));
-        w = weight(size);
+        w = weight(size, tls_pace.taken_inv);
     } else {
         if (extra > TAG_PREFIX_MAX || (align & (align - 1)) != 0 ||
             __builtin_add_overflow(size, extra, &total)) {
@@ -1086,7 +1174,7 @@ alloc_sampled(int how, size_t align, size_t size, const void *ra)
                         ~(uintptr_t)(TAG_ALIGN - 1)) -
                            (uintptr_t)r;
         q = r + prefix;
-        w = weight(size);
+        w = weight(size, tls_pace.taken_inv);
         ((double *)q)[-TAG_WORD_WEIGHT] = w;
         ((size_t *)q)[-TAG_WORD_SIZE] = size;
         ((size_t *)q)[-TAG_WORD_PREFIX] = prefix;
@@ -1114,9 +1202,10 @@ static void forget(void *p)
         size_t si = ((const size_t *)p)[-TAG_WORD_STACK];
         e.size_bytes = ((const size_t *)p)[-TAG_WORD_SIZE];
         e.weight = ((const double *)p)[-TAG_WORD_WEIGHT];
-        /* 1 to rate / 1 byte, as weight() gives them; false for NaN */
+        /* 1 to the largest mean / 1 byte, as weight() gives them; false
+         * for NaN */
         if (si == TAG_UNTRACKED ||
-            !(e.weight >= 1.0 && e.weight <= 2.0 * (double)heap.rate)) {
+            !(e.weight >= 1.0 && e.weight <= 2.0 * heap.mean_max)) {
             return;
         }
         lock();
@@ -1567,6 +1656,25 @@ static uint64_t env_rate(void)
     return v;
 }
 
+/* LYNXPROF_HEAP_SAMPLE_LIMIT: the most heap samples a second a thread
+ * takes before pace() raises its mean interval; 0 = no limit. */
+static uint32_t env_sample_limit(void)
+{
+    const char *s = getenv("LYNXPROF_HEAP_SAMPLE_LIMIT");
+    uint32_t v = 0;
+
+    if (s == NULL || *s == '\0') {
+        return LYNX_HEAP_SAMPLE_LIMIT_DEFAULT;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > 100000000u) {
+            return LYNX_HEAP_SAMPLE_LIMIT_DEFAULT; /* not a sane number */
+        }
+        v = v * 10 + (uint32_t)(*s - '0');
+    }
+    return v;
+}
+
 /* Before main() (and before the agent's own constructor): environment and
  * tables.  Allocations made earlier are counted but not sampled. */
 __attribute__((constructor(101))) static void heap_configure(void)
@@ -1637,6 +1745,10 @@ __attribute__((constructor(101))) static void heap_configure(void)
     }
     heap.rate = rate;
     heap.inv_rate = rate > 0 ? 1.0 / (double)rate : 0.0;
+    heap.sample_limit = rate > 1 ? env_sample_limit() : 0;
+    heap.mean_max = heap.sample_limit > 0 && (double)rate < PACE_MEAN_MAX
+                        ? PACE_MEAN_MAX
+                        : (double)rate;
     heap.nstacks = 1;
     tagging = glibc_chunks && rate > 0;
     /* Per-thread caches make libunwind's local unwinder cheap and free of
@@ -1710,6 +1822,9 @@ size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
     size_t used = 0;
 
     rep->rate_bytes = lynx_heap_rate();
+    rep->sample_limit = rep->rate_bytes > 1 ? heap.sample_limit : 0;
+    rep->reserved = 0;
+    rep->paced_samples = 0;
     rep->nrecords = 0;
     rep->flags = 0;
     rep->stacks_capacity = STACK_SLOTS;
@@ -1750,6 +1865,7 @@ size_t lynx_heap_copy(void *buf, size_t cap, lynx_heap_snapshot_reply_t *rep)
         rep->nrecords++;
     }
     rep->samples = heap.samples;
+    rep->paced_samples = heap.paced;
     rep->live_samples = heap.nlive;
     rep->untracked_samples = heap.untracked;
     rep->overflow_samples = heap.overflow;

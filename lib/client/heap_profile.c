@@ -163,7 +163,8 @@ static int build(lynx_target_t *t, const lynx_profile_req_t *req,
     heap_snap_t b;
     lynx_module_t *mods = NULL;
     size_t nmods = 0;
-    char note[256];
+    char note[512];
+    char pace[160] = "";
     int rc;
 
     memset(&a, 0, sizeof(a));
@@ -212,12 +213,18 @@ static int build(lynx_target_t *t, const lynx_profile_req_t *req,
         lynx_pprof_add_comment(p, "heap sampling is off in the target "
                                   "(LYNXPROF_HEAP_RATE=0)");
     }
+    if (b.rep.sample_limit > 0) {
+        snprintf(pace, sizeof(pace),
+                 "%" PRIu64 " at a longer interval (their thread sampled "
+                 "over %" PRIu32 " times a second) and weighed by it; ",
+                 b.rep.paced_samples, b.rep.sample_limit);
+    }
     snprintf(note, sizeof(note),
              "lynxprof: mean sampling interval %" PRIu64
-             " bytes; %" PRIu64 " samples, %" PRIu64 " live; %" PRIu64
+             " bytes; %" PRIu64 " samples, %" PRIu64 " live; %s%" PRIu64
              " not tracked (live table full), %" PRIu64
              " without stack (stack table full)%s",
-             b.rep.rate_bytes, b.rep.samples, b.rep.live_samples,
+             b.rep.rate_bytes, b.rep.samples, b.rep.live_samples, pace,
              b.rep.untracked_samples, b.rep.overflow_samples,
              (b.rep.flags & LYNX_HEAP_SNAP_TRUNCATED) ? "; truncated" : "");
     lynx_pprof_add_comment(p, note);

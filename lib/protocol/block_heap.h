@@ -25,6 +25,7 @@ extern "C" {
 
 #define LYNX_HEAP_MAX_DEPTH 64          /* frames kept per sampled stack */
 #define LYNX_HEAP_RATE_DEFAULT 524288u  /* mean bytes between samples */
+#define LYNX_HEAP_SAMPLE_LIMIT_DEFAULT 1000u /* samples a second a thread */
 
 #define LYNX_HEAP_GC 0x1u               /* arg flag: malloc_trim(0) first */
 
@@ -57,6 +58,14 @@ typedef struct lynx_heap_snapshot_reply {
                                            alloc_*, never in inuse_* */
     uint64_t overflow_samples;          /* stack table full: recorded
                                            under the empty stack */
+    uint64_t paced_samples;             /* taken while their thread's mean
+                                           interval was raised above
+                                           rate_bytes (it sampled more
+                                           than sample_limit a second) */
+    uint32_t sample_limit;              /* LYNXPROF_HEAP_SAMPLE_LIMIT:
+                                           samples a second a thread;
+                                           0 = no limit */
+    uint32_t reserved;                  /* 0 */
     uint32_t stacks_capacity;           /* distinct stacks the agent keeps */
     uint32_t live_capacity;             /* live sampled pointers it keeps;
                                            UINT32_MAX: no limit (the

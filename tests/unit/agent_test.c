@@ -38,6 +38,12 @@ void agent_test_stop(lynx_block_t *b)
 
 int agent_child_run(const char *mode, const char *var, const char *value)
 {
+    return agent_child_run2(mode, var, value, NULL, NULL);
+}
+
+int agent_child_run2(const char *mode, const char *var, const char *value,
+                     const char *var2, const char *value2)
+{
     int status;
     pid_t child = fork();
 
@@ -46,6 +52,9 @@ int agent_child_run(const char *mode, const char *var, const char *value)
         setenv(AGENT_CHILD_ENV, mode, 1);
         if (var != NULL) {
             setenv(var, value, 1);
+        }
+        if (var2 != NULL) {
+            setenv(var2, value2, 1);
         }
         execv("/proc/self/exe", argv);
         _exit(127);

@@ -26,6 +26,10 @@ void agent_test_stop(lynx_block_t *b);
  * that ended it. */
 int agent_child_run(const char *mode, const char *var, const char *value);
 
+/* The same with two variables (var2 may be NULL). */
+int agent_child_run2(const char *mode, const char *var, const char *value,
+                     const char *var2, const char *value2);
+
 /* In the child: with a SIGPROF handler of the program's own installed,
  * start the agent and send it `command`; exit status 0 when it answers
  * `want` with `message_part` in its message, else non-zero (and a line on

@@ -72,7 +72,7 @@ static void take(snap_t *s, uint32_t flags)
     s->bulk_len = c.bulk_len;
 }
 
-static uintptr_t site_starts[11];
+static uintptr_t site_starts[13];
 static size_t nsite_starts;
 
 /* Sum the records whose leaf (the caller of the allocation function) lies
@@ -957,8 +957,118 @@ static int accuracy_child(void)
 static void test_accuracy_sparse_rate(void **state)
 {
     (void)state;
-    assert_int_equal(
-        agent_child_run("accuracy", "LYNXPROF_HEAP_RATE", "4096"), 0);
+    /* No limit on the pace: every sample at the rate (a thread taking
+     * thousands of samples in a few milliseconds would be paced). */
+    assert_int_equal(agent_child_run2("accuracy", "LYNXPROF_HEAP_RATE",
+                                      "4096", "LYNXPROF_HEAP_SAMPLE_LIMIT",
+                                      "0"),
+                     0);
+}
+
+/* ---- the pace of a fast allocating thread ------------------------------------ */
+
+#define PACE_LIMIT 200
+#define PACE_RATE 4096.0
+#define PACE_SIZE 256
+
+/* malloc and free of PACE_SIZE bytes for `ns` nanoseconds: the count. */
+__attribute__((noinline)) uint64_t heap_test_site_paced(int64_t ns)
+{
+    int64_t end = lynx_mono_ns() + ns;
+    uint64_t n = 0;
+
+    do {
+        for (int i = 0; i < 4096; i++) {
+            void *p = malloc(PACE_SIZE);
+            __asm__ volatile("" ::"r"(p) : "memory"); /* not elided */
+            free(p);
+        }
+        n += 4096;
+    } while (lynx_mono_ns() < end);
+    return n;
+}
+
+/* A thread of its own that allocates little: at its own pace. */
+__attribute__((noinline)) void *heap_test_site_calm(void *arg)
+{
+    (void)arg;
+    return list_of(64, 3000);
+}
+
+static int paced_child(void)
+{
+    snap_t s;
+    lynx_heap_record_t r;
+    pthread_t th;
+    void *calm = NULL;
+    int64_t t0 = lynx_mono_ns();
+    uint64_t n = heap_test_site_paced(3 * SECOND / 2);
+    double secs = (double)(lynx_mono_ns() - t0) / 1e9;
+    double truth = (double)n * PACE_SIZE;
+    /* Samples without a limit, and the most a limit allows: a window per
+     * second, the first one at the rate, and slack for the windows it
+     * takes to settle. */
+    double unpaced = (double)n * -expm1(-PACE_SIZE / PACE_RATE);
+    double most = PACE_LIMIT * (secs + 2.0) * 1.5;
+    int ok = 1;
+
+    if (pthread_create(&th, NULL, heap_test_site_calm, NULL) != 0 ||
+        pthread_join(th, &calm) != 0) {
+        return 2;
+    }
+    take(&s, 0);
+    site(&s, (void *)heap_test_site_paced, &r);
+    fprintf(stderr, "paced: %llu allocations in %.2f s, %llu samples "
+            "(%.0f without a limit, %.0f at most with it), %llu at a "
+            "longer interval; estimate %.0f bytes, truth %.0f\n",
+            (unsigned long long)n, secs,
+            (unsigned long long)r.alloc_samples, unpaced, most,
+            (unsigned long long)s.rep.paced_samples, r.alloc_bytes, truth);
+    ok &= unpaced > 4.0 * most; /* else this run shows nothing */
+    ok &= r.alloc_samples >= PACE_LIMIT / 2 && r.alloc_samples <= most;
+    ok &= s.rep.sample_limit == PACE_LIMIT;
+    ok &= s.rep.paced_samples > 0 && s.rep.paced_samples < s.rep.samples;
+    /* Each sample weighs by its own interval's mean: unbiased. */
+    ok &= r.alloc_bytes > truth * 0.75 && r.alloc_bytes < truth * 1.25;
+    site(&s, (void *)heap_test_site_calm, &r);
+    ok &= weight_exact(&r, 64, PACE_RATE);
+    free_list(calm);
+    free(s.bulk);
+    return ok ? 0 : 1;
+}
+
+static void test_paced_fast_thread(void **state)
+{
+    (void)state;
+    assert_int_equal(agent_child_run2("paced", "LYNXPROF_HEAP_RATE", "4096",
+                                      "LYNXPROF_HEAP_SAMPLE_LIMIT",
+                                      "200"),
+                     0);
+}
+
+/* The pace's arithmetic: a window of `limit` samples in a tenth of the
+ * time scales the mean by ten; one of 2 samples in two seconds brings it
+ * back toward the rate; never outside [rate, mean_max]; a window counted
+ * as 1 ms at least. */
+static void test_paced_mean(void **state)
+{
+    const double rate = 4096.0;
+    const double max = 1048576.0;
+    (void)state;
+    assert_true(fabs(lynx_heap_paced_mean(8192.0, 100, SECOND / 10, 100, rate,
+                                          max) -
+                     81920.0) < 1e-6);
+    assert_true(fabs(lynx_heap_paced_mean(81920.0, 40, 2 * SECOND, 100, rate,
+                                          max) -
+                     16384.0) < 1e-6);
+    assert_true(lynx_heap_paced_mean(81920.0, 2, 2 * SECOND, 100, rate,
+                                     max) == rate);
+    assert_true(lynx_heap_paced_mean(rate, 1000, SECOND / 1000, 10, rate,
+                                     max) == max);
+    assert_true(fabs(lynx_heap_paced_mean(rate, 10, 0, 10000, rate, 1e12) -
+                     rate) < 1e-6);
+    assert_true(fabs(lynx_heap_paced_mean(rate, 100, 0, 10000, rate, 1e12) -
+                     10.0 * rate) < 1e-6);
 }
 
 /* The exact counters where most calls take the fast paths (the default
@@ -1096,7 +1206,9 @@ static int setup(void **state)
     site_starts[8] = (uintptr_t)storm;
     site_starts[9] = (uintptr_t)heap_test_site_near;
     site_starts[10] = (uintptr_t)heap_test_site_over;
-    nsite_starts = 11;
+    site_starts[11] = (uintptr_t)heap_test_site_paced;
+    site_starts[12] = (uintptr_t)heap_test_site_calm;
+    nsite_starts = 13;
     blk = agent_test_start("heap");
     assert_non_null(blk);
     {
@@ -1145,6 +1257,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_signals_while_unwinding),
         cmocka_unit_test(test_threads_come_and_go),
         cmocka_unit_test(test_accuracy_sparse_rate),
+        cmocka_unit_test(test_paced_fast_thread),
+        cmocka_unit_test(test_paced_mean),
         cmocka_unit_test(test_rate_zero),
         cmocka_unit_test(test_counters_off),
     };
@@ -1179,6 +1293,7 @@ int main(int argc, char **argv)
         int rc;
         setup(NULL);
         rc = strcmp(mode, "accuracy") == 0    ? accuracy_child()
+             : strcmp(mode, "paced") == 0     ? paced_child()
              : strcmp(mode, "uncounted") == 0 ? uncounted_child()
                                               : off_child();
         teardown(NULL);
