@@ -5,8 +5,10 @@
 # sizes), in one run:
 #   - paired CPU and wall time ratios to no agent, interleaved rounds
 #     (bench/interleave.sh; median and IQR), for: no agent again (control),
-#     the agent with its defaults (sampling every 512 KiB, no exact
-#     counters), sampling every 2 MiB (google/tcmalloc's default rate, a
+#     the agent with its defaults (sampling every 512 KiB, at most 1000
+#     samples a second a thread, no exact counters), the same without the
+#     limit on samples a second (LYNXPROF_HEAP_SAMPLE_LIMIT=0), sampling
+#     every 2 MiB (google/tcmalloc's default rate, a
 #     quarter of the samples), with the exact counters too
 #     (LYNXPROF_HEAP_COUNTERS=1), without sampling (LYNXPROF_HEAP_RATE=0:
 #     the interposer alone), with the counters but no sampling, with
@@ -64,6 +66,7 @@ configs=(
     "no agent|"
     "no agent again (control)|"
     "agent, defaults (512 KiB sampling, no counters)|$A"
+    "agent, LYNXPROF_HEAP_SAMPLE_LIMIT=0 (512 KiB sampling, no pace)|$A LYNXPROF_HEAP_SAMPLE_LIMIT=0"
     "agent, LYNXPROF_HEAP_RATE=2097152 (sampling every 2 MiB)|$A LYNXPROF_HEAP_RATE=2097152"
     "agent, LYNXPROF_HEAP_COUNTERS=1 (counters too)|$A LYNXPROF_HEAP_COUNTERS=1"
     "agent, LYNXPROF_HEAP_RATE=0 (the interposer alone)|$A LYNXPROF_HEAP_RATE=0"
@@ -74,7 +77,7 @@ configs=(
     "tcmalloc, sampling off|$T TCMALLOC_SAMPLE_PARAMETER=0"
     "tcmalloc, sampling at 512 KiB|$T TCMALLOC_SAMPLE_PARAMETER=524288"
 )
-tc_off=10 # index of "tcmalloc, sampling off"; the next is its sampling
+tc_off=11 # index of "tcmalloc, sampling off"; the next is its sampling
 
 echo "alloc_loop (log-uniform sizes), $threads threads x $steps steps, $rounds interleaved rounds, $STEADY, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

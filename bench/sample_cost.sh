@@ -11,7 +11,9 @@
 # the loop's sizes s of 1 - exp(-s / rate), the chance that an allocation
 # is sampled (not bytes / rate: a sample's next interval starts after the
 # block it fell in, so at 32 KiB there are 15 % fewer samples than that).
-# Median and quartiles over the rounds.
+# Median and quartiles over the rounds.  Every sample is taken: no limit
+# on samples a second (LYNXPROF_HEAP_SAMPLE_LIMIT=0; at 32 KiB the loop
+# would otherwise be paced).
 # SAMPLE_COST_BEFORE=LIB adds the same rows for another build of the agent
 # (e.g. the one before a change), in the same rounds.
 # Then, what no noise blurs: the instructions of one sample (cachegrind,
@@ -66,7 +68,7 @@ for threads in 1 2; do
     runs=()
     for l in "${libs[@]}"; do
         for rate in 0 524288 32768; do
-            runs+=("${l%%|*} $rate|env $STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost LYNXPROF_HEAP_RATE=$rate $tmp/loop $threads $steps")
+            runs+=("${l%%|*} $rate|env $STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost LYNXPROF_HEAP_SAMPLE_LIMIT=0 LYNXPROF_HEAP_RATE=$rate $tmp/loop $threads $steps")
         done
     done
     rm -rf "$tmp/r"
@@ -100,7 +102,7 @@ ir() { # steps env... : instructions of one run
 }
 n32=$(expected_samples 200000 32768)
 for l in "${libs[@]}"; do
-    e="$STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost"
+    e="$STEADY LD_PRELOAD=${l#*|} LYNXPROF_NAME=samplecost LYNXPROF_HEAP_SAMPLE_LIMIT=0"
     # shellcheck disable=SC2086
     off=$(($(ir 400000 $e LYNXPROF_HEAP_RATE=0) - $(ir 200000 $e LYNXPROF_HEAP_RATE=0)))
     # How many samples a run draws varies: the median of five.

@@ -69,7 +69,7 @@ gcc -O2 -shared -fPIC -o "$tmp/run/libsoak.so" "$tmp/soaklib.c" &&
         "$here/soak_target.c" "$src/tests/integration/child_watch.c" -ldl ||
     { echo "soak: building the target failed" >&2; exit 1; }
 chmod 0755 "$tmp/run/libsoak.so" "$tmp/run/soak_target"
-LYNXPROF_HEAP_RATE=16384 stack_start_target "$NAME" "$tmp/run/soak_target" \
+LYNXPROF_HEAP_RATE=16384 LYNXPROF_HEAP_SAMPLE_LIMIT=0 stack_start_target "$NAME" "$tmp/run/soak_target" \
     --lib "$tmp/run/libsoak.so" --status "$tmp/status" --hang-timeout 10 ||
     exit 1
 TARGET=$STACK_TARGET_PID

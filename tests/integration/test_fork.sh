@@ -49,7 +49,7 @@ TG="target=$NAME"
 storm() {
     LD_PRELOAD="$STACK_AGENT" LYNXPROF_NAME="$NAME" \
         LYNXPROF_GROUP="$STACK_FCGI_USER" LYNXPROF_HEAP_RATE=4096 \
-        "$STACK_RUNDIR/forkstorm" --seconds "$2" --forkers 4 --lockers 2 \
+        LYNXPROF_HEAP_SAMPLE_LIMIT=0 "$STACK_RUNDIR/forkstorm" --seconds "$2" --forkers 4 --lockers 2 \
         --hang-timeout 5 --linger "${3:-0}" >"$1" 2>&1 &
     STORM_PID=$!
     local i

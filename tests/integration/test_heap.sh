@@ -96,6 +96,8 @@ t_check "/api/v1/profiling/heap: the four sample types" \
     bash -c "go tool pprof -raw '$T_TMP/api.pb.gz' 2>&1 | grep -q 'alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes'"
 t_check "period type space/bytes at the default rate 524288" \
     bash -c "go tool pprof -raw '$T_TMP/api.pb.gz' 2>&1 | grep -Eq 'Period: 524288'"
+t_check "a comment counts the samples paced at the default limit (1000 a second a thread)" \
+    bash -c "go tool pprof -comments '$T_TMP/api.pb.gz' 2>&1 | grep -Eq 'samples, [0-9]+ live; [0-9]+ at a longer interval \(their thread sampled over 1000 times a second\)'"
 
 # ---- text, delta, gc ---------------------------------------------------------------------
 fetch text "$B/debug/pprof/heap?debug=1" "$T_TMP/heap.txt"
