@@ -34,10 +34,12 @@
  * the chunk header word (which also tells a sampled or mmapped block),
  * adds two and tail-calls (16).  Sampling is a
  * Poisson process over requested bytes with mean `rate`
- * (LYNXPROF_HEAP_RATE, default 512 KiB): a thread-local countdown drawn
- * from the exponential distribution; the allocation that crosses zero is
- * sampled with its stack (libunwind unw_backtrace), weighted
- * 1/(1-exp(-size/rate)) (Go's scaleHeapSample, applied per sample),
+ * (LYNXPROF_HEAP_RATE, default 512 KiB; longer for a thread that samples
+ * more than LYNXPROF_HEAP_SAMPLE_LIMIT times a second: see pace()): a
+ * thread-local countdown drawn from the exponential distribution; the
+ * allocation that crosses zero is sampled with its stack (libunwind
+ * unw_backtrace), weighted 1/(1-exp(-size/mean)) (Go's scaleHeapSample,
+ * applied per sample, with the mean its interval was drawn with),
  * aggregated per stack, and remembered so that free and realloc take it
  * out of the in-use estimates: in the block's own prefix with glibc
  * underneath (see "tag" below), else in the live table.
@@ -248,6 +250,7 @@ static __thread int tls_guard IE_TLS;         /* inside our slow path */
  * at (its weight's), and the window over which it counts its samples. */
 static __thread struct {
     double mean;
+    double inv_mean;                 /* 1 / mean, when mean > 0 */
     double taken_inv;
     int64_t window_start_ns;         /* CLOCK_MONOTONIC; 0: none yet */
     uint32_t window_samples;
@@ -871,6 +874,7 @@ static void pace(void)
     tls_pace.mean =
         lynx_heap_paced_mean(thread_mean(), tls_pace.window_samples, elapsed,
                              limit, (double)heap.rate, heap.mean_max);
+    tls_pace.inv_mean = 1.0 / tls_pace.mean;
     tls_pace.window_start_ns = now;
     tls_pace.window_samples = 0;
 }
@@ -1012,9 +1016,9 @@ static __attribute__((noinline)) int take_sample(void)
     if (take) {
         /* The interval that ran out was drawn with the mean in force: the
          * sample weighs by it, and the next is drawn after pace(). */
-        double mean = thread_mean();
-        tls_pace.taken_inv = 1.0 / mean;
-        tls_pace.taken_raised = mean > (double)heap.rate;
+        int raised = tls_pace.mean > (double)heap.rate;
+        tls_pace.taken_inv = raised ? tls_pace.inv_mean : heap.inv_rate;
+        tls_pace.taken_raised = raised;
         pace();
         tls_countdown = draw_interval();
     }
