@@ -184,7 +184,13 @@ EXPORT int dl_iterate_phdr(iterate_cb cb, void *data)
     return r;
 }
 
-/* 1 if the calling thread owns one of the loader's locks. */
+/* 1 if the calling thread owns one of the loader's locks, or may: a
+ * recursive mutex is taken by setting its lock word first and its owner
+ * after, and given back in the other order, so a thread interrupted
+ * between the two holds the lock with no owner written (the test of
+ * dlopen under SIGPROF caught an unwind that then waited for its own
+ * thread's lock).  A lock without owner is therefore refused too: that
+ * lasts a few instructions of whichever thread takes or gives it back. */
 static int loader_lock_held_here(void)
 {
 #if defined(__GLIBC__) && defined(__x86_64__)
@@ -195,8 +201,11 @@ static int loader_lock_held_here(void)
     }
     tid = lynx_fork_thread_tid(); /* cached; forgotten in a forked child */
     for (int i = 0; i < nloader_locks; i++) {
-        if (__atomic_load_n(&loader_locks[i]->__data.__owner,
-                            __ATOMIC_RELAXED) == tid) {
+        const pthread_mutex_t *m = loader_locks[i];
+        int owner = __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+        if (owner == tid ||
+            (owner == 0 &&
+             __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0)) {
             return 1;
         }
     }
@@ -217,6 +226,12 @@ int lynx_dl_iterate_busy(void)
 int lynx_dl_loader_locks_found(void)
 {
     return nloader_locks;
+}
+
+const void *lynx_dl_loader_lock(int i)
+{
+    return i >= 0 && i < nloader_locks ? (const void *)loader_locks[i]
+                                       : NULL;
 }
 
 uint64_t lynx_dl_iterate_refusals(void)

@@ -25,13 +25,19 @@ extern __thread int lynx_dl_iterate_depth
 
 /* Non-zero if the calling thread is inside dl_iterate_phdr (its own walk
  * or one it was interrupted in) or owns one of the loader's locks (inside
- * dlopen or dlclose): it must not unwind.  Counts the refusal
+ * dlopen or dlclose), or one of those locks is held with no owner written
+ * (a thread, maybe this one, between its two steps of taking or giving it
+ * back): it must not unwind.  Counts the refusal
  * (lynx_dl_iterate_refusals).  Async-signal-safe. */
 int lynx_dl_iterate_busy(void);
 
 /* How many of the loader's locks were found at start-up (0 to 2; 0: only
  * the depth count guards).  For tests. */
 int lynx_dl_loader_locks_found(void);
+
+/* The i-th of those locks (a pthread_mutex_t inside the loader's data), or
+ * NULL.  For tests. */
+const void *lynx_dl_loader_lock(int i);
 
 /* Unwinds refused by lynx_dl_iterate_busy() since the process started.
  * Async-signal-safe. */

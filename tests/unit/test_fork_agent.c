@@ -534,6 +534,40 @@ static void test_loader_lock_owner_refused(void **state)
     assert_int_equal(lynx_dl_iterate_busy(), 0);
 }
 
+/* A recursive mutex is taken in two steps, its lock word and then its
+ * owner: a signal between the two finds the loader's lock held and no
+ * owner (the dlopen test's deadlock: the handler's unwind waited for its
+ * own thread).  The check refuses that state, and only while it lasts.
+ * In a child, which has one thread: nobody else may wait on the lock
+ * while its word is set by hand. */
+static void test_loader_lock_without_owner_refused(void **state)
+{
+    int status;
+    pid_t child;
+
+    (void)state;
+    assert_true(lynx_dl_loader_locks_found() >= 1);
+    child = fork();
+    if (child == 0) {
+        int ok = 1;
+        for (int i = 0; i < lynx_dl_loader_locks_found(); i++) {
+            pthread_mutex_t *m = (pthread_mutex_t *)lynx_dl_loader_lock(i);
+            int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_SEQ_CST);
+            ok &= word == 0 && m->__data.__owner == 0;
+            ok &= lynx_dl_iterate_busy() == 0;
+            __atomic_store_n(&m->__data.__lock, 1, __ATOMIC_SEQ_CST);
+            ok &= lynx_dl_iterate_busy() == 1;
+            __atomic_store_n(&m->__data.__lock, 0, __ATOMIC_SEQ_CST);
+            ok &= lynx_dl_iterate_busy() == 0;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    assert_true(child > 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_fork_from_handler_inside_gate),
         cmocka_unit_test(test_vfork_child_refused),
         cmocka_unit_test(test_thread_tid_cache),
+        cmocka_unit_test(test_loader_lock_without_owner_refused),
         cmocka_unit_test(test_child_with_own_agent_unwinds),
         cmocka_unit_test(test_children_never_inherit_loader_lock),
         cmocka_unit_test(test_child_uses_contended_mutex),
