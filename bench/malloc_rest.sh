@@ -42,6 +42,7 @@ tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 tmp=$(mktemp -d /tmp/lynxprof-mallocrest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
+. "$here/alloc_loop.sh"
 
 for tool in perf valgrind; do
     command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
@@ -49,17 +50,10 @@ done
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
 [ -x "$demo" ] || { echo "build first: $demo"; exit 1; }
 [ -f "$tcmalloc" ] || { echo "missing $tcmalloc (libgoogle-perftools4)"; exit 1; }
-gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
+alloc_loop_build "$tmp/loop"
 echo 'void mallocrest_empty(void) {}' >"$tmp/empty.c"
 gcc -O2 -shared -fPIC -o "$tmp/libempty.so" "$tmp/empty.c"
 
-# The loop's live set (64 blocks of up to 16 KiB a thread) sits at glibc's
-# default trim threshold (128 KiB): its arenas shrink (madvise) and grow
-# back (page faults) thousands of times a second, and any change of layout
-# -- even preloading a library that starts a thread -- moves some 20 % of
-# its time in or out of the kernel.  A high threshold, the same in every
-# configuration, keeps that out of what is compared.
-STEADY="MALLOC_TRIM_THRESHOLD_=67108864"
 A="LD_PRELOAD=$agent LYNXPROF_NAME=mallocrest"
 T="LD_PRELOAD=$tcmalloc"
 configs=(

@@ -29,12 +29,12 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$here/interleave.sh"
+. "$here/alloc_loop.sh"
 
 command -v perf >/dev/null || { echo "missing perf"; exit 1; }
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
-gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
+alloc_loop_build "$tmp/loop"
 
-STEADY="MALLOC_TRIM_THRESHOLD_=67108864"
 A="LD_PRELOAD=$agent LYNXPROF_NAME=pace"
 configs=(
     "no agent|"

@@ -33,6 +33,7 @@ idle_secs="${4:-4}"
 . "$src/scripts/stack.sh"
 stack_private_shm "$@"
 . "$here/interleave.sh"
+. "$here/alloc_loop.sh"
 
 build="$src/build"
 agent="$build/.libs/libprofile-agent.so"
@@ -53,7 +54,7 @@ trap '[ -z "${STACK_RUNDIR:-}" ] || stack_stop; rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2046
 gcc -O2 -o "$tmp/hello.fcgi" "$here/hello_fcgi.c" \
     $(pkg-config --cflags --libs fcgi json-c)
-gcc -O2 -g -pthread -o "$tmp/alloc_loop" "$here/alloc_loop.c"
+alloc_loop_build "$tmp/alloc_loop" uniform
 
 echo "at rest: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 part() { [[ " ${REST_PARTS:-1 2 3 4} " == *" $1 "* ]]; }
@@ -121,7 +122,7 @@ if part 2; then
 # ---- 2. the allocator-bound loop -------------------------------------------------------------
 # glibc's trim threshold raised alike in every configuration: see
 # bench/malloc_rest.sh (the loop's live set sits at the default one).
-loop="env MALLOC_TRIM_THRESHOLD_=67108864 $tmp/alloc_loop 2 8000000"
+loop="env $STEADY $tmp/alloc_loop 2 8000000"
 echo
 echo "### 2. allocator-bound loop: 2 threads x 8M malloc/free, 16 B-16 KiB"
 echo "($alloc_rounds interleaved rounds; ratios are paired, to no agent)"

@@ -50,13 +50,13 @@ expected_samples() { # steps rate
 tmp=$(mktemp -d /tmp/lynxprof-samplecost.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/interleave.sh"
+. "$here/alloc_loop.sh"
 
 for tool in perf valgrind; do
     command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
 done
 [ -f "$agent" ] || { echo "build first: $agent"; exit 1; }
-gcc -O2 -g -pthread -DLOG_SIZES -I"$here" -o "$tmp/loop" "$here/alloc_loop.c"
-STEADY="MALLOC_TRIM_THRESHOLD_=67108864" # see bench/malloc_rest.sh
+alloc_loop_build "$tmp/loop"
 
 libs=("this build|$agent")
 [ -n "$before" ] && libs+=("before|$before")
